@@ -1,0 +1,49 @@
+"""Where the model looked: Grad-CAM (Selvaraju et al., ICCV 2017) on the last convolutional feature map."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.nn import functional as F
+
+
+def cam_layer(model: nn.Module) -> nn.Module:
+    """The module whose output is the last spatial feature map (MobileNetV2/EfficientNet/LeNet 'features', ResNet 'layer4')."""
+    for attr in ("features", "layer4"):
+        if isinstance(getattr(model, attr, None), nn.Module):
+            return getattr(model, attr)
+    raise ValueError(f"no feature map to explain in {type(model).__name__}")
+
+
+def grad_cam(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
+    """A [H, W] map in [0, 1] at the input's resolution: ReLU of the gradient-weighted sum of feature channels."""
+    layer = cam_layer(model)
+    captured: dict[str, torch.Tensor] = {}
+
+    def keep(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+        captured["a"] = output
+
+    handle = layer.register_forward_hook(keep)
+    try:
+        with torch.enable_grad():
+            logits = model(x.detach())
+            act = captured["a"]
+            (grad,) = torch.autograd.grad(logits[0, target], act)
+    finally:
+        handle.remove()
+    weights = grad.mean(dim=(2, 3), keepdim=True)
+    cam = F.relu((weights * act).sum(dim=1, keepdim=True)).detach()
+    cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+    peak = cam.max()
+    return (cam / peak).numpy() if peak > 0 else cam.numpy()
+
+
+def overlay(image: Image.Image, heat: np.ndarray, alpha: float = 0.45) -> Image.Image:
+    """Blend a [0, 1] heat map (red = high) onto an RGB image of the same size."""
+    heat = np.clip(heat, 0.0, 1.0)
+    colour = np.stack([heat, np.clip(1.5 - np.abs(2 * heat - 1) * 1.5, 0, 1) * 0.6, 1.0 - heat], axis=-1)
+    base = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    mix = base * (1 - alpha * heat[..., None]) + colour * alpha * heat[..., None]
+    return Image.fromarray((np.clip(mix, 0, 1) * 255).astype(np.uint8))

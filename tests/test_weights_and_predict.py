@@ -1,0 +1,133 @@
+"""Weights resolution, the Predictor and the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnv2_core import config, weights
+from mnv2_core.inference import Predictor, footprint
+from mnv2_core.labels import flower_names, imagenet_names
+from mnv2_core.models import mobilenet_v2
+from mnv2_core.preprocess import load_path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No downloads, an empty torch hub and conversion cache, and an empty checkpoint folder."""
+    monkeypatch.setenv("MNV2_DOWNLOAD", "0")
+    monkeypatch.setenv("MNV2_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path / "checkpoints")
+    return tmp_path
+
+
+def test_labels() -> None:
+    assert len(flower_names()) == 102 and flower_names()[0] == "pink primrose"
+    assert len(imagenet_names()) == 1000 and imagenet_names()[985] == "daisy"
+
+
+def test_without_checkpoint_the_flowers_head_is_untrained_and_says_so(offline: Path) -> None:
+    loaded = weights.load_model("mobilenet_v2", 0.5, "flowers")
+    assert loaded.info.source == "untrained" and not loaded.info.trained
+    assert "meaningless" in loaded.info.description
+    assert loaded.model.classifier[-1].out_features == 102
+
+
+def test_checkpoint_round_trip_is_preferred_and_fp16(offline: Path) -> None:
+    model = mobilenet_v2(width_mult=0.35, num_classes=102).eval()
+    path = weights.checkpoint_path("mobilenet_v2", 0.35)
+    weights.save_checkpoint(path, model, {"test_top1": 0.5})
+    assert all(v.dtype != torch.float32 for v in torch.load(path, weights_only=True)["state_dict"].values())
+    assert weights.planned_source("mobilenet_v2", 0.35) == "checkpoint"
+    loaded = weights.load_model("mobilenet_v2", 0.35)
+    assert loaded.info.trained and loaded.info.meta["test_top1"] == 0.5
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.model(x), model(x), atol=2e-3, rtol=1e-2)
+
+
+def test_corrupt_checkpoint_is_one_sentence(offline: Path) -> None:
+    path = weights.checkpoint_path("lenet5", None)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(weights.WeightsError, match="could not be loaded"):
+        weights.load_model("lenet5")
+
+
+def test_bad_width_and_model_are_user_errors() -> None:
+    with pytest.raises(ValueError, match="widths"):
+        weights.load_model("mobilenet_v2", 0.6)
+    with pytest.raises(KeyError, match="unknown model"):
+        weights.load_model("vgg16")
+
+
+def test_imagenet_head_without_any_source_is_untrained(offline: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNV2_WEIGHTS", str(offline / "nothing"))
+    assert weights.planned_source("resnet18", None, "imagenet") == "untrained"
+    assert weights.load_model("mobilenet_v2", 1.0, "imagenet").info.source == "untrained"
+
+
+def test_imagenet_head_uses_the_imported_tflite_weights(offline: Path, tflite_path: Path, sample_flower: Path) -> None:
+    predictor = Predictor("mobilenet_v2", 1.0, "fp32", "imagenet")
+    assert predictor.info.source == "tflite" and predictor.info.mean == (0.5, 0.5, 0.5)
+    result = predictor.predict(load_path(sample_flower).image)
+    assert result.top[0].label == "daisy" and result.top[0].class_id == 985
+    assert 0 < result.top[0].prob <= 1 and result.latency_ms > 0
+    heat = predictor.explain(load_path(sample_flower).image)
+    assert heat.shape == (224, 224) and heat.max() == pytest.approx(1.0)
+
+
+def test_predictor_top_k_and_footprint(offline: Path, sample_flower: Path) -> None:
+    predictor = Predictor("lenet5", None, "fp32", "flowers")
+    result = predictor.predict(load_path(sample_flower).image, top_k=3)
+    assert len(result.top) == 3 and all(1 <= p.class_id <= 102 for p in result.top)
+    assert [p.prob for p in result.top] == sorted((p.prob for p in result.top), reverse=True)
+    fp = footprint(predictor)
+    assert fp.params == 69_826 and fp.macs == 659_448 and fp.size_bytes > fp.params * 4
+
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "mnv2_core", *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_cli_predict_json_imagenet(tflite_path: Path, sample_flower: Path, tmp_path: Path) -> None:
+    out = _cli("predict", str(sample_flower), "--head", "imagenet", "--json", "--top", "3",
+               env={"MNV2_CACHE": str(tmp_path), "MNV2_DOWNLOAD": "0"})
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert rows[0]["file"] == str(sample_flower)
+    assert rows[0]["top"][0] == {"label": "daisy", "class_id": 985, "prob": pytest.approx(rows[0]["top"][0]["prob"])}
+    assert len(rows[0]["top"]) == 3 and rows[0]["latency_ms"] > 0 and "TFLite" in rows[0]["weights"]
+
+
+def test_cli_predict_bad_file_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("hello")
+    out = _cli("predict", str(bad), "--model", "lenet5", env={"MNV2_DOWNLOAD": "0"})
+    assert out.returncode == 1 and "Traceback" not in out.stderr and "notes.jpg" in out.stderr
+
+
+def test_cli_bench_json() -> None:
+    out = _cli("bench", "--models", "lenet5", "mobilenet_v2", "--widths", "0.35", "--runs", "3", "--warmup", "1",
+               "--threads", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [(r["model"], r["width"]) for r in rows] == [("lenet5", None), ("mobilenet_v2", 0.35)]
+    keys = {"model", "width", "precision", "runtime", "params", "macs", "median_ms", "p90_ms", "threads"}
+    assert keys <= set(rows[0]) and rows[1]["threads"] == 1 and rows[1]["macs"] == pytest.approx(59.3e6, rel=0.005)
+
+
+def test_cli_unknown_model_is_an_error_not_a_traceback() -> None:
+    out = _cli("bench", "--models", "vgg16", "--runs", "2")
+    assert out.returncode == 2 and "unknown model" in out.stderr and "Traceback" not in out.stderr
