@@ -1,0 +1,98 @@
+"""Architecture: MobileNetV2 taken apart, from the model's own data."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from mnv2_core.architecture import stage_table
+from mnv2_core.models import MOBILENET_WIDTHS
+from mnv2_core.references import PAPER_TABLE_3_PEAK_MEMORY_K
+
+st.title("Inside MobileNetV2")
+st.caption("Sandler, Howard, Zhu, Zhmoginov, Chen. *MobileNetV2: Inverted Residuals and Linear Bottlenecks*, "
+           "CVPR 2018 (arXiv:1801.04381). Every table below is computed from this project's model code.")
+
+st.subheader("The inverted residual block with a linear bottleneck")
+left, right = st.columns([2, 3])
+with left:
+    st.graphviz_chart("""
+digraph { rankdir=TB; node [shape=box, style="rounded,filled", fillcolor="#e8f5e9", fontname="sans-serif"];
+  x [label="input: h x w x k (thin bottleneck)", fillcolor="#fff3e0"];
+  e [label="1x1 conv, expand to t·k, BN, ReLU6"];
+  d [label="3x3 depthwise conv, stride s, BN, ReLU6"];
+  p [label="1x1 conv, project to k', BN, no activation (linear)", fillcolor="#e3f2fd"];
+  y [label="output: h/s x w/s x k'", fillcolor="#fff3e0"];
+  x -> e -> d -> p -> y; x -> y [label=" + shortcut if s=1 and k=k' ", style=dashed]; }
+""")
+with right:
+    st.markdown(
+        "- **Inverted**: a classic residual block is wide-narrow-wide; this one is narrow-wide-narrow. The shortcut "
+        "joins the thin bottlenecks, so the tensors kept in memory between blocks are small (Section 3.3).\n"
+        "- **Expansion** t = 6 lets the cheap depthwise conv work in a high-dimensional space.\n"
+        "- **Linear bottleneck**: the last 1x1 conv has no ReLU. ReLU on a low-dimensional manifold destroys "
+        "information; keeping it linear helped accuracy in the paper's ablation (Section 3.2, Figure 6a).\n"
+        "- **Depthwise separable** convs replace a k x k conv by a per-channel k x k conv and a 1x1 conv, cutting cost by "
+        "almost k² (Section 3.1; calculator below).")
+
+st.subheader("Stage table (paper Table 2)")
+c = st.columns(2)
+width = c[0].select_slider("Width multiplier", list(MOBILENET_WIDTHS), value=1.0, key="arch_width")
+resolution = c[1].select_slider("Input resolution", [96, 128, 160, 192, 224], value=224, key="arch_res")
+st.dataframe(pd.DataFrame([r.__dict__ for r in stage_table(width, resolution)]), hide_index=True)
+st.caption("t: expansion factor, c: output channels (width-scaled, rounded to a multiple of 8), n: repeats, "
+           "s: stride of the first repeat. The last conv keeps 1280 channels below width 1.0.")
+
+
+@st.cache_data(show_spinner="Tracing the model...")
+def _tables(width: float, resolution: int) -> tuple[pd.DataFrame, pd.DataFrame, int, int, int]:
+    from mnv2_core.bench import block_table, count_macs, count_params, layer_table, peak_activation_memory
+    from mnv2_core.models import mobilenet_v2
+
+    model = mobilenet_v2(width_mult=width).eval()
+    layers = pd.DataFrame([r.__dict__ for r in layer_table(model, resolution)])
+    blocks = pd.DataFrame([r.__dict__ for r in block_table(model, resolution)])
+    return (layers, blocks, count_params(model), count_macs(model, resolution),
+            peak_activation_memory(model, resolution, bytes_per_value=2))
+
+
+layers, blocks, params, macs, peak = _tables(width, resolution)
+m = st.columns(3)
+m[0].metric("Parameters", f"{params / 1e6:.2f} M")
+m[1].metric("MACs", f"{macs / 1e6:.1f} M")
+m[2].metric("Peak activation memory (16-bit)", f"{peak / 1000:.0f} KB")
+
+st.subheader("Per block")
+for col in ("in_shape", "out_shape"):
+    blocks[col] = blocks[col].map(lambda s: " x ".join(map(str, s)))
+blocks["activation_kb"] = blocks["activation_bytes"] / 1000
+st.plotly_chart(px.bar(blocks, x="name", y="macs", hover_data=["kind", "params", "out_shape"],
+                       title="MACs per block: the early high-resolution blocks cost most compute",
+                       labels={"macs": "MACs", "name": ""}), key="block_macs")
+st.plotly_chart(px.bar(blocks, x="name", y="activation_kb", hover_data=["kind", "out_shape"],
+                       title="Output activation memory per block (fp32)", labels={"activation_kb": "KB", "name": ""}),
+                key="block_mem")
+st.dataframe(blocks.drop(columns=["activation_bytes"]), hide_index=True)
+st.caption("Peak activation memory here is the largest input + output of any block when blocks run one after another "
+           "(Section 5.1; the expanded tensor inside a bottleneck is computed in chunks and not counted). The paper's "
+           "Table 3 counts a single bottleneck tensor and removes the stem with its first-layer trick: "
+           + ", ".join(f"{n} {k}K" for n, k in PAPER_TABLE_3_PEAK_MEMORY_K)
+           + " (16-bit; MobileNetV2's 400K is the 16 x 112 x 112 bottleneck).")
+
+with st.expander(f"Every conv and linear layer ({len(layers)})"):
+    for col in ("in_shape", "out_shape"):
+        layers[col] = layers[col].map(lambda s: " x ".join(map(str, s)))
+    st.dataframe(layers, hide_index=True)
+
+st.subheader("Depthwise separable cost")
+c = st.columns(5)
+k = c[0].number_input("Kernel k", 1, 11, 3, key="dw_k")
+cin = c[1].number_input("Input channels", 1, 4096, 64, key="dw_in")
+cout = c[2].number_input("Output channels", 1, 4096, 128, key="dw_out")
+h = c[3].number_input("Height", 1, 1024, 56, key="dw_h")
+w = c[4].number_input("Width", 1, 1024, 56, key="dw_w")
+from mnv2_core.bench import depthwise_separable_cost  # noqa: E402
+
+cost = depthwise_separable_cost(int(k), int(cin), int(cout), int(h), int(w))
+st.dataframe(pd.DataFrame([cost]), hide_index=True)

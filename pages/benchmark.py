@@ -1,0 +1,76 @@
+"""Benchmark: MobileNetV2 against its peers, measured live on this machine."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
+from pages.common import MODEL_CHOICES, show_user_error
+
+st.title("Benchmark on this machine")
+st.caption("Params and MACs are counted on the model (MACs with torch's FlopCounterMode / 2, 1000-class heads so they "
+           "compare with published figures). Latency is measured here, batch 1, after warm-up: median and p90 over "
+           "repeated runs. Weight values do not change a dense model's speed, so timing does not need trained weights. "
+           "Accuracy is the published ImageNet top-1, with its source.")
+
+with st.form("bench"):
+    c = st.columns([3, 3, 2])
+    models = c[0].multiselect("Models", MODEL_CHOICES, default=["mobilenet_v2", "resnet18", "lenet5"],
+                              format_func=lambda n: REGISTRY[n].title, key="bench_models")
+    widths = c[1].multiselect("MobileNetV2 widths", list(MOBILENET_WIDTHS), default=[0.5, 1.0], key="bench_widths")
+    precisions = c[2].multiselect("Precisions", ["fp32", "int8"], default=["fp32"], format_func=str.upper,
+                                  key="bench_precisions")
+    c2 = st.columns(3)
+    runs = c2[0].slider("Timed runs", 5, 100, 20, key="bench_runs")
+    warmup = c2[1].slider("Warm-up runs", 1, 20, 3, key="bench_warmup")
+    threads = c2[2].number_input("Threads", 1, 64, value=None, placeholder="torch default", key="bench_threads")
+    go = st.form_submit_button("Run benchmark", type="primary")
+
+if go:
+    from mnv2_core.compare import expand_configs, run_benchmark
+
+    configs = expand_configs(models, widths, precisions)
+    if not configs:
+        st.info("Choose at least one model, width and precision.")
+    else:
+        bar = st.progress(0.0, text="Starting...")
+
+        def progress(i: int, n: int, config) -> None:
+            bar.progress(i / n, text=f"Measuring {config.label} ({i + 1}/{n})" if config else "Done")
+
+        try:
+            rows = run_benchmark(configs, runs=runs, warmup=warmup, threads=threads, progress=progress)
+        except (ValueError, RuntimeError) as exc:
+            show_user_error(exc)
+        else:
+            from mnv2_core.compare import results_frame
+
+            st.session_state.bench_rows = results_frame(rows)
+
+frame: pd.DataFrame | None = st.session_state.get("bench_rows")
+if frame is None:
+    st.stop()
+
+st.dataframe(frame, hide_index=True, column_config={
+    "params_m": st.column_config.NumberColumn("Params (M)", format="%.2f"),
+    "macs_m": st.column_config.NumberColumn("MACs (M)", format="%.1f"),
+    "median_ms": st.column_config.NumberColumn("Median ms", format="%.2f"),
+    "p90_ms": st.column_config.NumberColumn("p90 ms", format="%.2f"),
+    "cv": st.column_config.NumberColumn("CV", format="percent"),
+})
+st.download_button("Download CSV", frame.to_csv(index=False).encode(), "benchmark.csv", "text/csv", key="bench_csv")
+
+bars = px.bar(frame, x="label", y="median_ms", color="model", error_y=frame["p90_ms"] - frame["median_ms"],
+              labels={"median_ms": "median latency (ms), bar to p90", "label": ""}, title="Latency, batch 1")
+st.plotly_chart(bars, key="latency_bars")
+scored = frame.dropna(subset=["imagenet_top1"])
+if not scored.empty:
+    scatter = px.scatter(scored, x="median_ms", y="imagenet_top1", size="params_m", color="model", text="label",
+                         hover_data=["macs_m", "source"], log_x=True,
+                         labels={"median_ms": "median latency here (ms, log)", "imagenet_top1": "ImageNet top-1 (%)"},
+                         title="Accuracy (published, see source) vs latency (measured here); size = params")
+    scatter.update_traces(textposition="top center")
+    st.plotly_chart(scatter, key="acc_scatter")
+st.caption("Sources: " + "; ".join(sorted(set(frame["source"].dropna()))))

@@ -1,0 +1,117 @@
+"""Classify: a flower photo in, the top-5 classes, the latency and where the model looked out."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from mnv2_core import config
+from mnv2_core.preprocess import SUPPORTED_FORMATS, DecodedImage, ImageDecodeError, decode_image
+from pages.common import get_footprint, get_predictor, model_controls, show_user_error
+
+st.title("Classify a flower")
+st.caption("Upload a photo (JPEG, PNG, WebP, HEIC from an iPhone...), take one with the camera, or try a test image. "
+           "Change the width and precision and watch the prediction, size and speed change.")
+
+name, width, precision, head = model_controls()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _decode(data: bytes) -> DecodedImage:
+    return decode_image(data)
+
+
+def _sample_files() -> list[str]:
+    test = config.data_dir() / "test"
+    return sorted(str(p) for p in test.glob("*/*.jpg")) if test.exists() else []
+
+
+source = st.segmented_control("Image", ["Upload", "Camera", "Test-set sample"], default="Upload", key="source") \
+    or "Upload"
+data: bytes | None = None
+if source == "Upload":
+    upload = st.file_uploader("Flower photo", type=list(SUPPORTED_FORMATS), key="upload")
+    data = upload.getvalue() if upload is not None else None
+elif source == "Camera":
+    shot = st.camera_input("Take a photo", key="camera")
+    data = shot.getvalue() if shot is not None else None
+else:
+    samples = _sample_files()
+    if not samples:
+        st.info(f"No test images found under {config.data_dir()}; set MNV2_DATA to an Oxford-102 folder.")
+    else:
+        if st.button("Another sample", key="resample") or "sample" not in st.session_state:
+            st.session_state.sample = random.choice(samples)
+        data = open(st.session_state.sample, "rb").read()
+        st.caption(f"`{st.session_state.sample}`")
+
+if data is None:
+    st.stop()
+
+try:
+    decoded = _decode(data)
+except ImageDecodeError as exc:
+    show_user_error(exc)
+    st.stop()
+
+try:
+    with st.spinner(f"Loading {name} {precision.upper()} (first time only)..."):
+        predictor = get_predictor(name, width, precision, head)
+except (ValueError, RuntimeError, OSError) as exc:
+    show_user_error(exc)
+    st.stop()
+
+result = predictor.predict(decoded.image, top_k=5)
+if not predictor.info.trained:
+    st.warning(predictor.info.description, icon=":material/casino:")
+
+left, right = st.columns([2, 3])
+with left:
+    w, h = decoded.original_size
+    st.image(decoded.image, caption=f"{decoded.format}, {w}x{h}" + (", EXIF rotation applied" if decoded.exif_rotated
+                                                                      else ""), width="stretch")
+    view = predictor.model_view(decoded.image)
+    show_cam = st.toggle("Where the model looked (Grad-CAM)", value=True, key="cam")
+    if show_cam:
+        from mnv2_core.explain import overlay
+
+        heat = predictor.explain(decoded.image)  # Grad-CAM for the top-1 class
+        st.image(overlay(view, heat), caption=f"What the model sees ({predictor.input_size}x{predictor.input_size}), "
+                 f"red where evidence for '{result.top[0].label}' is strongest", width="stretch")
+    else:
+        st.image(view, caption=f"What the model sees ({predictor.input_size}x{predictor.input_size} centre crop)",
+                 width="stretch")
+
+with right:
+    top = list(reversed(result.top))
+    fig = go.Figure(go.Bar(x=[p.prob for p in top], y=[f"{p.label} [{p.class_id}]" for p in top], orientation="h",
+                           text=[f"{p.prob:.1%}" for p in top], textposition="auto", marker_color="#2e7d32"))
+    fig.update_layout(title="Top-5", xaxis=dict(range=[0, 1], tickformat=".0%"), height=320,
+                      margin=dict(l=10, r=10, t=40, b=10))
+    st.plotly_chart(fig, key="top5")
+
+    fp = get_footprint(name, width, precision, head)
+    m = st.columns(2)
+    m[0].metric("Latency (this prediction)", f"{result.latency_ms:.1f} ms",
+                help=f"Model forward pass only, batch 1, {precision.upper()}; resize and normalise took "
+                     f"{result.preprocess_ms:.1f} ms. One call is noisy: measure the warm median below.")
+    m[1].metric("Parameters", f"{fp.params / 1e6:.2f} M")
+    m = st.columns(2)
+    m[0].metric("MACs", f"{fp.macs / 1e6:.0f} M")
+    m[1].metric("Size on disk", f"{fp.size_bytes / 2**20:.1f} MB",
+                help="Serialized weights of the model that runs (INT8 weights are ~4x smaller)")
+    st.caption(f"Weights: {predictor.info.description}")
+
+    @st.fragment
+    def warm_latency() -> None:
+        if st.button("Measure warm latency (20 runs)", key="warm"):
+            from mnv2_core.bench import time_model
+
+            stats = time_model(predictor.model, predictor.input_size, warmup=5, runs=20)
+            st.write(f"median **{stats.median_ms:.1f} ms**, p90 {stats.p90_ms:.1f} ms, "
+                     f"{stats.threads} threads, {stats.runs} runs after {stats.warmup} warm-up")
+
+    warm_latency()

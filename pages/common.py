@@ -1,0 +1,85 @@
+"""Shared pieces of the Streamlit pages: cached models, the sidebar, and user-facing error handling.
+
+Pages stay thin: every number comes from mnv2_core; this module only caches and renders.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mnv2_core import config
+from mnv2_core.labels import HEAD_TITLES
+from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, display_name
+
+MODEL_CHOICES = ["mobilenet_v2", "resnet18", "resnet50", "efficientnet_b0", "lenet5"]
+SOURCE_WORDS = {
+    "checkpoint": "trained here on Oxford-102 (assets/)",
+    "torchvision-cache": "torchvision ImageNet (hub cache)",
+    "tflite": "official TFLite ImageNet, imported",
+    "torchvision-download": "torchvision ImageNet (will download)",
+    "untrained": "untrained: predictions meaningless",
+}
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def get_predictor(name: str, width: float | None, precision: str, head: str):
+    """One cached model per (model, width, precision, head): loading and INT8 calibration happen once."""
+    from mnv2_core.inference import Predictor
+
+    return Predictor(name, width, precision, head)
+
+
+@st.cache_data(show_spinner=False, max_entries=12)
+def get_footprint(name: str, width: float | None, precision: str, head: str):
+    """Params, MACs and size on disk of the cached model (counted once per configuration)."""
+    from mnv2_core.inference import footprint
+
+    return footprint(get_predictor(name, width, precision, head))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def planned_sources(head: str) -> list[tuple[str, str]]:
+    from mnv2_core.weights import planned_source
+
+    rows = []
+    for name in MODEL_CHOICES:
+        for width in REGISTRY[name].widths:
+            rows.append((display_name(name, width), planned_source(name, width, head)))
+    return rows
+
+
+def sidebar_status() -> None:
+    """Which weights each model gets, where the data is, and how many threads torch uses."""
+    with st.sidebar:
+        head = st.session_state.get("head", "flowers")
+        st.caption(f"**Weights for the {HEAD_TITLES[head]} classes**")
+        groups: dict[str, list[str]] = {}
+        for title, source in planned_sources(head):
+            groups.setdefault(source, []).append(title)
+        for source, titles in groups.items():
+            st.caption(f"{', '.join(titles)}: **{SOURCE_WORDS[source]}**")
+        data = config.data_dir()
+        st.caption(f"Data: `{data}`" + ("" if data.exists() else " (not found; set MNV2_DATA)"))
+
+
+def model_controls(*, allow_precision: bool = True) -> tuple[str, float | None, str, str]:
+    """Model, width, precision and head pickers; choices live in session_state so pages share them."""
+    cols = st.columns([2, 3, 2, 3])
+    name = cols[0].selectbox("Model", MODEL_CHOICES, format_func=lambda n: REGISTRY[n].title, key="model")
+    width = None
+    if REGISTRY[name].widths != (None,):
+        width = cols[1].select_slider("Width multiplier", options=list(MOBILENET_WIDTHS), value=1.0, key="width")
+    else:
+        cols[1].caption("Width multiplier: MobileNetV2 only")
+    precision = "fp32"
+    if allow_precision:
+        precision = cols[2].segmented_control("Precision", ["fp32", "int8"], default="fp32", key="precision",
+                                              format_func=str.upper) or "fp32"
+    head = cols[3].segmented_control("Classes", ["flowers", "imagenet"], default="flowers", key="head",
+                                     format_func=lambda h: HEAD_TITLES[h]) or "flowers"
+    return name, width, precision, head
+
+
+def show_user_error(exc: BaseException) -> None:
+    """One sentence for errors a user can cause (bad file, missing data or checkpoint); never a traceback."""
+    st.error(str(exc.args[0]) if exc.args else str(exc), icon=":material/error:")

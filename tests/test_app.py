@@ -1,0 +1,104 @@
+"""Every page under Streamlit's AppTest: renders without exceptions and its controls work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 180
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    monkeypatch.setenv("MNV2_DOWNLOAD", "0")
+    monkeypatch.setenv("MNV2_CACHE", str(tmp_path_factory.getbasetemp() / "mnv2_cache"))
+
+
+def _app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _upload(at: AppTest, name: str, data: bytes, mime: str = "application/octet-stream") -> AppTest:
+    at.file_uploader(key="upload").set_value((name, data, mime))
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _top5_titles(at: AppTest) -> list[str]:
+    return [c.proto.spec for c in at.get("plotly_chart")]
+
+
+def test_classify_upload_then_change_width_precision_and_head(sample_flower: Path, flowers_dir: Path,
+                                                              tflite_path: Path) -> None:
+    at = _app()
+    assert at.title[0].value == "Classify a flower"
+    _upload(at, sample_flower.name, sample_flower.read_bytes())
+    assert any("Top-5" in spec for spec in _top5_titles(at))
+    labels = [m.label for m in at.metric]
+    assert "Latency (this prediction)" in labels and "Size on disk" in labels
+    assert any("meaningless" in w.value for w in at.warning)  # no flower checkpoint is shipped yet
+    params_before = next(m.value for m in at.metric if m.label == "Parameters")
+
+    at.select_slider(key="width").set_value(0.5).run()
+    assert not at.exception, at.exception
+    assert next(m.value for m in at.metric if m.label == "Parameters") != params_before
+
+    at.button_group(key="precision").set_value("int8").run()
+    assert not at.exception, at.exception
+    assert any("Top-5" in spec for spec in _top5_titles(at))
+
+    at.button_group(key="precision").set_value("fp32")
+    at.select_slider(key="width").set_value(1.0)
+    at.button_group(key="head").set_value("imagenet").run()
+    assert not at.exception, at.exception
+    assert any("daisy" in spec for spec in _top5_titles(at))
+    assert not any("meaningless" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("name,data", [("empty.jpg", b""), ("notes.png", b"hello, not an image"),
+                                       ("report.heic", b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n")])
+def test_classify_bad_upload_is_one_sentence(name: str, data: bytes) -> None:
+    at = _upload(_app(), name, data)
+    assert len(at.error) == 1 and "Traceback" not in at.error[0].value
+    assert not at.get("plotly_chart")
+
+
+def test_benchmark_runs_a_small_model() -> None:
+    at = _app("pages/benchmark.py")
+    at.multiselect(key="bench_models").set_value(["lenet5", "mobilenet_v2"])
+    at.multiselect(key="bench_widths").set_value([0.35])
+    at.multiselect(key="bench_precisions").set_value(["fp32"])
+    at.slider(key="bench_runs").set_value(5)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    frame = at.dataframe[0].value
+    assert list(frame["model"]) == ["lenet5", "mobilenet_v2"]
+    assert frame["macs_m"].iloc[1] == pytest.approx(59.3, rel=0.005) and (frame["median_ms"] > 0).all()
+    assert len(at.get("plotly_chart")) == 2  # latency bars and the accuracy scatter
+
+
+def test_architecture_page() -> None:
+    at = _app("pages/architecture.py")
+    stage = at.dataframe[0].value
+    assert list(stage["operator"])[:2] == ["conv2d 3x3", "bottleneck"] and list(stage["c"])[1:8] == [16, 24, 32, 64,
+                                                                                                    96, 160, 320]
+    cost = at.dataframe[-1].value.iloc[0]
+    assert cost["standard_params"] == 73_728 and cost["separable_params"] == 8_768
+    at.select_slider(key="arch_width").set_value(0.35).run()
+    assert not at.exception
+    assert next(m.value for m in at.metric if m.label == "Parameters") == "1.68 M"
+
+
+def test_training_page_without_runs_says_how() -> None:
+    at = _app("pages/training.py")
+    assert at.title[0].value == "Training on Oxford-102"
+    assert at.info or at.dataframe
