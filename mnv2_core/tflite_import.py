@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .models.mobilenetv2 import MobileNetV2
 
 __all__ = ["TFLITE_FILE", "TFLITE_MEAN", "TFLITE_STD", "TFLITE_SHA256", "TFLiteImportError",
-           "convert_tflite_mobilenet_v2", "load_tflite_mobilenet_v2", "tflite_provenance"]
+           "convert_tflite_mobilenet_v2", "load_tflite_mobilenet_v2", "tflite_provenance", "layer_origins"]
 
 TFLITE_FILE = "mobilenet_v2_1.0_224_quant.tflite"
 TFLITE_SHA256 = "7aad0c74c5e3c06e5eb3c827e13304fdd68a83da6087d92ee169c24ff9fd4776"
@@ -59,6 +59,9 @@ class _ConvOp:
     stride: int
     relu6: bool
     padding_same: bool
+    op_index: int = -1
+    weight_name: str = ""
+    depthwise: bool = False
 
 
 def _read_model(path: Path):
@@ -143,7 +146,8 @@ def _extract_conv_ops(model, data: bytes, path: Path) -> list[_ConvOp]:
         table = op.BuiltinOptions()
         options.Init(table.Bytes, table.Pos)
         ops.append(_ConvOp(np.ascontiguousarray(weight), bias, int(options.StrideH()),
-                           options.FusedActivationFunction() == _ACT_RELU6, options.Padding() == _PAD_SAME))
+                           options.FusedActivationFunction() == _ACT_RELU6, options.Padding() == _PAD_SAME, i,
+                           graph.Tensors(int(inputs[1])).Name().decode(), code == _OP_DEPTHWISE))
         if options.StrideH() != options.StrideW():
             raise TFLiteImportError(f"{path.name}: op {i} has unequal strides; not MobileNetV2.")
         if options.FusedActivationFunction() not in (_ACT_NONE, _ACT_RELU6):
@@ -211,6 +215,21 @@ def convert_tflite_mobilenet_v2(path: Path) -> dict[str, torch.Tensor]:
     if missing:  # a bug here, not a user error: fail loudly
         raise RuntimeError(f"state_dict keys do not match the model: {sorted(missing)[:5]}")
     return state
+
+
+def layer_origins(path: Path | None = None) -> list[dict[str, object]]:
+    """For each of our conv/linear layers, the TFLite op and weight tensor it was imported from."""
+    from .models.mobilenetv2 import mobilenet_v2
+
+    path = Path(path) if path is not None else _default_path()
+    if not path.is_file():
+        raise TFLiteImportError(f"The TFLite weights file {path} does not exist.")
+    ops = _conv_ops(path)
+    names = [name for name, *_ in _conv_modules(mobilenet_v2(padding="tf_same"))] + ["classifier.1"]
+    return [{"layer": name, "tflite_op": op.op_index, "kind": "depthwise conv" if op.depthwise else "conv",
+             "tflite_tensor": op.weight_name.split(";")[0], "shape": " x ".join(map(str, op.weight.shape)),
+             "note": "logits; background row 0 dropped" if name == "classifier.1" else "BN folded into weight and bias"}
+            for name, op in zip(names, ops)]
 
 
 def _sha256(path: Path) -> str:

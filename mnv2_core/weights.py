@@ -89,7 +89,9 @@ def _from_checkpoint(name: str, width: float | None, head: str, path: Path) -> L
         blob = torch.load(path, map_location="cpu", weights_only=True)
         state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
         meta = dict(blob.get("meta", {}))
-        model = build_model(name, num_classes=labels.num_classes(head), width=width)
+        # Fine-tuned from the TFLite backbone, a model keeps TF 'SAME' padding: the checkpoint says so.
+        options = {"padding": meta["padding"]} if meta.get("padding") else {}
+        model = build_model(name, num_classes=labels.num_classes(head), width=width, **options)
         model.load_state_dict(state, strict=True)
     except Exception as exc:  # a corrupt or mismatched file is the user's to fix, not a crash
         raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "

@@ -85,6 +85,18 @@ with st.expander(f"Every conv and linear layer ({len(layers)})"):
         layers[col] = layers[col].map(lambda s: " x ".join(map(str, s)))
     st.dataframe(layers, hide_index=True)
 
+with st.expander("Where the ImageNet weights come from (width 1.0)"):
+    from mnv2_core import config
+    from mnv2_core.tflite_import import TFLITE_FILE, TFLiteImportError, layer_origins
+
+    try:
+        st.caption(f"Each layer of our MobileNetV2 1.0 gets its ImageNet weights from one op of Google's official "
+                   f"`{TFLITE_FILE}` (uint8, dequantized). A flower model fine-tuned here keeps these in its backbone "
+                   "and trains its own 102-class head.")
+        st.dataframe(pd.DataFrame(layer_origins(config.weights_dir() / TFLITE_FILE)), hide_index=True)
+    except TFLiteImportError as exc:
+        st.info(str(exc) + " Set MNV2_WEIGHTS to the folder that holds it.")
+
 st.subheader("Depthwise separable cost")
 c = st.columns(5)
 k = c[0].number_input("Kernel k", 1, 11, 3, key="dw_k")

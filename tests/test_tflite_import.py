@@ -203,3 +203,14 @@ def test_bad_files_raise_one_clear_error(tmp_path: Path, tflite_path: Path) -> N
         message = str(info.value)
         assert "\n" not in message and message.endswith("."), message
     assert issubclass(TFLiteImportError, ValueError)
+
+
+def test_layer_origins_map_every_layer_to_a_tflite_op(tflite_path: Path) -> None:
+    from mnv2_core.models import mobilenet_v2
+    from mnv2_core.tflite_import import layer_origins
+
+    rows = layer_origins(tflite_path)
+    ours = [n for n, m in mobilenet_v2().named_modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert [r["layer"] for r in rows] == ours
+    assert rows[0]["tflite_tensor"].startswith("MobilenetV2/Conv/") and rows[1]["kind"] == "depthwise conv"
+    assert rows[-1]["shape"].startswith("1001 x 1280")

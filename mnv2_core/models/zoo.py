@@ -44,7 +44,8 @@ def register(spec: ModelSpec) -> ModelSpec:
 
 
 register(ModelSpec("mobilenet_v2", "MobileNetV2",
-                   lambda num_classes=1000, width=1.0: mobilenet_v2(width_mult=width or 1.0, num_classes=num_classes),
+                   lambda num_classes=1000, width=1.0, **kw: mobilenet_v2(width_mult=width or 1.0,
+                                                                          num_classes=num_classes, **kw),
                    224, MOBILENET_WIDTHS, "mobilenet_v2"))
 register(ModelSpec("resnet18", "ResNet18", _torchvision("resnet18"), 224, torchvision_name="resnet18"))
 register(ModelSpec("resnet50", "ResNet50", _torchvision("resnet50"), 224, torchvision_name="resnet50"))
@@ -61,9 +62,9 @@ def get_spec(name: str) -> ModelSpec:
         raise KeyError(f"unknown model {name!r}; choose one of {', '.join(REGISTRY)}") from None
 
 
-def build_model(name: str, num_classes: int = 1000, width: float | None = None) -> nn.Module:
-    """Build an untrained model from the registry."""
-    return get_spec(name).build(num_classes=num_classes, width=width)
+def build_model(name: str, num_classes: int = 1000, width: float | None = None, **options) -> nn.Module:
+    """Build an untrained model from the registry (``options``: architecture switches such as MobileNetV2's padding)."""
+    return get_spec(name).build(num_classes=num_classes, width=width, **options)
 
 
 def format_width(width: float) -> str:
