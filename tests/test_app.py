@@ -102,3 +102,18 @@ def test_training_page_without_runs_says_how() -> None:
     at = _app("pages/training.py")
     assert at.title[0].value == "Training on Oxford-102"
     assert at.info or at.dataframe
+
+
+def test_classify_accepts_an_iphone_heic_sent_as_octet_stream(sample_flower: Path) -> None:
+    import io
+
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    buffer = io.BytesIO()
+    Image.open(sample_flower).save(buffer, format="HEIF", quality=80)
+    at = _upload(_app(), "IMG_0001.HEIC", buffer.getvalue(), "application/octet-stream")
+    assert not at.error and any("Top-5" in spec for spec in _top5_titles(at))
+    captions = [i.caption for image in at.get("image") for i in image.proto.imgs]
+    assert any(c.startswith("HEIF, 313x256") for c in captions), captions
