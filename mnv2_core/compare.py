@@ -79,9 +79,12 @@ def results_frame(rows: list[BenchRow]):
 
     from .models import display_name
     from .references import imagenet_reference
+    from .results import best_flower_run, load_runs
 
+    runs = load_runs()
     records = []
     for r in rows:
+        flower = best_flower_run(r.model, r.width, runs) if r.precision == "fp32" else None
         ref = imagenet_reference(r.model, r.width)
         top1 = (ref.top1 if r.precision == "fp32" else ref.int8_top1) if ref else None
         records.append({
@@ -89,5 +92,7 @@ def results_frame(rows: list[BenchRow]):
             "precision": r.precision, "runtime": r.runtime, "params_m": r.params / 1e6, "macs_m": r.macs / 1e6,
             "median_ms": r.median_ms, "p90_ms": r.p90_ms, "cv": r.cv, "threads": r.threads, "runs": r.runs,
             "imagenet_top1": top1, "source": ref.source if top1 is not None else None,
+            "flowers_top1": 100 * flower["metrics"]["test_top1"] if flower else None,
+            "flowers_run": f"{flower['id']} ({flower.get('recipe')}, init {flower.get('init')})" if flower else None,
         })
     return pd.DataFrame.from_records(records)

@@ -26,3 +26,11 @@ def load_runs(folder: Path | None = None) -> list[dict[str, Any]]:
             run.setdefault("id", path.stem)
             runs.append(run)
     return sorted(runs, key=lambda r: str(r.get("provenance", {}).get("date", "")), reverse=True)
+
+
+def best_flower_run(model: str, width: float | None, runs: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """The recorded run with the highest Oxford-102 test top-1 for this model and width, if any."""
+    candidates = [r for r in (runs if runs is not None else load_runs())
+                  if r.get("model") == model and (width is None or r.get("width") == width)
+                  and isinstance(r.get("metrics", {}).get("test_top1"), (int, float))]
+    return max(candidates, key=lambda r: r["metrics"]["test_top1"], default=None)

@@ -13,7 +13,8 @@ st.title("Benchmark on this machine")
 st.caption("Params and MACs are counted on the model (MACs with torch's FlopCounterMode / 2, 1000-class heads so they "
            "compare with published figures). Latency is measured here, batch 1, after warm-up: median and p90 over "
            "repeated runs. Weight values do not change a dense model's speed, so timing does not need trained weights. "
-           "Accuracy is the published ImageNet top-1, with its source.")
+           "Accuracy is the published ImageNet top-1, with its source, and, where this project has trained the model, its "
+           "Oxford-102 test top-1 measured here.")
 
 with st.form("bench"):
     c = st.columns([3, 3, 2])
@@ -59,6 +60,8 @@ st.dataframe(frame, hide_index=True, column_config={
     "median_ms": st.column_config.NumberColumn("Median ms", format="%.2f"),
     "p90_ms": st.column_config.NumberColumn("p90 ms", format="%.2f"),
     "cv": st.column_config.NumberColumn("CV", format="percent"),
+    "imagenet_top1": st.column_config.NumberColumn("ImageNet top-1 (published)", format="%.1f"),
+    "flowers_top1": st.column_config.NumberColumn("Flowers top-1 (measured here)", format="%.1f"),
 })
 st.download_button("Download CSV", frame.to_csv(index=False).encode(), "benchmark.csv", "text/csv", key="bench_csv")
 
@@ -73,4 +76,14 @@ if not scored.empty:
                          title="Accuracy (published, see source) vs latency (measured here); size = params")
     scatter.update_traces(textposition="top center")
     st.plotly_chart(scatter, key="acc_scatter")
-st.caption("Sources: " + "; ".join(sorted(set(frame["source"].dropna()))))
+flowers = frame.dropna(subset=["flowers_top1"])
+if not flowers.empty:
+    scatter = px.scatter(flowers, x="median_ms", y="flowers_top1", size="params_m", color="model", text="label",
+                         hover_data=["flowers_run"], log_x=True,
+                         labels={"median_ms": "median latency here (ms, log)",
+                                 "flowers_top1": "Oxford-102 test top-1 (%), measured by this project"},
+                         title="Flower accuracy (this project's runs, see Training) vs latency")
+    scatter.update_traces(textposition="top center")
+    st.plotly_chart(scatter, key="flowers_scatter")
+st.caption("Sources: " + "; ".join(sorted(set(frame["source"].dropna())))
+           + ". Flower accuracy: this project's own runs (Training page).")
