@@ -1,4 +1,4 @@
-"""Command line: ``python -m mnv2_core predict IMAGE...`` and ``python -m mnv2_core bench``."""
+"""Command line: ``python -m mnv2_core predict IMAGE...``, ``... bench`` and ``... train`` (see mnv2_core.train)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--warmup", type=int, default=5)
     b.add_argument("--threads", type=int, default=None)
     b.add_argument("--json", action="store_true")
+
+    # Options belong to mnv2_core.train's own parser; `python -m mnv2_core train --help` shows them.
+    sub.add_parser("train", help="transfer learning on Oxford-102 (python -m mnv2_core train --help)", add_help=False)
     return parser
 
 
@@ -88,6 +91,11 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:
+        from .train import main as train_main
+
+        return train_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         return _predict(args) if args.command == "predict" else _bench(args)

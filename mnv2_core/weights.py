@@ -23,6 +23,7 @@ from torch import nn
 
 from . import config, labels
 from .models import build_model, display_name, get_spec
+from .models.zoo import format_width
 
 Source = Literal["checkpoint", "torchvision-cache", "tflite", "torchvision-download", "untrained"]
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -66,7 +67,7 @@ class LoadedModel:
 
 
 def checkpoint_path(name: str, width: float | None, head: str = "flowers") -> Path:
-    suffix = f"_{width:g}" if width is not None and get_spec(name).widths != (None,) else ""
+    suffix = f"_{format_width(width)}" if width is not None and get_spec(name).widths != (None,) else ""
     return config.CHECKPOINT_DIR / f"{name}{suffix}_{'flowers102' if head == 'flowers' else head}.pt"
 
 

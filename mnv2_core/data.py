@@ -1,0 +1,73 @@
+"""Oxford-102 flowers from a folder in the Udacity layout: ``<root>/<split>/<class id>/*.jpg``.
+
+Class ids are the folder names 1..102; the label (output index) is ``id - 1``, the same order as
+:func:`mnv2_core.labels.flower_names`. torchvision's ``ImageFolder`` would sort the folders as strings
+("1", "10", "100", "101", ...) and scramble that mapping, so the folders are listed and sorted here by number.
+
+TODO: for users with internet, ``torchvision.datasets.Flowers102`` (the official 1020/1020/6149 ``setid.mat``
+split, labels 0..101 in the same order) could back the same Dataset; nothing here downloads anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+FLOWER_SPLITS = ("train", "valid", "test")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+class FlowerDataError(ValueError):
+    """The flower folder is missing or not in the expected layout; ``str()`` is one sentence."""
+
+
+def flower_samples(root: Path, split: str) -> list[tuple[Path, int]]:
+    """Every image of ``split`` as ``(path, label)``, classes in numeric id order, files sorted by name."""
+    if split not in FLOWER_SPLITS:
+        raise FlowerDataError(f"Unknown split {split!r}; choose one of {', '.join(FLOWER_SPLITS)}.")
+    folder = Path(root) / split
+    if not folder.is_dir():
+        raise FlowerDataError(f"No {split!r} folder at {folder}: expected Oxford-102 in the Udacity layout "
+                              f"(<data>/{split}/<class id 1..102>/*.jpg); set MNV2_DATA or pass --data.")
+    class_dirs = [d for d in folder.iterdir() if d.is_dir() and d.name.isdigit()]
+    samples: list[tuple[Path, int]] = []
+    for class_dir in sorted(class_dirs, key=lambda d: int(d.name)):
+        label = int(class_dir.name) - 1
+        if not 0 <= label < 102:
+            raise FlowerDataError(f"Class folder {class_dir} is not an Oxford-102 class id (1..102).")
+        samples += [(p, label) for p in sorted(class_dir.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    if not samples:
+        raise FlowerDataError(f"The {split!r} folder {folder} has no images in numbered class folders.")
+    return samples
+
+
+def load_rgb(path: Path):
+    """Decode a file with the app's own decoder (EXIF rotation, mode conversion), so training sees what users do."""
+    from .preprocess import load_path
+
+    return load_path(path).image
+
+
+class FlowerDataset:
+    """A map-style dataset over :func:`flower_samples`: item ``i`` is ``(transform(image), label)``.
+
+    It implements ``__len__``/``__getitem__`` only, which is all ``torch.utils.data.DataLoader`` needs, so this
+    module does not import torch.
+    """
+
+    def __init__(self, samples: list[tuple[Path, int]], transform: Callable[[Any], Any] | None = None) -> None:
+        self.samples = list(samples)
+        self.transform = transform
+
+    @classmethod
+    def from_folder(cls, root: Path, split: str, transform: Callable[[Any], Any] | None = None) -> FlowerDataset:
+        return cls(flower_samples(root, split), transform)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[Any, int]:
+        path, label = self.samples[index]
+        image = load_rgb(path)
+        return (self.transform(image) if self.transform is not None else image), label
