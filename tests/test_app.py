@@ -45,11 +45,14 @@ def test_classify_upload_then_change_width_precision_and_head(sample_flower: Pat
     assert any("Top-5" in spec for spec in _top5_titles(at))
     labels = [m.label for m in at.metric]
     assert "Latency (this prediction)" in labels and "Size on disk" in labels
-    assert any("meaningless" in w.value for w in at.warning)  # no flower checkpoint is shipped yet
+    # MobileNetV2 1.0 ships a flower checkpoint (assets/checkpoints): real predictions, no "untrained" warning.
+    assert not any("meaningless" in w.value for w in at.warning)
+    assert any("dandelion" in spec for spec in _top5_titles(at))
     params_before = next(m.value for m in at.metric if m.label == "Parameters")
 
     at.select_slider(key="width").set_value(0.5).run()
     assert not at.exception, at.exception
+    assert any("meaningless" in w.value for w in at.warning)  # no 0.5 flower checkpoint: the UI says so
     assert next(m.value for m in at.metric if m.label == "Parameters") != params_before
 
     at.button_group(key="precision").set_value("int8").run()
@@ -117,3 +120,10 @@ def test_classify_accepts_an_iphone_heic_sent_as_octet_stream(sample_flower: Pat
     assert not at.error and any("Top-5" in spec for spec in _top5_titles(at))
     captions = [i.caption for image in at.get("image") for i in image.proto.imgs]
     assert any(c.startswith("HEIF, 313x256") for c in captions), captions
+
+
+def test_training_page_shows_the_shipped_run() -> None:
+    at = _app("pages/training.py")
+    table = at.dataframe[0].value
+    assert (table["model"] == "mobilenet_v2").any() and table["test top-1"].max() > 0.85
+    assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) == 2  # curves, per-class; runs, confused pairs
