@@ -69,6 +69,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from .compare import DEFAULT_MODELS, expand_configs, run_benchmark
+    from .models.zoo import format_width
 
     configs = expand_configs(args.models or DEFAULT_MODELS, args.widths, args.precisions)
 
@@ -84,7 +85,7 @@ def _bench(args: argparse.Namespace) -> int:
              f"{'p90 ms':>9}{'cv':>7}{'threads':>8}"
     print(header)
     for r in rows:
-        width = f"{r.width:g}" if r.width is not None else "-"
+        width = format_width(r.width) if r.width is not None else "-"
         print(f"{r.model:<16}{width:>6} {r.precision:<5}{r.runtime:<8}{r.params / 1e6:>9.2f}M{r.macs / 1e6:>9.1f}M"
               f"{r.median_ms:>11.2f}{r.p90_ms:>9.2f}{r.cv:>7.1%}{r.threads:>8}")
     return 0

@@ -66,6 +66,7 @@ st.dataframe(frame, hide_index=True, column_config={
 st.download_button("Download CSV", frame.to_csv(index=False).encode(), "benchmark.csv", "text/csv", key="bench_csv")
 
 bars = px.bar(frame, x="label", y="median_ms", color="model", error_y=frame["p90_ms"] - frame["median_ms"],
+              error_y_minus=[0] * len(frame),
               labels={"median_ms": "median latency (ms), bar to p90", "label": ""}, title="Latency, batch 1")
 st.plotly_chart(bars, key="latency_bars")
 scored = frame.dropna(subset=["imagenet_top1"])
