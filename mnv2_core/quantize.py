@@ -45,7 +45,7 @@ CALIBRATION_IMAGES = 32  # one photo from each of 32 classes of the training spl
 BACKENDS: tuple[str, ...] = ("x86", "fbgemm", "qnnpack")
 
 
-class QuantizationError(RuntimeError):
+class QuantizationError(ValueError):
     """A model could not be quantized; the message is one sentence a user can act on."""
 
 

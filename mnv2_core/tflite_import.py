@@ -16,8 +16,6 @@ is "background" and is dropped to give the 1000 ImageNet classes. TF uses 'SAME'
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +24,7 @@ import numpy as np
 import torch
 
 from . import config
+from .files import atomic_torch_save
 
 if TYPE_CHECKING:
     from .models.mobilenetv2 import MobileNetV2
@@ -244,18 +243,6 @@ def _default_path() -> Path:
     return config.weights_dir() / TFLITE_FILE
 
 
-def _save_atomic(state: dict[str, torch.Tensor], target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def cache_path(path: Path) -> Path:
     """Where the converted state_dict of this exact file is cached (keyed by its content hash)."""
     return config.cache_dir() / f"mobilenet_v2_1.0_tflite_{_sha256(path)[:12]}.pt"
@@ -283,7 +270,7 @@ def load_tflite_mobilenet_v2(path: Path | None = None, *, cache: bool = True) ->
         state = convert_tflite_mobilenet_v2(path)
         if target is not None:
             try:
-                _save_atomic(state, target)
+                atomic_torch_save(state, target)
             except OSError:  # a read-only cache only costs the next call a conversion
                 pass
     model = mobilenet_v2(width_mult=1.0, num_classes=1000, padding="tf_same")

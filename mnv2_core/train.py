@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import math
-import os
 import platform
 import shlex
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,6 +30,7 @@ from torch import nn
 
 from . import config, labels, weights
 from .data import FLOWER_SPLITS, FlowerDataset, flower_samples
+from .files import atomic_torch_save, atomic_write_json
 from .models.zoo import format_width
 from .preprocess import to_tensor
 
@@ -139,7 +137,7 @@ def cached_features(model: nn.Module, root: Path, split: str, size: int, mean: t
             pass
     feats = extract_features(model, samples, size, mean, std, batch_size=batch_size, desc=split)
     try:
-        _atomic_torch_save({"x": feats.x, "y": feats.y}, target)
+        atomic_torch_save({"x": feats.x, "y": feats.y}, target)
     except OSError:  # a read-only cache only costs the next run another pass
         pass
     return feats
@@ -243,33 +241,6 @@ def evaluate_model(model: nn.Module, samples: list[tuple[Path, int]], size: int,
 # ------------------------------------------------------------------------------------------------- persisting
 
 
-def _atomic_torch_save(obj: Any, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these files are shared and committed
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_json_atomic(data: dict[str, Any], target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1)
-            fh.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these files are shared and committed
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def git_commit() -> dict[str, Any]:
     """HEAD and whether the working tree had uncommitted changes when the run was made."""
     try:
@@ -331,7 +302,6 @@ def run_transfer_phase1(model: nn.Module, *, name: str, width: float | None, ini
             "test_top1": test["top1"], "test_top5": test["top5"], "valid_top1": valid_top1, "run_id": run_id,
             "init": init, "recipe": "transfer phase 1 (frozen backbone, linear head)"}
     weights.save_checkpoint(ckpt, model, {k: v for k, v in meta.items() if v is not None}, half=True)
-    os.chmod(ckpt, 0o644)
 
     # The shipped file is fp16: reload it the way the app does and measure it end to end from the image files.
     if ckpt.resolve() == weights.checkpoint_path(name, width, "flowers").resolve():
@@ -369,7 +339,7 @@ def run_transfer_phase1(model: nn.Module, *, name: str, width: float | None, ini
         },
     }
     results_file = out_dir / "results" / "runs" / f"{run_id}.json"
-    write_json_atomic(run, results_file)
+    atomic_write_json(run, results_file)
     log(f"wrote {ckpt} and {results_file} in {run['provenance']['seconds']:.0f} s")
     return PhaseOneResult(ckpt, results_file, run)
 

@@ -12,8 +12,6 @@ Each source also says which input normalisation its weights expect.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +20,7 @@ import torch
 from torch import nn
 
 from . import config, labels
+from .files import atomic_torch_save
 from .models import build_model, display_name, get_spec
 from .models.zoo import format_width
 
@@ -74,15 +73,7 @@ def checkpoint_path(name: str, width: float | None, head: str = "flowers") -> Pa
 def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any], *, half: bool = True) -> None:
     """Write ``{"state_dict", "meta"}`` atomically; fp16 halves the size and rarely changes top-1."""
     state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in model.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save({"state_dict": state, "meta": meta}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_torch_save({"state_dict": state, "meta": meta}, path)
 
 
 def _from_checkpoint(name: str, width: float | None, head: str, path: Path) -> LoadedModel:

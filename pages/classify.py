@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
+from pathlib import Path
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -22,6 +22,12 @@ name, width, precision, head = model_controls()
 @st.cache_data(show_spinner=False, max_entries=16)
 def _decode(data: bytes) -> DecodedImage:
     return decode_image(data)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _heatmap(data: bytes, name: str, width: float | None, precision: str, head: str):
+    """Grad-CAM for the top-1 class, once per image and model (a backward pass is too slow for every rerun)."""
+    return get_predictor(name, width, precision, head).explain(_decode(data).image)
 
 
 def _sample_files() -> list[str]:
@@ -45,7 +51,7 @@ else:
     else:
         if st.button("Another sample", key="resample") or "sample" not in st.session_state:
             st.session_state.sample = random.choice(samples)
-        data = open(st.session_state.sample, "rb").read()
+        data = Path(st.session_state.sample).read_bytes()
         st.caption(f"`{st.session_state.sample}`")
 
 if data is None:
@@ -78,7 +84,7 @@ with left:
     if show_cam:
         from mnv2_core.explain import overlay
 
-        heat = predictor.explain(decoded.image)  # Grad-CAM for the top-1 class
+        heat = _heatmap(data, name, width, precision, head)
         st.image(overlay(view, heat), caption=f"What the model sees ({predictor.input_size}x{predictor.input_size}), "
                  f"red where evidence for '{result.top[0].label}' is strongest", width="stretch")
     else:

@@ -131,3 +131,9 @@ def test_cli_bench_json() -> None:
 def test_cli_unknown_model_is_an_error_not_a_traceback() -> None:
     out = _cli("bench", "--models", "vgg16", "--runs", "2")
     assert out.returncode == 2 and "unknown model" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_int8_without_calibration_photos_is_one_line(sample_flower: Path, tmp_path: Path) -> None:
+    out = _cli("predict", str(sample_flower), "--model", "lenet5", "--precision", "int8",
+               env={"MNV2_DATA": str(tmp_path / "nowhere"), "MNV2_DOWNLOAD": "0"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "MNV2_DATA" in out.stderr
