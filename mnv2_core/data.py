@@ -1,11 +1,14 @@
-"""Oxford-102 flowers from a folder in the Udacity layout: ``<root>/<split>/<class id>/*.jpg``.
+"""Oxford-102 flowers, from a folder in the Udacity layout or from torchvision's official download.
 
-Class ids are the folder names 1..102; the label (output index) is ``id - 1``, the same order as
-:func:`mnv2_core.labels.flower_names`. torchvision's ``ImageFolder`` would sort the folders as strings
-("1", "10", "100", "101", ...) and scramble that mapping, so the folders are listed and sorted here by number.
+Folder: ``<root>/<split>/<class id>/*.jpg`` (or ``.webp``, as in the 144 px pack). Class ids are the folder names
+1..102; the label (output index) is ``id - 1``, the same order as :func:`mnv2_core.labels.flower_names`.
+torchvision's ``ImageFolder`` would sort the folders as strings ("1", "10", "100", ...) and scramble that mapping,
+so the folders are listed and sorted here by number.
 
-TODO: for users with internet, ``torchvision.datasets.Flowers102`` (the official 1020/1020/6149 ``setid.mat``
-split, labels 0..101 in the same order) could back the same Dataset; nothing here downloads anything.
+Official: ``--data torchvision`` reads ``torchvision.datasets.Flowers102`` (the 1020/1020/6149 ``setid.mat``
+split) under ``<cache>/torchvision`` and downloads it there when downloads are allowed. Its labels are
+``imagelabels.mat - 1``, the same class order and names as the Udacity folders' ids, so a model trained on either
+source has the same outputs.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 FLOWER_SPLITS = ("train", "valid", "test")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+OFFICIAL = "torchvision"  # the --data value that selects torchvision's official Flowers102
+_OFFICIAL_SPLITS = {"train": "train", "valid": "val", "test": "test"}
 
 
 class FlowerDataError(ValueError):
@@ -40,6 +45,40 @@ def flower_samples(root: Path, split: str) -> list[tuple[Path, int]]:
     if not samples:
         raise FlowerDataError(f"The {split!r} folder {folder} has no images in numbered class folders.")
     return samples
+
+
+def official_flower_samples(root: Path, split: str, *, download: bool) -> list[tuple[Path, int]]:
+    """The official Oxford-102 split through ``torchvision.datasets.Flowers102`` (labels 0..101 = class id - 1)."""
+    if split not in FLOWER_SPLITS:
+        raise FlowerDataError(f"Unknown split {split!r}; choose one of {', '.join(FLOWER_SPLITS)}.")
+    from torchvision.datasets import Flowers102
+
+    try:
+        dataset = Flowers102(str(root), split=_OFFICIAL_SPLITS[split], download=download)
+    except ImportError as exc:  # Flowers102 reads its .mat files with scipy
+        raise FlowerDataError(f"Reading the official Oxford-102 split needs scipy ({exc}).") from exc
+    except (RuntimeError, OSError) as exc:  # not downloaded and downloads off, or no internet
+        how = "the download failed (no internet?)" if download else "it is not downloaded and MNV2_DOWNLOAD=0"
+        raise FlowerDataError(f"The official Oxford-102 dataset is not available under {root}: {how}.") from exc
+    return [(Path(path), int(label)) for path, label in zip(dataset._image_files, dataset._labels)]
+
+
+def split_samples(data: str | Path | None, split: str) -> list[tuple[Path, int]]:
+    """Samples of ``split`` from ``data``: a Udacity-layout folder (default ``config.data_dir()``) or ``OFFICIAL``."""
+    from . import config
+
+    if str(data) == OFFICIAL:
+        return official_flower_samples(config.cache_dir() / "torchvision", split, download=config.downloads_allowed())
+    return flower_samples(Path(data) if data is not None else config.data_dir(), split)
+
+
+def describe_source(data: str | Path | None) -> str:
+    """Where the images came from, for a run's provenance."""
+    from . import config
+
+    if str(data) == OFFICIAL:
+        return "torchvision.datasets.Flowers102 (official split 1020/1020/6149)"
+    return f"{Path(data) if data is not None else config.data_dir()} (Udacity split, numbered class folders)"
 
 
 def load_rgb(path: Path):

@@ -1,13 +1,18 @@
-"""Training on Oxford-102: transfer learning phase 1, a linear head on a frozen ImageNet backbone.
+"""Training on Oxford-102: two-phase transfer learning, one from-scratch recipe for every model, distillation.
 
-``python -m mnv2_core.train --recipe transfer --phases 1 --model mobilenet_v2 --width 1.0 --init imagenet
---data DIR --out assets`` extracts the pooled 1280-d features of every image once (cached under
-``config.cache_dir()``), trains the model's own ``classifier`` on them in seconds, keeps the epoch with the best
-valid top-1, evaluates on the test split, and writes an fp16 checkpoint plus a results JSON with provenance.
+``python -m mnv2_core train --recipe transfer|scratch [--distill-from CKPT] --model M --width W ...``
 
-Preprocessing is the app's own (``preprocess.to_tensor``: resize 256, centre crop 224, the backbone's mean/std) and
-deterministic: with a frozen backbone and a linear probe, augmentation would only cost a feature pass per epoch.
-Phase 2 (fine-tuning the whole network) needs a GPU-sized budget and is not implemented here.
+- transfer: phase 1 trains a fresh 102-way head on the frozen ImageNet backbone. Its input is the pooled features
+  of every image, extracted once with the app's own preprocessing (resize 256, centre crop 224) and cached, so the
+  phase costs seconds after the first run (the probe needs no augmentation). Phase 2 unfreezes everything and
+  fine-tunes at lr 1e-4 with random-resized crops (:mod:`mnv2_core.fit`).
+- scratch: random initialisation, one recipe for every architecture (AdamW 2e-3, warm-up + cosine, label
+  smoothing 0.1, 112 px crops), so that the comparison between architectures is fair.
+- distillation: the scratch recipe plus a frozen teacher checkpoint's softened outputs.
+
+Every phase keeps its best-valid epoch. The test split is then scored from the image files exactly as the app
+prepares an upload, the fp16 checkpoint is written (shipped to ``<out>/checkpoints`` only when it beats the one
+there on valid top-1), and a results JSON with provenance plus a per-epoch CSV go to ``<out>/results/runs``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import shlex
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -29,9 +34,11 @@ import torch
 from torch import nn
 
 from . import config, labels, weights
-from .data import FLOWER_SPLITS, FlowerDataset, flower_samples
+from .data import FLOWER_SPLITS, FlowerDataset, describe_source, split_samples
 from .files import atomic_torch_save, atomic_write_json
-from .models.zoo import format_width
+from .fit import FitConfig, Teacher, fit, write_history_csv
+from .augment import CROP_SCALE
+from .models.zoo import format_width, get_spec
 from .preprocess import to_tensor
 
 NUM_CLASSES = 102
@@ -63,9 +70,10 @@ class Features:
 
 
 @dataclass
-class PhaseOneResult:
+class RunResult:
     checkpoint: Path
     results_file: Path
+    shipped: bool
     run: dict[str, Any] = field(default_factory=dict)
 
 
@@ -100,30 +108,40 @@ def _samples_sha(samples: list[tuple[Path, int]]) -> str:
 
 
 @torch.inference_mode()
-def extract_features(model: nn.Module, samples: list[tuple[Path, int]], size: int,
-                     mean: tuple[float, float, float], std: tuple[float, float, float], *, batch_size: int = 32,
-                     desc: str = "features") -> Features:
-    """Run the frozen backbone (``model.forward_features``) over every sample, with a progress bar and ETA."""
+def _run_over_files(fn, samples: list[tuple[Path, int]], size: int, mean: tuple[float, float, float],
+                    std: tuple[float, float, float], *, batch_size: int, desc: str,
+                    device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """``fn(batch)`` over every sample, prepared from its file as the app prepares an upload, with a progress bar."""
     from torch.utils.data import DataLoader
     from tqdm import tqdm
 
-    model.eval()
     loader = DataLoader(FlowerDataset(samples, image_transform(size, mean, std)), batch_size=batch_size,
                         shuffle=False, num_workers=0)
-    xs, ys = [], []
+    out, ys = [], []
     with tqdm(total=len(samples), desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True) as bar:
         for images, targets in loader:
-            xs.append(model.forward_features(images).float())
+            out.append(fn(images.to(device)).float().cpu())
             ys.append(targets)
             bar.update(len(targets))
-    return Features(torch.cat(xs), torch.cat(ys).long())
+    return torch.cat(out), torch.cat(ys).long()
 
 
-def cached_features(model: nn.Module, root: Path, split: str, size: int, mean: tuple[float, float, float],
-                    std: tuple[float, float, float], *, cache: Path | None = None, batch_size: int = 32,
-                    backbone: str | None = None) -> Features:
+@torch.inference_mode()
+def extract_features(model: nn.Module, samples: list[tuple[Path, int]], size: int,
+                     mean: tuple[float, float, float], std: tuple[float, float, float], *, batch_size: int = 32,
+                     desc: str = "features", device: torch.device | str = "cpu") -> Features:
+    """Run the frozen backbone (``model.forward_features``) over every sample, with a progress bar and ETA."""
+    model.eval()
+    x, y = _run_over_files(model.forward_features, samples, size, mean, std, batch_size=batch_size, desc=desc,
+                           device=device)
+    return Features(x, y)
+
+
+def cached_features(model: nn.Module, samples: list[tuple[Path, int]], split: str, size: int,
+                    mean: tuple[float, float, float], std: tuple[float, float, float], *, cache: Path | None = None,
+                    batch_size: int = 32, backbone: str | None = None,
+                    device: torch.device | str = "cpu") -> Features:
     """Features of ``split``, from ``cache`` when the same backbone saw the same files at the same size before."""
-    samples = flower_samples(root, split)
     backbone = backbone or backbone_sha(model)
     key = hashlib.sha256(f"{_samples_sha(samples)}|{size}|{mean}|{std}".encode()).hexdigest()
     folder = (cache or config.cache_dir()) / "features"
@@ -135,7 +153,7 @@ def cached_features(model: nn.Module, root: Path, split: str, size: int, mean: t
                 return Features(blob["x"], blob["y"], from_cache=True)
         except Exception:  # a truncated cache file is recomputed, never fatal
             pass
-    feats = extract_features(model, samples, size, mean, std, batch_size=batch_size, desc=split)
+    feats = extract_features(model, samples, size, mean, std, batch_size=batch_size, desc=split, device=device)
     try:
         atomic_torch_save({"x": feats.x, "y": feats.y}, target)
     except OSError:  # a read-only cache only costs the next run another pass
@@ -223,19 +241,11 @@ def classification_report(logits: torch.Tensor, y: torch.Tensor, names: tuple[st
 
 @torch.inference_mode()
 def evaluate_model(model: nn.Module, samples: list[tuple[Path, int]], size: int, mean: tuple[float, float, float],
-                   std: tuple[float, float, float], *, batch_size: int = 32, desc: str = "test") -> torch.Tensor:
+                   std: tuple[float, float, float], *, batch_size: int = 32, desc: str = "test",
+                   device: torch.device | str = "cpu") -> torch.Tensor:
     """Logits of the whole model (backbone + head) on ``samples``, straight from the image files."""
-    from torch.utils.data import DataLoader
-    from tqdm import tqdm
-
     model.eval()
-    loader = DataLoader(FlowerDataset(samples, image_transform(size, mean, std)), batch_size=batch_size)
-    out = []
-    with tqdm(total=len(samples), desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True) as bar:
-        for images, targets in loader:
-            out.append(model(images).float())
-            bar.update(len(targets))
-    return torch.cat(out)
+    return _run_over_files(model, samples, size, mean, std, batch_size=batch_size, desc=desc, device=device)[0]
 
 
 # ------------------------------------------------------------------------------------------------- persisting
@@ -254,150 +264,336 @@ def git_commit() -> dict[str, Any]:
         return {"git_commit": None, "git_dirty": None}
 
 
-def device_string() -> str:
+def resolve_device(name: str) -> torch.device:
+    """"auto" is CUDA when present, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise TrainError("--device cuda was asked for, but torch sees no CUDA GPU here.")
+    return torch.device(name)
+
+
+def device_string(device: torch.device | None = None) -> str:
+    if device is not None and device.type == "cuda":
+        return f"cuda, {torch.cuda.get_device_name(device)}"
     return f"cpu, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}"
 
 
-# ----------------------------------------------------------------------------------------------------- phase 1
+# ------------------------------------------------------------------------------------------------------ recipes
+
+SCRATCH = FitConfig(epochs=100, lr=2e-3, weight_decay=0.05, batch_size=128, warmup_epochs=3, img_size=112)
+FINE_TUNE = FitConfig(epochs=10, lr=1e-4, weight_decay=0.01, batch_size=64, warmup_epochs=0.5, img_size=224,
+                      freeze_bn=True)
+MAX_SHIPPED_BYTES = 15_000_000
 
 
-def run_transfer_phase1(model: nn.Module, *, name: str, width: float | None, init: str, data_root: Path,
-                        out_dir: Path, img_size: int = 224, mean: tuple[float, float, float],
-                        std: tuple[float, float, float], padding: str | None = None, cfg: HeadConfig | None = None,
-                        cache: Path | None = None, batch_size: int = 32, command: str = "",
-                        log=print) -> PhaseOneResult:
-    """Phase 1 of transfer learning on ``model`` (any backbone with ``forward_features`` and ``classifier``).
+@dataclass
+class RunSpec:
+    """What to train and how; one CLI invocation."""
 
-    The classifier's last Linear is replaced by a fresh 102-way layer; the backbone is never updated. Writes
-    ``<out>/checkpoints/<weights.checkpoint_path name>`` (fp16) and ``<out>/results/runs/<run id>.json``.
-    """
-    cfg = cfg or HeadConfig()
-    started = time.perf_counter()
-    date = datetime.now(timezone.utc)
-    run_id = f"{date:%Y%m%dT%H%M%SZ}_{name}" + (f"_{format_width(width)}" if width is not None else "") + "_transfer1"
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    in_features = model.classifier[-1].in_features
-    torch.manual_seed(cfg.seed)
-    model.classifier[-1] = nn.Linear(in_features, NUM_CLASSES)
-    nn.init.normal_(model.classifier[-1].weight, 0, 0.01)
-    nn.init.zeros_(model.classifier[-1].bias)
+    model: str
+    width: float | None
+    recipe: str  # "transfer" | "scratch"
+    init: str  # "imagenet" | "scratch"
+    data: str | Path | None
+    out: Path
+    phases: int = 2
+    head: HeadConfig = field(default_factory=HeadConfig)
+    fit: FitConfig = field(default_factory=lambda: FitConfig(**asdict(FINE_TUNE)))
+    distill_from: Path | None = None
+    device: str = "auto"
+    fresh: bool = False
+    stop_after: int | None = None
+    command: str = ""
 
-    backbone = backbone_sha(model)
-    feats = {s: cached_features(model, data_root, s, img_size, mean, std, cache=cache, batch_size=batch_size,
-                                backbone=backbone) for s in FLOWER_SPLITS}
-    log("features: " + ", ".join(f"{s} {tuple(f.x.shape)}" for s, f in feats.items()))
-    history, valid_top1 = train_head(model.classifier, feats["train"], feats["valid"], cfg, log=log)
-    for p in model.parameters():
-        p.requires_grad_(False)
+    def key(self) -> str:
+        """Identifies a run across restarts (for resuming): everything that changes its result."""
+        fields = (self.model, self.width, self.recipe, self.init, str(self.data), self.phases, asdict(self.head),
+                  asdict(self.fit), str(self.distill_from))
+        return hashlib.sha256(repr(fields).encode()).hexdigest()[:16]
 
-    # model(x) is classifier(forward_features(x)): on the cached test features this is the full fp32 model.
-    with torch.inference_mode():
-        test = classification_report(model.classifier(feats["test"].x), feats["test"].y)
-    log(f"test top-1 {test['top1']:.2%}  top-5 {test['top5']:.2%}  (best valid top-1 {valid_top1:.2%})")
-
-    ckpt = out_dir / "checkpoints" / weights.checkpoint_path(name, width, "flowers").name
-    meta = {"padding": padding, "mean": tuple(mean), "std": tuple(std), "input_size": img_size,
-            "test_top1": test["top1"], "test_top5": test["top5"], "valid_top1": valid_top1, "run_id": run_id,
-            "init": init, "recipe": "transfer phase 1 (frozen backbone, linear head)"}
-    weights.save_checkpoint(ckpt, model, {k: v for k, v in meta.items() if v is not None}, half=True)
-
-    # The shipped file is fp16: reload it the way the app does and measure it end to end from the image files.
-    if ckpt.resolve() == weights.checkpoint_path(name, width, "flowers").resolve():
-        loaded = weights.load_model(name, width, "flowers")
-    else:
-        loaded = weights._from_checkpoint(name, width, "flowers", ckpt)
-    test_samples = flower_samples(data_root, "test")
-    reloaded = classification_report(evaluate_model(loaded.model, test_samples, img_size, mean, std,
-                                                    batch_size=batch_size, desc="test (fp16 checkpoint)"),
-                                     feats["test"].y)
-    log(f"fp16 checkpoint, end to end: test top-1 {reloaded['top1']:.2%}  top-5 {reloaded['top5']:.2%}  "
-        f"({ckpt.stat().st_size / 1e6:.2f} MB)")
-    if reloaded["top1"] < test["top1"]:
-        log("warning: the fp16 checkpoint's test top-1 is below the fp32 model's")
-
-    run = {
-        "id": run_id, "model": name, "width": width, "init": init,
-        "recipe": "transfer phase 1 (frozen backbone, linear head)", "epochs": cfg.epochs, "img_size": img_size,
-        "hyperparameters": {"optimizer": "AdamW", "lr": cfg.lr, "weight_decay": cfg.weight_decay,
-                            "schedule": "cosine per step, no warm-up", "label_smoothing": cfg.label_smoothing,
-                            "batch_size": cfg.batch_size, "seed": cfg.seed, "selection": "best valid top-1",
-                            "best_epoch": max(history, key=lambda h: (h["valid_top1"], -h["epoch"]))["epoch"],
-                            "augmentation": "none (deterministic resize + centre crop; frozen backbone)",
-                            "normalize": {"mean": list(mean), "std": list(std)}},
-        "metrics": {"test_top1": test["top1"], "test_top5": test["top5"], "valid_top1": valid_top1,
-                    "checkpoint_test_top1": reloaded["top1"], "checkpoint_test_top5": reloaded["top5"]},
-        "per_class": test["per_class"], "confused": test["confused"], "history": history,
-        "checkpoint": {"file": ckpt.name, "size_bytes": ckpt.stat().st_size, "dtype": "float16"},
-        "provenance": {
-            **git_commit(), "date": date.isoformat(timespec="seconds"), "device": device_string(),
-            "data_source": f"{data_root} (Udacity split)",
-            "split_sizes": {s: int(len(f.y)) for s, f in feats.items()}, "torch": torch.__version__,
-            "backbone_sha256": backbone, "features_from_cache": {s: f.from_cache for s, f in feats.items()},
-            "command": command, "seconds": round(time.perf_counter() - started, 1),
-        },
-    }
-    results_file = out_dir / "results" / "runs" / f"{run_id}.json"
-    atomic_write_json(run, results_file)
-    log(f"wrote {ckpt} and {results_file} in {run['provenance']['seconds']:.0f} s")
-    return PhaseOneResult(ckpt, results_file, run)
+    @property
+    def kind(self) -> str:
+        if self.distill_from is not None:
+            return "distill"
+        return f"transfer{self.phases}" if self.recipe == "transfer" else "scratch"
 
 
-def build_backbone(name: str, width: float | None, init: str) -> tuple[nn.Module, dict[str, Any]]:
-    """The model to start from, with how to feed it: ``init`` is "imagenet" (official TFLite) or "random"."""
+def build_start(spec: RunSpec) -> tuple[nn.Module, dict[str, Any]]:
+    """The model to start from, with how to feed it (ImageNet backbone or random initialisation)."""
     from .models import build_model
 
-    if init == "imagenet":
-        if name != "mobilenet_v2" or width != 1.0:
+    if spec.init == "imagenet":
+        if spec.model != "mobilenet_v2" or spec.width != 1.0:
             raise TrainError("ImageNet initialisation is available offline only for MobileNetV2 1.0 (the official "
-                             "TFLite weights); use --init random for other models or widths.")
+                             "TFLite weights); use --init scratch for other models or widths.")
         from . import tflite_import
 
         model = tflite_import.load_tflite_mobilenet_v2(config.weights_dir() / tflite_import.TFLITE_FILE)
         return model, {"mean": tflite_import.TFLITE_MEAN, "std": tflite_import.TFLITE_STD, "padding": "tf_same",
                        "init": "imagenet (official TFLite MobileNetV2 1.0)"}
-    model = build_model(name, num_classes=NUM_CLASSES, width=width)
-    if not hasattr(model, "forward_features"):
-        raise TrainError(f"{name} has no forward_features(); phase 1 needs a backbone that exposes pooled features.")
+    torch.manual_seed(spec.fit.seed)
+    model = build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width)
     return model, {"mean": weights.IMAGENET_MEAN, "std": weights.IMAGENET_STD, "padding": None,
-                   "init": "random (untrained backbone: a sanity check, not a useful model)"}
+                   "init": "scratch (random initialisation)"}
+
+
+def new_head(model: nn.Module, seed: int) -> None:
+    """Replace the classifier's last Linear with a fresh 102-way layer (small normal init, zero bias)."""
+    torch.manual_seed(seed)
+    layer = nn.Linear(model.classifier[-1].in_features, NUM_CLASSES)
+    nn.init.normal_(layer.weight, 0, 0.01)
+    nn.init.zeros_(layer.bias)
+    model.classifier[-1] = layer
+
+
+def phase1(model: nn.Module, samples: dict[str, list[tuple[Path, int]]], cfg: HeadConfig, *, img_size: int,
+           stats: tuple, device: torch.device, cache: Path | None, log) -> tuple[list[dict[str, Any]], float, dict]:
+    """Transfer phase 1: a new head on the frozen backbone's cached features. Returns history, valid top-1, info."""
+    if not hasattr(model, "forward_features"):
+        raise TrainError("Phase 1 needs a backbone with forward_features(); this model has none.")
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    new_head(model, cfg.seed)
+    model.to(device)
+    backbone = backbone_sha(model)
+    feats = {s: cached_features(model, samples[s], s, img_size, *stats, cache=cache, backbone=backbone,
+                                device=device) for s in ("train", "valid")}
+    log("features: " + ", ".join(f"{s} {tuple(f.x.shape)}" for s, f in feats.items()))
+    model.cpu()
+    history, valid_top1 = train_head(model.classifier, feats["train"], feats["valid"], cfg, log=log)
+    return history, valid_top1, {"backbone_sha256": backbone,
+                                 "features_from_cache": {s: f.from_cache for s, f in feats.items()}}
+
+
+def load_teacher(path: Path) -> Teacher:
+    """A trained flower checkpoint as a frozen distillation teacher."""
+    loaded = weights.load_checkpoint_file(path)
+    for p in loaded.model.parameters():
+        p.requires_grad_(False)
+    return Teacher(loaded.model.eval(), (loaded.info.mean, loaded.info.std))
+
+
+def _ship(ckpt: Path, valid_top1: float, size_bytes: int) -> tuple[bool, str]:
+    """Whether a new checkpoint should replace the one at ``ckpt`` (best valid top-1 wins; small files only)."""
+    if size_bytes > MAX_SHIPPED_BYTES:
+        return False, f"{size_bytes / 1e6:.1f} MB is over the {MAX_SHIPPED_BYTES / 1e6:.0f} MB limit for assets/"
+    if not ckpt.is_file():
+        return True, "no checkpoint there yet"
+    try:
+        old = torch.load(ckpt, map_location="cpu", weights_only=True).get("meta", {}).get("valid_top1")
+    except Exception:
+        return True, "the checkpoint there does not load"
+    if old is None or valid_top1 > old:
+        return True, f"valid top-1 {valid_top1:.2%} beats {old if old is None else f'{old:.2%}'}"
+    return False, f"valid top-1 {valid_top1:.2%} does not beat the shipped {old:.2%}"
+
+
+def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
+    """Train, evaluate and record one run; resumes from its saved state when an earlier attempt stopped."""
+    started = time.perf_counter()
+    device = resolve_device(spec.device)
+    if spec.init == "imagenet" and spec.recipe != "transfer":
+        raise TrainError("--init imagenet goes with --recipe transfer; from-scratch runs start from random weights.")
+    if spec.recipe == "transfer" and spec.init != "imagenet":
+        raise TrainError("--recipe transfer needs --init imagenet (there is nothing to transfer from scratch).")
+    samples = {s: split_samples(spec.data, s) for s in FLOWER_SPLITS}
+    teacher = load_teacher(spec.distill_from) if spec.distill_from is not None else None
+
+    state_dir = (cache or config.cache_dir()) / "train_state"
+    ticket = state_dir / f"{spec.key()}.json"
+    if spec.fresh:
+        for stale in state_dir.glob(f"{spec.key()}*"):
+            stale.unlink()
+    if ticket.is_file():
+        import json
+
+        run_id, date = json.loads(ticket.read_text())["run_id"], datetime.fromisoformat(
+            json.loads(ticket.read_text())["date"])
+    else:
+        date = datetime.now(timezone.utc)
+        width = f"_{format_width(spec.width)}" if spec.width is not None else ""
+        run_id = f"{date:%Y%m%dT%H%M%SZ}_{spec.model}{width}_{spec.kind}"
+        atomic_write_json({"run_id": run_id, "date": date.isoformat()}, ticket)
+
+    model, how = build_start(spec)
+    stats = (how["mean"], how["std"])
+    eval_size = spec.fit.eval_size
+    runs_dir = spec.out / "results" / "runs"
+    csv_file = runs_dir / f"{run_id}.csv"
+    history: list[dict[str, Any]] = []
+    phases: list[dict[str, Any]] = []
+    extra_provenance: dict[str, Any] = {}
+    valid_top1 = None
+
+    if spec.recipe == "transfer":
+        history, valid_top1, extra_provenance = phase1(model, samples, spec.head, img_size=eval_size, stats=stats,
+                                                       device=device, cache=cache, log=log)
+        phases.append({"phase": 1, "what": "frozen backbone, new linear head (cached features)",
+                       "epochs": spec.head.epochs, "lr": spec.head.lr, "weight_decay": spec.head.weight_decay,
+                       "batch_size": spec.head.batch_size, "label_smoothing": spec.head.label_smoothing,
+                       "augmentation": "none (features of the centre crop)", "best_valid_top1": valid_top1})
+        log(f"phase 1 done: best valid top-1 {valid_top1:.2%}; phase 2 starts at epoch {len(history) + 1}")
+    else:
+        for p in model.parameters():
+            p.requires_grad_(True)
+
+    if spec.recipe == "scratch" or spec.phases >= 2:
+        for p in model.parameters():
+            p.requires_grad_(True)
+        from .augment import load_bank
+
+        phase = 2 if spec.recipe == "transfer" else 1
+        train_bank = load_bank(samples["train"], round(spec.fit.img_size * 256 / 224), desc="decode train")
+        valid_bank = load_bank(samples["valid"], round(eval_size * 256 / 224), eval_crop=eval_size,
+                               desc="decode valid")
+        result = fit(model, train_bank, valid_bank, spec.fit, stats=stats, phase=phase, device=device,
+                     state_file=state_dir / f"{spec.key()}_phase{phase}.pt", csv_file=csv_file, teacher=teacher,
+                     history=history, stop_after=spec.stop_after, log=log)
+        model.cpu()
+        if not result.extra["finished"]:
+            raise TrainInterrupted(f"Stopped after epoch {len(result.history) - len(history)} of {spec.fit.epochs}; "
+                                   f"run the same command again to resume.")
+        history, valid_top1 = result.history, result.best_valid_top1
+        what = ("all layers fine-tuned" if spec.recipe == "transfer" else "all layers from random initialisation")
+        phases.append({"phase": phase, "what": what + (f", distilled from {spec.distill_from.name}" if teacher
+                                                        else ""), **asdict(spec.fit),
+                       "augmentation": f"random-resized crop {spec.fit.img_size} px (scale {CROP_SCALE}), flip",
+                       "best_epoch": result.best_epoch, "best_valid_top1": valid_top1,
+                       "resumed_after_epoch": result.resumed_from or None})
+    if history and not csv_file.is_file():
+        write_history_csv(history, csv_file)
+
+    with torch.inference_mode():
+        test_logits = evaluate_model(model.to(device), samples["test"], eval_size, *stats, device=device)
+    model.cpu()
+    y_test = torch.tensor([y for _, y in samples["test"]])
+    test = classification_report(test_logits, y_test)
+    log(f"test top-1 {test['top1']:.2%}  top-5 {test['top5']:.2%}  (best valid top-1 {valid_top1:.2%})")
+
+    recipe = {"transfer1": "transfer phase 1 (frozen backbone, linear head)",
+              "transfer2": "transfer: phase 1 head, phase 2 full fine-tune",
+              "scratch": "scratch (one recipe for every model)",
+              "distill": "distillation from the transfer-learned teacher (scratch recipe + soft targets)"}[spec.kind]
+    meta = {"model": spec.model, "width": spec.width, "padding": how["padding"], "mean": tuple(how["mean"]),
+            "std": tuple(how["std"]), "input_size": eval_size, "test_top1": test["top1"], "test_top5": test["top5"],
+            "valid_top1": valid_top1, "run_id": run_id, "init": how["init"], "recipe": recipe}
+    meta = {k: v for k, v in meta.items() if v is not None}
+    target = spec.out / "checkpoints" / weights.checkpoint_path(spec.model, spec.width, "flowers").name
+    staged = (cache or config.cache_dir()) / "runs" / f"{run_id}.pt"
+    weights.save_checkpoint(staged, model, meta, half=True)
+    shipped, why = _ship(target, valid_top1, staged.stat().st_size)
+    ckpt = target if shipped else staged
+    if shipped:
+        weights.save_checkpoint(target, model, meta, half=True)
+    log(f"checkpoint {'shipped to' if shipped else 'kept at'} {ckpt} ({why})")
+
+    # The file is fp16: reload it the way the app does and score it end to end from the image files.
+    loaded = weights.load_checkpoint_file(ckpt)
+    reloaded = classification_report(evaluate_model(loaded.model.to(device), samples["test"], eval_size, *stats,
+                                                    desc="test (fp16 checkpoint)", device=device), y_test)
+    log(f"fp16 checkpoint, end to end: test top-1 {reloaded['top1']:.2%}  top-5 {reloaded['top5']:.2%}  "
+        f"({ckpt.stat().st_size / 1e6:.2f} MB)")
+    if reloaded["top1"] < test["top1"]:
+        log("warning: the fp16 checkpoint's test top-1 is below the fp32 model's")
+
+    from .bench import count_macs, count_params
+
+    run_record = {
+        "id": run_id, "model": spec.model, "width": spec.width, "init": how["init"], "recipe": recipe,
+        "kind": spec.kind, "epochs": sum(p["epochs"] for p in phases), "img_size": eval_size,
+        "train_img_size": spec.fit.img_size if len(phases) > (spec.recipe == "transfer") else eval_size,
+        "phases": phases,
+        "params": count_params(model), "macs": count_macs(model, eval_size),
+        "hyperparameters": {"optimizer": "AdamW", "schedule": "linear warm-up, cosine per step",
+                            "selection": "best valid top-1 per phase", "seed": spec.fit.seed,
+                            "normalize": {"mean": list(how["mean"]), "std": list(how["std"])},
+                            "distill_from": str(spec.distill_from) if teacher else None},
+        "metrics": {"test_top1": test["top1"], "test_top5": test["top5"], "valid_top1": valid_top1,
+                    "checkpoint_test_top1": reloaded["top1"], "checkpoint_test_top5": reloaded["top5"]},
+        "per_class": test["per_class"], "confused": test["confused"], "history": history,
+        "checkpoint": {"file": ckpt.name, "shipped": shipped, "size_bytes": ckpt.stat().st_size, "dtype": "float16"},
+        "provenance": {
+            **git_commit(), "date": date.isoformat(timespec="seconds"), "device": device_string(device),
+            "data_source": describe_source(spec.data),
+            "split_sizes": {s: len(v) for s, v in samples.items()}, "torch": torch.__version__,
+            **extra_provenance, "command": spec.command, "seconds": round(time.perf_counter() - started, 1),
+        },
+    }
+    results_file = runs_dir / f"{run_id}.json"
+    atomic_write_json(run_record, results_file)
+    for done in state_dir.glob(f"{spec.key()}*"):
+        done.unlink()
+    log(f"wrote {results_file} in {run_record['provenance']['seconds']:.0f} s")
+    return RunResult(ckpt, results_file, shipped, run_record)
+
+
+class TrainInterrupted(RuntimeError):
+    """A run stopped on purpose (``--stop-after``); its state is saved and the same command resumes it."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m mnv2_core.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--recipe", choices=("transfer",), default="transfer")
-    p.add_argument("--phases", type=int, choices=(1,), default=1,
-                   help="1 = linear head on the frozen backbone (phase 2, fine-tuning, is not implemented on CPU)")
+    p = argparse.ArgumentParser(prog="python -m mnv2_core train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--recipe", choices=("transfer", "scratch"), default="transfer")
     p.add_argument("--model", default="mobilenet_v2")
-    p.add_argument("--width", type=float, default=1.0)
-    p.add_argument("--init", choices=("imagenet", "random"), default="imagenet")
-    p.add_argument("--data", type=Path, default=None, help="Oxford-102 folder (default: config.data_dir())")
+    p.add_argument("--width", type=float, default=1.0, help="MobileNetV2 width multiplier (ignored by others)")
+    p.add_argument("--init", choices=("imagenet", "scratch"), default=None,
+                   help="default: imagenet for --recipe transfer, scratch otherwise")
+    p.add_argument("--phases", type=int, choices=(1, 2), default=2, help="transfer only: 1 = head only")
+    p.add_argument("--distill-from", type=Path, default=None, help="teacher checkpoint (scratch recipe + KD)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"phase-2 epochs for transfer (default {FINE_TUNE.epochs}), all epochs for scratch "
+                        f"(default {SCRATCH.epochs})")
+    p.add_argument("--head-epochs", type=int, default=HeadConfig.epochs, help="transfer phase-1 epochs")
+    p.add_argument("--img-size", type=int, default=None,
+                   help=f"training crop (default {FINE_TUNE.img_size} transfer, {SCRATCH.img_size} scratch; "
+                        f"LeNet-5 always 32)")
+    p.add_argument("--eval-size", type=int, default=None, help="test resolution (default 224; LeNet-5 32)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None, help="peak lr of the full-network phase")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default=None,
+                   help="Oxford-102 folder in the Udacity layout (default: MNV2_DATA or ../shared/data/flowers102), "
+                        "or 'torchvision' for the official split downloaded by torchvision")
     p.add_argument("--out", type=Path, default=config.ASSETS_DIR, help="writes checkpoints/ and results/runs/ here")
-    p.add_argument("--epochs", type=int, default=HeadConfig.epochs)
-    p.add_argument("--lr", type=float, default=HeadConfig.lr)
-    p.add_argument("--seed", type=int, default=HeadConfig.seed)
-    p.add_argument("--img-size", type=int, default=224)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    p.add_argument("--fresh", action="store_true", help="discard a saved state instead of resuming it")
+    p.add_argument("--stop-after", type=int, default=None, help="stop after N epochs of this process (resumable)")
     return p
+
+
+def spec_from_args(args: argparse.Namespace, command: str = "") -> RunSpec:
+    get_spec(args.model)  # unknown names fail here, in one sentence
+    width = args.width if get_spec(args.model).widths != (None,) else None
+    base = FINE_TUNE if args.recipe == "transfer" else SCRATCH
+    native = get_spec(args.model).input_size
+    small = native < 100  # LeNet-5 sees 32 px images, train and test
+    overrides = {k: v for k, v in {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
+                                   "img_size": native if small else args.img_size,
+                                   "eval_size": native if small else args.eval_size, "seed": args.seed}.items()
+                 if v is not None}
+    return RunSpec(model=args.model, width=width, recipe=args.recipe,
+                   init=args.init or ("imagenet" if args.recipe == "transfer" else "scratch"), data=args.data,
+                   out=args.out, phases=args.phases,
+                   head=HeadConfig(epochs=args.head_epochs, seed=args.seed),
+                   fit=FitConfig(**{**asdict(base), **overrides}), distill_from=args.distill_from,
+                   device=args.device, fresh=args.fresh, stop_after=args.stop_after, command=command)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     shown = sys.argv[1:] if argv is None else argv
-    command = "python -m mnv2_core.train " + " ".join(shlex.quote(a) for a in shown)
-    torch.set_num_threads(args.threads)
+    command = "python -m mnv2_core train " + " ".join(shlex.quote(a) for a in shown)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     try:
-        model, how = build_backbone(args.model, args.width, args.init)
-        run_transfer_phase1(model, name=args.model, width=args.width, init=how["init"],
-                            data_root=args.data or config.data_dir(), out_dir=args.out, img_size=args.img_size,
-                            mean=how["mean"], std=how["std"], padding=how["padding"],
-                            cfg=HeadConfig(epochs=args.epochs, lr=args.lr, seed=args.seed), command=command)
-    except (ValueError, KeyError) as exc:  # user errors: missing data, unknown model, bad width
+        run(spec_from_args(args, command))
+    except TrainInterrupted as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+    except (ValueError, KeyError) as exc:  # user errors: missing data, unknown model, bad width, bad checkpoint
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -76,16 +76,40 @@ def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any], *, half:
     atomic_torch_save({"state_dict": state, "meta": meta}, path)
 
 
-def _from_checkpoint(name: str, width: float | None, head: str, path: Path) -> LoadedModel:
+def _identity_from_name(path: Path) -> tuple[str, float | None]:
+    """``mobilenet_v2_0.35_flowers102.pt`` -> ("mobilenet_v2", 0.35); ``lenet5_flowers102.pt`` -> ("lenet5", None)."""
+    from .models.zoo import REGISTRY
+
+    stem = path.stem.removesuffix("_flowers102")
+    for name in sorted(REGISTRY, key=len, reverse=True):
+        if stem == name:
+            return name, None
+        if stem.startswith(name + "_"):
+            return name, float(stem[len(name) + 1:])
+    raise WeightsError(f"The checkpoint {path.name} does not say which model it holds.")
+
+
+def load_checkpoint_file(path: Path, name: str | None = None, width: float | None = None,
+                         head: str = "flowers") -> LoadedModel:
+    """Load a checkpoint written by :func:`save_checkpoint`; the model is read from its meta or its file name."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"There is no checkpoint at {path}.")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
         meta = dict(blob.get("meta", {}))
+    except Exception as exc:  # a corrupt or truncated file is the user's to fix, not a crash
+        raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
+                           f"delete or replace it.") from exc
+    if name is None:
+        name, width = (meta["model"], meta.get("width")) if "model" in meta else _identity_from_name(path)
+    try:
         # Fine-tuned from the TFLite backbone, a model keeps TF 'SAME' padding: the checkpoint says so.
         options = {"padding": meta["padding"]} if meta.get("padding") else {}
         model = build_model(name, num_classes=labels.num_classes(head), width=width, **options)
         model.load_state_dict(state, strict=True)
-    except Exception as exc:  # a corrupt or mismatched file is the user's to fix, not a crash
+    except Exception as exc:  # a mismatched file is the user's to fix, not a crash
         raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
                            f"delete or replace it.") from exc
     spec = get_spec(name)
@@ -170,7 +194,7 @@ def load_model(name: str, width: float | None = None, head: str = "flowers") -> 
     source = planned_source(name, width, head)
     title = display_name(name, width)
     if source == "checkpoint":
-        return _from_checkpoint(name, width, head, checkpoint_path(name, width, head))
+        return load_checkpoint_file(checkpoint_path(name, width, head), name, width, head)
     if source == "torchvision-cache":
         return _from_torchvision(name, width, _torchvision_weights(name, width), source)
     if source == "tflite":

@@ -10,10 +10,13 @@ import pytest
 import torch
 
 from mnv2_core import weights
-from mnv2_core.data import FLOWER_SPLITS, FlowerDataError, FlowerDataset, flower_samples
-from mnv2_core.models import build_model
+from mnv2_core.augment import load_bank, train_batch
+from mnv2_core.data import FLOWER_SPLITS, FlowerDataError, FlowerDataset, flower_samples, official_flower_samples
+from mnv2_core.fit import FitConfig, distill_loss, lr_at
+from mnv2_core.labels import flower_names
 from mnv2_core.results import load_runs
-from mnv2_core.train import HeadConfig, classification_report, evaluate_model, main, run_transfer_phase1
+from mnv2_core.train import (HeadConfig, RunSpec, TrainInterrupted, classification_report, evaluate_model, main,
+                             run)
 
 
 def _counts(flowers_dir: Path) -> dict[int, dict[str, int]]:
@@ -59,42 +62,138 @@ def _tiny_copy(flowers_dir: Path, target: Path, class_ids=(1, 10, 102), per_spli
     return target
 
 
-def test_phase1_end_to_end_on_a_tiny_subset(flowers_dir: Path, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def _spec(data: Path, out: Path, **kw) -> RunSpec:
+    fit = {"epochs": 2, "lr": 2e-3, "batch_size": 4, "warmup_epochs": 0.5, "img_size": 32, "eval_size": 32}
+    fit.update(kw.pop("fit", {}))
+    base = {"model": "lenet5", "width": None, "recipe": "scratch", "init": "scratch", "data": data, "out": out,
+            "fit": FitConfig(**fit), "device": "cpu", "command": "pytest"}
+    return RunSpec(**{**base, **kw})
+
+
+def test_transfer_two_phases_end_to_end_on_a_tiny_subset(flowers_dir: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     data = _tiny_copy(flowers_dir, tmp_path / "data")
-    torch.manual_seed(0)
-    model = build_model("mobilenet_v2", num_classes=102, width=0.35)
     out = tmp_path / "out"
-    mean, std = weights.IMAGENET_MEAN, weights.IMAGENET_STD
-    result = run_transfer_phase1(model, name="mobilenet_v2", width=0.35, init="random", data_root=data, out_dir=out,
-                                 img_size=64, mean=mean, std=std, cfg=HeadConfig(epochs=3, batch_size=4),
-                                 cache=tmp_path / "cache", batch_size=8, command="pytest", log=lambda *_: None)
-    assert result.checkpoint == out / "checkpoints" / "mobilenet_v2_0.35_flowers102.pt"
+    spec = _spec(data, out, model="mobilenet_v2", width=1.0, recipe="transfer", init="imagenet",
+                 head=HeadConfig(epochs=3, batch_size=4), fit={"epochs": 1, "img_size": 48, "eval_size": 64,
+                                                                "freeze_bn": True})
+    result = run(spec, log=lambda *_: None, cache=tmp_path / "cache")
+    assert result.shipped and result.checkpoint == out / "checkpoints" / "mobilenet_v2_1.0_flowers102.pt"
     blob = torch.load(result.checkpoint, map_location="cpu", weights_only=True)
     assert blob["state_dict"]["classifier.1.weight"].dtype == torch.float16
-    assert blob["meta"]["run_id"] == result.run["id"] and blob["meta"]["input_size"] == 64
+    meta = blob["meta"]
+    assert meta["run_id"] == result.run["id"] and meta["input_size"] == 64 and meta["padding"] == "tf_same"
+    assert (meta["model"], meta["width"]) == ("mobilenet_v2", 1.0)
 
     runs = load_runs(out / "results" / "runs")
     assert [r["id"] for r in runs] == [result.run["id"]]
-    run = runs[0]
-    assert {"test_top1", "test_top5", "valid_top1"} <= set(run["metrics"])
-    assert all(0.0 <= v <= 1.0 for v in run["metrics"].values())
-    assert len(run["per_class"]) == 102 and sum(c["n"] for c in run["per_class"]) == 6
-    assert [h["epoch"] for h in run["history"]] == [1, 2, 3] and run["history"][0]["phase"] == 1
-    assert run["provenance"]["split_sizes"] == {"train": 12, "valid": 6, "test": 6}
-    assert run["provenance"]["command"] == "pytest" and run["provenance"]["date"]
+    record = runs[0]
+    assert record["kind"] == "transfer2" and [p["phase"] for p in record["phases"]] == [1, 2]
+    assert [(h["epoch"], h["phase"]) for h in record["history"]] == [(1, 1), (2, 1), (3, 1), (4, 2)]
+    assert {"test_top1", "test_top5", "valid_top1"} <= set(record["metrics"])
+    assert all(0.0 <= v <= 1.0 for v in record["metrics"].values())
+    # Phase 2 starts from phase 1's weights and keeps them unless an epoch beats them on valid.
+    assert record["metrics"]["valid_top1"] >= record["phases"][0]["best_valid_top1"]
+    assert len(record["per_class"]) == 102 and sum(c["n"] for c in record["per_class"]) == 6
+    assert record["provenance"]["split_sizes"] == {"train": 12, "valid": 6, "test": 6}
+    assert record["provenance"]["command"] == "pytest" and record["provenance"]["date"]
+    assert record["params"] == 2_354_534 and record["macs"] > 0
+    rows = list(csv.DictReader(open(out / "results" / "runs" / f"{record['id']}.csv", encoding="utf-8")))
+    assert [r["phase"] for r in rows] == ["1", "1", "1", "2"]
 
-    # A second run reads the cached features: extracting again would be a cache miss.
+    # A second run reads the cached features (extracting again would be a cache miss) and, not beating the
+    # shipped checkpoint on valid, leaves it alone.
     def no_extraction(*args, **kwargs):
         raise AssertionError("features were recomputed despite the cache")
 
     monkeypatch.setattr("mnv2_core.train.extract_features", no_extraction)
-    torch.manual_seed(0)  # the same backbone weights, hence the same cache key
-    again = run_transfer_phase1(build_model("mobilenet_v2", num_classes=102, width=0.35), name="mobilenet_v2",
-                                width=0.35, init="random", data_root=data, out_dir=tmp_path / "out2", img_size=64,
-                                mean=mean, std=std, cfg=HeadConfig(epochs=1, batch_size=4), cache=tmp_path / "cache",
-                                batch_size=8, log=lambda *_: None)
-    assert again.checkpoint.exists()
+    before = result.checkpoint.read_bytes()
+    again = run(_spec(data, out, model="mobilenet_v2", width=1.0, recipe="transfer", init="imagenet", phases=1,
+                      head=HeadConfig(epochs=1, batch_size=4), fit={"eval_size": 64}),
+                log=lambda *_: None, cache=tmp_path / "cache")
+    if again.run["metrics"]["valid_top1"] <= record["metrics"]["valid_top1"]:
+        assert not again.shipped and again.checkpoint.is_file() and result.checkpoint.read_bytes() == before
+
+
+def test_an_interrupted_run_resumes_to_the_same_result(flowers_dir: Path, tmp_path: Path) -> None:
+    data = _tiny_copy(flowers_dir, tmp_path / "data")
+    straight = run(_spec(data, tmp_path / "a", fit={"epochs": 3}), log=lambda *_: None, cache=tmp_path / "c1")
+    with pytest.raises(TrainInterrupted, match="resume"):
+        run(_spec(data, tmp_path / "b", fit={"epochs": 3}, stop_after=1), log=lambda *_: None, cache=tmp_path / "c2")
+    assert list((tmp_path / "c2" / "train_state").glob("*_phase1.pt")), "no state was saved to resume from"
+    lines: list[str] = []
+    resumed = run(_spec(data, tmp_path / "b", fit={"epochs": 3}), log=lines.append, cache=tmp_path / "c2")
+    assert any("resuming after epoch 1" in line for line in lines)
+    drop = ("seconds",)
+    assert ([{k: v for k, v in h.items() if k not in drop} for h in resumed.run["history"]]
+            == [{k: v for k, v in h.items() if k not in drop} for h in straight.run["history"]])
+    a = torch.load(straight.checkpoint, weights_only=True)["state_dict"]
+    b = torch.load(resumed.checkpoint, weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not list((tmp_path / "c2" / "train_state").glob("*.pt")), "a finished run leaves its state behind"
+
+
+def test_distillation_uses_the_teacher(flowers_dir: Path, tmp_path: Path) -> None:
+    data = _tiny_copy(flowers_dir, tmp_path / "data")
+    teacher = weights.checkpoint_path("mobilenet_v2", 1.0, "flowers")
+    spec = _spec(data, tmp_path / "out", model="mobilenet_v2", width=0.35, distill_from=teacher,
+                 fit={"epochs": 1, "img_size": 64, "eval_size": 64})
+    result = run(spec, log=lambda *_: None, cache=tmp_path / "cache")
+    assert result.run["kind"] == "distill" and result.run["hyperparameters"]["distill_from"] == str(teacher)
+    assert result.run["id"].endswith("mobilenet_v2_0.35_distill")
+
+
+def test_distill_loss_is_zero_only_when_student_matches_teacher_and_labels() -> None:
+    cfg = FitConfig(epochs=1, lr=1e-3, label_smoothing=0.0, distill_alpha=1.0)
+    logits = torch.randn(4, 102)
+    target = logits.argmax(1)
+    assert float(distill_loss(logits, logits, target, cfg)) == pytest.approx(0.0, abs=1e-6)
+    assert float(distill_loss(logits, logits.flip(1), target, cfg)) > 0.1
+    hard_only = FitConfig(epochs=1, lr=1e-3, label_smoothing=0.0, distill_alpha=0.0)
+    assert float(distill_loss(logits, logits.flip(1), target, hard_only)) == pytest.approx(
+        float(torch.nn.functional.cross_entropy(logits, target)))
+
+
+def test_lr_schedule_warms_up_then_decays_to_zero() -> None:
+    lrs = [lr_at(s, 100, 10, 1.0) for s in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:])) and lrs[-1] < 1e-3
+
+
+def test_augmentation_is_seeded_and_keeps_shapes(flowers_dir: Path) -> None:
+    bank = load_bank(flower_samples(flowers_dir, "valid")[:4], 73, desc="t")
+    assert all(min(im.shape[1:]) == 73 and im.dtype == torch.uint8 for im in bank.images)
+    index = torch.arange(4)
+    one = train_batch(bank, index, 64, torch.Generator().manual_seed(1))
+    two = train_batch(bank, index, 64, torch.Generator().manual_seed(1))
+    other = train_batch(bank, index, 64, torch.Generator().manual_seed(2))
+    assert one.shape == (4, 3, 64, 64) and torch.equal(one, two) and not torch.equal(one, other)
+
+
+def test_official_split_maps_to_the_same_class_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """torchvision's Flowers102 (labels = imagelabels.mat - 1) gives the same ids and names as the folders."""
+    scipy_io = pytest.importorskip("scipy.io")
+    from torchvision.datasets import Flowers102
+
+    base = tmp_path / "flowers-102"
+    (base / "jpg").mkdir(parents=True)
+    image_labels = [1, 10, 102, 10, 1, 102]  # Oxford ids of image_00001..6
+    scipy_io.savemat(base / "imagelabels.mat", {"labels": image_labels})
+    scipy_io.savemat(base / "setid.mat", {"trnid": [1, 2], "valid": [3, 4], "tstid": [5, 6]})
+    monkeypatch.setattr(Flowers102, "_check_integrity", lambda self: True)  # the md5s are of the real files
+    train = official_flower_samples(tmp_path, "train", download=False)
+    valid = official_flower_samples(tmp_path, "valid", download=False)
+    assert [(p.name, y) for p, y in train] == [("image_00001.jpg", 0), ("image_00002.jpg", 9)]
+    assert [y for _, y in valid] == [101, 9]
+    names = flower_names()
+    differ = [(i + 1, a, b) for i, (a, b) in enumerate(zip(names, Flowers102.classes)) if a != b]
+    assert len(Flowers102.classes) == 102 and [i for i, *_ in differ] == [60, 78]  # spelling only: "lotus lotus"
+
+
+def test_official_split_without_download_is_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(FlowerDataError, match="not available") as info:
+        official_flower_samples(tmp_path, "test", download=False)
+    assert "\n" not in str(info.value)
 
 
 def test_classification_report_counts_confusions() -> None:
@@ -109,12 +208,16 @@ def test_classification_report_counts_confusions() -> None:
 
 
 def test_cli_reports_missing_data_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--init", "random", "--width", "0.35", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path)])
+    code = main(["--recipe", "scratch", "--width", "0.35", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path)])
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err
-    with pytest.raises(SystemExit):
-        main(["--phases", "2"])  # fine-tuning is not implemented; argparse refuses it
+    for bad in (["--recipe", "transfer", "--init", "scratch"], ["--model", "resnet18", "--init", "imagenet"],
+                ["--recipe", "scratch", "--model", "nope"],
+                ["--recipe", "scratch", "--distill-from", str(tmp_path / "missing.pt")]):
+        assert main(bad + ["--out", str(tmp_path)]) == 2, bad
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and "\n" not in err, err
 
 
 def test_shipped_checkpoint_matches_its_reported_accuracy(flowers_dir: Path) -> None:

@@ -1,0 +1,212 @@
+"""One training loop for every recipe: transfer phase 2, from scratch, and distillation.
+
+AdamW with a linear warm-up and cosine decay per step, label smoothing, and an optional teacher whose softened
+outputs join the labels (Hinton et al. 2015, "Distilling the Knowledge in a Neural Network": loss =
+alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE). The epoch with the best valid top-1 is kept.
+
+After every epoch the loop writes its whole state (weights, optimiser, RNG, history, best epoch) atomically, and the
+per-epoch metrics to a CSV; a run started again with the same state file continues where it stopped and ends with
+the same numbers as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .augment import ImageBank, eval_batch, normalize, train_batch
+from .files import atomic_torch_save, atomic_write
+
+Stats = tuple[tuple[float, float, float], tuple[float, float, float]]  # (mean, std)
+
+
+@dataclass
+class FitConfig:
+    """Hyper-parameters of one phase; ``asdict`` of it goes into the run's provenance."""
+
+    epochs: int
+    lr: float
+    weight_decay: float = 0.05
+    label_smoothing: float = 0.1
+    batch_size: int = 64
+    warmup_epochs: float = 1.0
+    img_size: int = 224  # training crop
+    eval_size: int = 224
+    seed: int = 0
+    distill_alpha: float = 0.7
+    distill_temperature: float = 4.0
+    # BatchNorm layers keep their running statistics (eval mode) while the rest trains. Needed for the imported
+    # TFLite backbone, whose BN is folded into the convolutions: batch statistics would change the function.
+    freeze_bn: bool = False
+
+
+@dataclass
+class Teacher:
+    """A frozen model whose outputs the student learns from, with its own input normalisation."""
+
+    model: nn.Module
+    stats: Stats
+
+
+@dataclass
+class FitResult:
+    history: list[dict[str, Any]]
+    best_valid_top1: float
+    best_epoch: int
+    resumed_from: int = 0  # epochs already done when this process started
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def lr_at(step: int, total: int, warmup: int, peak: float) -> float:
+    """Linear warm-up to ``peak`` over ``warmup`` steps, then cosine decay to zero at ``total``."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def distill_loss(student: torch.Tensor, teacher: torch.Tensor, target: torch.Tensor, cfg: FitConfig) -> torch.Tensor:
+    """Soft targets at temperature T (scaled by T^2 so gradients keep their size) plus smoothed hard labels."""
+    t = cfg.distill_temperature
+    soft = F.kl_div(F.log_softmax(student / t, 1), F.log_softmax(teacher / t, 1), reduction="batchmean",
+                    log_target=True) * t * t
+    hard = F.cross_entropy(student, target, label_smoothing=cfg.label_smoothing)
+    return cfg.distill_alpha * soft + (1 - cfg.distill_alpha) * hard
+
+
+@torch.inference_mode()
+def bank_logits(model: nn.Module, bank: ImageBank, size: int, stats: Stats, device: torch.device,
+                batch_size: int = 128) -> torch.Tensor:
+    """Logits of ``model`` on every image of ``bank`` with the test recipe (resize, centre crop)."""
+    model.eval()
+    out = []
+    for start in range(0, len(bank), batch_size):
+        index = torch.arange(start, min(start + batch_size, len(bank)))
+        x = normalize(eval_batch(bank, index, size).to(device, non_blocking=True), *stats)
+        out.append(model(x).float().cpu())
+    return torch.cat(out)
+
+
+def _top1(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    return int((logits.argmax(1) == labels).sum()) / len(labels)
+
+
+def write_history_csv(history: list[dict[str, Any]], path: Path) -> None:
+    """Per-epoch metrics of every phase as one CSV (a phase's missing columns stay empty)."""
+    fields = list(dict.fromkeys(k for row in history for k in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, restval="")
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write(path, lambda fh: fh.write(buffer.getvalue().encode()))
+
+
+def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *, stats: Stats, phase: int,
+        device: torch.device, state_file: Path, csv_file: Path | None = None, teacher: Teacher | None = None,
+        history: list[dict[str, Any]] | None = None, stop_after: int | None = None,
+        log: Callable[[str], None] = print) -> FitResult:
+    """Train every parameter of ``model`` that requires grad; leave it holding the best-valid epoch's weights.
+
+    ``history`` holds earlier phases' rows (written to the same CSV). ``stop_after`` ends the process's work after
+    that many epochs (a deliberate interruption, for tests and time-boxed machines); the state file lets a later
+    call finish the run.
+    """
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    model.to(device)
+    if teacher is not None:
+        teacher.model.to(device).eval()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    steps = math.ceil(len(train) / cfg.batch_size)
+    total, warmup = cfg.epochs * steps, round(cfg.warmup_epochs * steps)
+    earlier = list(history or [])
+    rows: list[dict[str, Any]] = []
+    best = {"top1": -1.0, "epoch": 0, "state": None}
+    done = 0
+    if state_file.is_file():
+        saved = torch.load(state_file, map_location="cpu", weights_only=False)
+        if saved.get("config") != asdict(cfg) or saved.get("phase") != phase:
+            raise ValueError(f"The saved training state {state_file} is from a different configuration; "
+                             f"delete it to start this run afresh.")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        gen.set_state(saved["generator"])
+        rows, best, done = saved["rows"], saved["best"], saved["epoch"]
+        log(f"phase {phase}: resuming after epoch {done} of {cfg.epochs} from {state_file}")
+    else:  # the starting weights count as "epoch 0": a phase never ends worse on valid than it began
+        start_top1 = _top1(bank_logits(model, valid, cfg.eval_size, stats, device), valid.labels)
+        best = {"top1": start_top1, "epoch": 0,
+                "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+        log(f"phase {phase}: valid top-1 {start_top1:.2%} before training")
+    resumed_from = done
+
+    with tqdm(total=cfg.epochs * steps, initial=done * steps, desc=f"phase {phase}", unit="step", file=sys.stderr,
+              dynamic_ncols=True) as bar:
+        for epoch in range(done + 1, cfg.epochs + 1):
+            if stop_after is not None and epoch > resumed_from + stop_after:
+                break
+            model.train()
+            if cfg.freeze_bn:
+                for module in model.modules():
+                    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                        module.eval()
+            order = torch.randperm(len(train), generator=gen)
+            loss_sum, correct, seen = 0.0, 0, 0
+            epoch_start = time.perf_counter()
+            for i, start in enumerate(range(0, len(order), cfg.batch_size)):
+                step = (epoch - 1) * steps + i
+                for group in optimizer.param_groups:
+                    group["lr"] = lr_at(step, total, warmup, cfg.lr)
+                index = order[start:start + cfg.batch_size]
+                raw = train_batch(train, index, cfg.img_size, gen).to(device, non_blocking=True)
+                target = train.labels[index].to(device)
+                logits = model(normalize(raw, *stats))
+                if teacher is not None:
+                    with torch.no_grad():
+                        teacher_logits = teacher.model(normalize(raw, *teacher.stats))
+                    loss = distill_loss(logits, teacher_logits, target, cfg)
+                else:
+                    loss = F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss_sum += float(loss.detach()) * len(index)
+                correct += int((logits.detach().argmax(1) == target).sum())
+                seen += len(index)
+                bar.update(1)
+            valid_logits = bank_logits(model, valid, cfg.eval_size, stats, device)
+            valid_top1 = _top1(valid_logits, valid.labels)
+            rows.append({"epoch": len(earlier) + epoch, "phase": phase, "lr": lr_at((epoch - 1) * steps, total,
+                                                                                     warmup, cfg.lr),
+                         "train_loss": loss_sum / seen, "train_top1": correct / seen, "valid_top1": valid_top1,
+                         "seconds": round(time.perf_counter() - epoch_start, 1)})
+            log(f"phase {phase} epoch {epoch:3d}/{cfg.epochs}  loss {loss_sum / seen:.4f}  train top-1 "
+                f"{correct / seen:.2%}  valid top-1 {valid_top1:.2%}")
+            if valid_top1 > best["top1"]:  # strict: on ties the earlier epoch wins
+                best = {"top1": valid_top1, "epoch": epoch,
+                        "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+            atomic_torch_save({"config": asdict(cfg), "phase": phase, "epoch": epoch, "rows": rows, "best": best,
+                               "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                               "generator": gen.get_state()}, state_file)
+            if csv_file is not None:
+                write_history_csv(earlier + rows, csv_file)
+    finished = len(rows) == cfg.epochs
+    if finished:
+        model.load_state_dict(best["state"])
+    model.eval()
+    return FitResult(earlier + rows, best["top1"], best["epoch"], resumed_from, time.perf_counter() - started,
+                     {"finished": finished})
