@@ -79,7 +79,7 @@ def results_frame(rows: list[BenchRow]):
 
     from .models import display_name
     from .references import imagenet_reference
-    from .results import best_flower_run, load_runs
+    from .results import KIND_LABELS, best_flower_run, load_runs, run_kind
 
     runs = load_runs()
     records = []
@@ -93,6 +93,7 @@ def results_frame(rows: list[BenchRow]):
             "median_ms": r.median_ms, "p90_ms": r.p90_ms, "cv": r.cv, "threads": r.threads, "runs": r.runs,
             "imagenet_top1": top1, "source": ref.source if top1 is not None else None,
             "flowers_top1": 100 * flower["metrics"]["test_top1"] if flower else None,
+            "flowers_training": KIND_LABELS[run_kind(flower)] if flower else None,
             "flowers_run": f"{flower['id']} ({flower.get('recipe')}, init {flower.get('init')})" if flower else None,
         })
     return pd.DataFrame.from_records(records)

@@ -34,3 +34,33 @@ def best_flower_run(model: str, width: float | None, runs: list[dict[str, Any]] 
                   if r.get("model") == model and (width is None or r.get("width") == width)
                   and isinstance(r.get("metrics", {}).get("test_top1"), (int, float))]
     return max(candidates, key=lambda r: r["metrics"]["test_top1"], default=None)
+
+
+KIND_LABELS = {"transfer1": "transfer (head only)", "transfer2": "transfer (head + fine-tune)",
+               "scratch": "from scratch", "distill": "distilled"}
+
+
+def run_kind(run: dict[str, Any]) -> str:
+    """transfer1 | transfer2 | scratch | distill (runs recorded before ``kind`` existed were phase-1 transfer)."""
+    kind = run.get("kind")
+    if kind in KIND_LABELS:
+        return kind
+    return "transfer1" if str(run.get("recipe", "")).startswith("transfer phase 1") else "scratch"
+
+
+def comparison_rows(runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One row per run for the comparison table: what was trained, how, and what it scored on the test split."""
+    rows = []
+    for r in runs if runs is not None else load_runs():
+        metrics, prov = r.get("metrics", {}), r.get("provenance", {})
+        rows.append({
+            "run": r.get("id"), "model": r.get("model"), "width": r.get("width"),
+            "training": KIND_LABELS[run_kind(r)], "init": r.get("init"), "epochs": r.get("epochs"),
+            "train_px": r.get("train_img_size", r.get("img_size")), "test_px": r.get("img_size"),
+            "test_top1": metrics.get("test_top1"), "test_top5": metrics.get("test_top5"),
+            "valid_top1": metrics.get("valid_top1"), "params": r.get("params"), "macs": r.get("macs"),
+            "shipped": r.get("checkpoint", {}).get("shipped", True), "device": prov.get("device"),
+            "minutes": round(prov["seconds"] / 60, 1) if isinstance(prov.get("seconds"), (int, float)) else None,
+            "commit": str(prov.get("git_commit") or "")[:8],
+        })
+    return rows

@@ -393,6 +393,7 @@ def _ship(ckpt: Path, valid_top1: float, size_bytes: int) -> tuple[bool, str]:
 def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     """Train, evaluate and record one run; resumes from its saved state when an earlier attempt stopped."""
     started = time.perf_counter()
+    code = git_commit()  # the code that runs is the code at the start, whatever changes on disk meanwhile
     device = resolve_device(spec.device)
     if spec.init == "imagenet" and spec.recipe != "transfer":
         raise TrainError("--init imagenet goes with --recipe transfer; from-scratch runs start from random weights.")
@@ -400,6 +401,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
         raise TrainError("--recipe transfer needs --init imagenet (there is nothing to transfer from scratch).")
     samples = {s: split_samples(spec.data, s) for s in FLOWER_SPLITS}
     teacher = load_teacher(spec.distill_from) if spec.distill_from is not None else None
+    model, how = build_start(spec)
 
     state_dir = (cache or config.cache_dir()) / "train_state"
     ticket = state_dir / f"{spec.key()}.json"
@@ -417,7 +419,6 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
         run_id = f"{date:%Y%m%dT%H%M%SZ}_{spec.model}{width}_{spec.kind}"
         atomic_write_json({"run_id": run_id, "date": date.isoformat()}, ticket)
 
-    model, how = build_start(spec)
     stats = (how["mean"], how["std"])
     eval_size = spec.fit.eval_size
     runs_dir = spec.out / "results" / "runs"
@@ -515,7 +516,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
         "per_class": test["per_class"], "confused": test["confused"], "history": history,
         "checkpoint": {"file": ckpt.name, "shipped": shipped, "size_bytes": ckpt.stat().st_size, "dtype": "float16"},
         "provenance": {
-            **git_commit(), "date": date.isoformat(timespec="seconds"), "device": device_string(device),
+            **code, "date": date.isoformat(timespec="seconds"), "device": device_string(device),
             "data_source": describe_source(spec.data),
             "split_sizes": {s: len(v) for s, v in samples.items()}, "torch": torch.__version__,
             **extra_provenance, "command": spec.command, "seconds": round(time.perf_counter() - started, 1),

@@ -62,6 +62,7 @@ st.dataframe(frame, hide_index=True, column_config={
     "cv": st.column_config.NumberColumn("CV", format="percent"),
     "imagenet_top1": st.column_config.NumberColumn("ImageNet top-1 (published)", format="%.1f"),
     "flowers_top1": st.column_config.NumberColumn("Flowers top-1 (measured here)", format="%.1f"),
+    "flowers_training": st.column_config.TextColumn("Flowers: how trained"),
 })
 st.download_button("Download CSV", frame.to_csv(index=False).encode(), "benchmark.csv", "text/csv", key="bench_csv")
 
@@ -80,10 +81,11 @@ if not scored.empty:
 flowers = frame.dropna(subset=["flowers_top1"])
 if not flowers.empty:
     scatter = px.scatter(flowers, x="median_ms", y="flowers_top1", size="params_m", color="model", text="label",
-                         hover_data=["flowers_run"], log_x=True,
-                         labels={"median_ms": "median latency here (ms, log)",
+                         symbol="flowers_training", hover_data=["flowers_run"], log_x=True,
+                         labels={"median_ms": "median latency here (ms, log)", "flowers_training": "training",
                                  "flowers_top1": "Oxford-102 test top-1 (%), measured by this project"},
-                         title="Flower accuracy (this project's runs, see Training) vs latency")
+                         title="Flower accuracy (this project's best run per model; marker = transfer-learned, "
+                               "from scratch or distilled) vs latency")
     scatter.update_traces(textposition="top center")
     st.plotly_chart(scatter, key="flowers_scatter")
 st.caption("Sources: " + "; ".join(sorted(set(frame["source"].dropna())))

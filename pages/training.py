@@ -1,31 +1,48 @@
-"""Training: this project's own transfer-learning and from-scratch runs on Oxford-102."""
+"""Training: this project's own transfer-learning, from-scratch and distillation runs on Oxford-102."""
 
 from __future__ import annotations
 
 import pandas as pd
+import plotly.express as px
 import streamlit as st
 
-from mnv2_core.results import load_runs, runs_dir
+from mnv2_core.results import comparison_rows, load_runs, runs_dir
 
 st.title("Training on Oxford-102")
-st.caption("Two-phase transfer learning (train the head on a frozen ImageNet backbone, then fine-tune everything) "
-           "and one-recipe training from scratch, measured on the held-out test split.")
+st.caption("Two-phase transfer learning (phase 1 trains a new head on the frozen ImageNet backbone, phase 2 "
+           "fine-tunes everything), one recipe from scratch for every architecture, and distillation of narrow "
+           "MobileNetV2s from the transfer-learned 1.0. Every figure is measured on the held-out test split by "
+           "`python -m mnv2_core train`; each run records the command that reproduces it.")
 
 runs = load_runs()
 if not runs:
-    st.info(f"No training runs are recorded yet (looked in `{runs_dir()}`). Produce one with `python -m mnv2_core "
-            "train --recipe transfer --phases 1 --model mobilenet_v2 --width 1.0 --init imagenet --out assets`.")
+    st.info(f"No training runs are recorded yet (looked in `{runs_dir()}`). Produce one with "
+            "`python -m mnv2_core train --recipe transfer --model mobilenet_v2 --width 1.0 --out assets`.")
     st.stop()
 
-table = pd.DataFrame([{
-    "run": r["id"], "model": r.get("model"), "width": r.get("width"), "init": r.get("init"),
-    "recipe": r.get("recipe"), "epochs": r.get("epochs"),
-    "test top-1": r.get("metrics", {}).get("test_top1"), "test top-5": r.get("metrics", {}).get("test_top5"),
-    "device": r.get("provenance", {}).get("device"), "commit": r.get("provenance", {}).get("git_commit"),
-} for r in runs])
-st.dataframe(table, hide_index=True)
-
-import plotly.express as px  # noqa: E402
+table = pd.DataFrame(comparison_rows(runs))
+st.subheader("Comparison")
+st.dataframe(table, hide_index=True, column_config={
+    "width": st.column_config.NumberColumn("width", format="%.2f"),
+    "test_top1": st.column_config.NumberColumn("test top-1", format="percent"),
+    "test_top5": st.column_config.NumberColumn("test top-5", format="percent"),
+    "valid_top1": st.column_config.NumberColumn("valid top-1", format="percent"),
+    "params": st.column_config.NumberColumn("params", format="compact"),
+    "macs": st.column_config.NumberColumn("MACs", format="compact"),
+    "train_px": st.column_config.NumberColumn("train px"), "test_px": st.column_config.NumberColumn("test px"),
+    "shipped": st.column_config.CheckboxColumn("shipped in assets/"),
+    "minutes": st.column_config.NumberColumn("minutes", format="%.1f"),
+})
+scored = table.dropna(subset=["test_top1", "macs"]).copy()
+if not scored.empty:
+    scored["label"] = [m if w != w else f"{m} x{w:.2f}" for m, w in zip(scored["model"], scored["width"])]
+    chart = px.scatter(scored, x="macs", y="test_top1", color="training", symbol="training", text="label",
+                       hover_data=["run", "epochs", "device"], log_x=True,
+                       labels={"macs": "MACs at the test resolution (log)", "test_top1": "Oxford-102 test top-1"},
+                       title="Accuracy vs compute, by how the model was trained")
+    chart.update_traces(textposition="top center")
+    chart.update_yaxes(tickformat=".0%")
+    st.plotly_chart(chart, key="comparison")
 
 chosen = st.selectbox("Run", [r["id"] for r in runs], key="train_run")
 run = next(r for r in runs if r["id"] == chosen)
@@ -33,12 +50,16 @@ prov = run.get("provenance", {})
 st.caption(f"{run.get('recipe')}; init {run.get('init')}; {prov.get('device')}; {prov.get('seconds')} s; "
            f"data {prov.get('data_source')}; commit {str(prov.get('git_commit'))[:8]}. Reproduce: "
            f"`{prov.get('command')}`")
+for phase in run.get("phases", []):
+    st.caption(f"Phase {phase['phase']}: {phase.get('what')}; {phase.get('epochs')} epochs, lr {phase.get('lr')}, "
+               f"augmentation {phase.get('augmentation')}; best valid top-1 {phase.get('best_valid_top1', 0):.2%}.")
 history = pd.DataFrame(run.get("history", []))
 if not history.empty:
-    curves = px.line(history, x="epoch", y=[c for c in ("train_loss", "valid_top1") if c in history], markers=True,
-                     title="Learning curves (phase boundaries marked)")
-    for boundary in history.loc[history["phase"].diff().fillna(0) != 0, "epoch"] if "phase" in history else []:
-        curves.add_vline(x=boundary - 0.5, line_dash="dash", annotation_text="phase 2")
+    metrics = [c for c in ("train_loss", "train_top1", "valid_top1") if c in history]
+    curves = px.line(history, x="epoch", y=metrics, markers=True, title="Learning curves (phase boundary dashed)")
+    if "phase" in history:
+        for _, row in history.loc[history["phase"].diff().fillna(0) != 0].iterrows():
+            curves.add_vline(x=row["epoch"] - 0.5, line_dash="dash", annotation_text=f"phase {row['phase']}")
     st.plotly_chart(curves, key="curves")
 per_class = pd.DataFrame(run.get("per_class", []))
 if not per_class.empty:

@@ -86,7 +86,9 @@ def test_benchmark_runs_a_small_model() -> None:
     frame = at.dataframe[0].value
     assert list(frame["model"]) == ["lenet5", "mobilenet_v2"]
     assert frame["macs_m"].iloc[1] == pytest.approx(59.3, rel=0.005) and (frame["median_ms"] > 0).all()
-    assert len(at.get("plotly_chart")) == 2  # latency bars and the accuracy scatter
+    # latency bars, the ImageNet accuracy scatter, and the flower accuracy of the shipped LeNet-5 run
+    assert len(at.get("plotly_chart")) == 3
+    assert frame["flowers_training"].iloc[0] == "from scratch" and frame["flowers_top1"].iloc[0] > 30
 
 
 def test_architecture_page() -> None:
@@ -125,5 +127,8 @@ def test_classify_accepts_an_iphone_heic_sent_as_octet_stream(sample_flower: Pat
 def test_training_page_shows_the_shipped_run() -> None:
     at = _app("pages/training.py")
     table = at.dataframe[0].value
-    assert (table["model"] == "mobilenet_v2").any() and table["test top-1"].max() > 0.85
-    assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) == 2  # curves, per-class; runs, confused pairs
+    assert not at.exception, at.exception
+    assert {"mobilenet_v2", "lenet5"} <= set(table["model"]) and table["test_top1"].max() > 0.85
+    assert set(table["training"]) >= {"from scratch"} and (table["params"] > 0).any()
+    # comparison scatter, learning curves, per-class; the comparison table and the confused pairs
+    assert len(at.get("plotly_chart")) == 3 and len(at.dataframe) == 2

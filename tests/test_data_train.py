@@ -207,7 +207,9 @@ def test_classification_report_counts_confusions() -> None:
                                    "pred_name": "hard-leaved pocket orchid", "count": 2}]
 
 
-def test_cli_reports_missing_data_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_reports_missing_data_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNV2_CACHE", str(tmp_path / "cache"))
     code = main(["--recipe", "scratch", "--width", "0.35", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path)])
     assert code == 2
     err = capsys.readouterr().err.strip()
@@ -218,6 +220,7 @@ def test_cli_reports_missing_data_in_one_line(tmp_path: Path, capsys: pytest.Cap
         assert main(bad + ["--out", str(tmp_path)]) == 2, bad
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: ") and "\n" not in err, err
+    assert not list((tmp_path / "cache").glob("train_state/*")), "a refused run left a resume ticket behind"
 
 
 def test_shipped_checkpoint_matches_its_reported_accuracy(flowers_dir: Path) -> None:
