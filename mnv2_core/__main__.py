@@ -1,4 +1,4 @@
-"""Command line: ``python -m mnv2_core predict IMAGE...``, ``... bench`` and ``... train`` (see mnv2_core.train)."""
+"""Command line: ``python -m mnv2_core predict IMAGE...``, ``... bench``, ``... quantize`` and ``... train``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=_width, default=None, help="MobileNetV2 width multiplier (default 1.0)")
     p.add_argument("--precision", choices=("fp32", "int8"), default="fp32")
     p.add_argument("--head", choices=HEADS, default="flowers")
+    p.add_argument("--engine", choices=("auto", "torch", "onnxruntime"), default="auto",
+                   help="auto = the engine measured fastest for the precision")
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print a JSON list instead of text")
 
@@ -31,10 +33,24 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--models", nargs="+", default=None)
     b.add_argument("--widths", nargs="+", type=_width, default=[1.0])
     b.add_argument("--precisions", nargs="+", choices=("fp32", "int8"), default=["fp32"])
+    b.add_argument("--engines", nargs="+", choices=("torch", "onnxruntime"), default=["torch", "onnxruntime"])
     b.add_argument("--runs", type=int, default=30)
     b.add_argument("--warmup", type=int, default=5)
     b.add_argument("--threads", type=int, default=None)
     b.add_argument("--json", action="store_true")
+    b.add_argument("--photo", action="store_true",
+                   help="also time a 12 MP phone JPEG from bytes to top-5 on the app's default engines")
+    b.add_argument("--save", action="store_true",
+                   help="record the table in assets/results/engines.json (the app's default engine comes from it)")
+
+    q = sub.add_parser("quantize", help="make the shipped ONNX INT8 models (calibrate, select, measure)")
+    q.add_argument("--model", default="mobilenet_v2")
+    q.add_argument("--widths", nargs="+", type=_width, default=[0.35, 0.5, 0.75, 1.0, 1.4])
+    q.add_argument("--calibration", type=int, default=256, help="training photos to calibrate on (>= 256)")
+    q.add_argument("--methods", nargs="+", choices=("minmax", "percentile-99.99", "percentile-99.999", "entropy"),
+                   default=["minmax", "percentile-99.99", "percentile-99.999", "entropy"])
+    q.add_argument("--data", default=None, help="Oxford-102 folder for the valid/test splits")
+    q.add_argument("--threads", type=int, default=None)
 
     # Options belong to mnv2_core.train's own parser; `python -m mnv2_core train --help` shows them.
     sub.add_parser("train", help="transfer learning on Oxford-102 (python -m mnv2_core train --help)", add_help=False)
@@ -45,7 +61,7 @@ def _predict(args: argparse.Namespace) -> int:
     from .inference import Predictor
     from .preprocess import ImageDecodeError, load_path
 
-    predictor = Predictor(args.model, args.width, args.precision, args.head)
+    predictor = Predictor(args.model, args.width, args.precision, args.head, engine=args.engine)
     if not predictor.info.trained:
         print(f"warning: {predictor.info.description}", file=sys.stderr)
     out, failed = [], 0
@@ -59,7 +75,7 @@ def _predict(args: argparse.Namespace) -> int:
         result = predictor.predict(image, args.top)
         out.append({"file": str(path), **result.as_dict()})
         if not args.json:
-            print(f"{path}  ({result.latency_ms:.1f} ms, {predictor.precision})")
+            print(f"{path}  ({result.latency_ms:.1f} ms, {predictor.precision}, {predictor.engine})")
             for p in result.top:
                 print(f"  {p.prob:7.2%}  {p.label} [{p.class_id}]")
     if args.json:
@@ -68,27 +84,94 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .compare import DEFAULT_MODELS, expand_configs, run_benchmark
+    from .compare import DEFAULT_MODELS, expand_configs, ort_ratios, run_benchmark
     from .models.zoo import format_width
 
-    configs = expand_configs(args.models or DEFAULT_MODELS, args.widths, args.precisions)
+    configs = expand_configs(args.models or DEFAULT_MODELS, args.widths, args.precisions, args.engines)
 
     def progress(i: int, n: int, config) -> None:
         if config is not None and not args.json:
             print(f"[{i + 1}/{n}] {config.label}", file=sys.stderr, flush=True)
 
-    rows = run_benchmark(configs, runs=args.runs, warmup=args.warmup, threads=args.threads, progress=progress)
+    rows = run_benchmark(configs, runs=args.runs, warmup=args.warmup, threads=args.threads, progress=progress,
+                         max_seconds=None)
+    ratios = ort_ratios(rows)
+    records = [{**r.as_dict(), "x_ort_fp32": ratio} for r, ratio in zip(rows, ratios)]
+    photo = _photo_rows(args) if args.photo else []
+    if args.save:
+        _save_timings(records, args)
     if args.json:
-        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        print(json.dumps(records, indent=2))
         return 0
-    header = f"{'model':<16}{'width':>6} {'prec':<5}{'runtime':<8}{'params':>10}{'MACs':>10}{'median ms':>11}" \
-             f"{'p90 ms':>9}{'cv':>7}{'threads':>8}"
+    header = f"{'model':<16}{'width':>6} {'prec':<5}{'engine':<12}{'params':>10}{'MACs':>10}{'median ms':>11}" \
+             f"{'p90 ms':>9}{'cv':>7}{'x ORT fp32':>11}{'threads':>8}"
     print(header)
-    for r in rows:
+    for r, ratio in zip(rows, ratios):
         width = format_width(r.width) if r.width is not None else "-"
-        print(f"{r.model:<16}{width:>6} {r.precision:<5}{r.runtime:<8}{r.params / 1e6:>9.2f}M{r.macs / 1e6:>9.1f}M"
-              f"{r.median_ms:>11.2f}{r.p90_ms:>9.2f}{r.cv:>7.1%}{r.threads:>8}")
+        shown = f"{ratio:.2f}" if ratio is not None else "-"
+        print(f"{r.model:<16}{width:>6} {r.precision:<5}{r.runtime:<12}{r.params / 1e6:>9.2f}M{r.macs / 1e6:>9.1f}M"
+              f"{r.median_ms:>11.2f}{r.p90_ms:>9.2f}{r.cv:>7.1%}{shown:>11}{r.threads:>8}")
+    for p in photo:
+        print(f"12 MP JPEG -> top-5, {p['precision']} on {p['engine']}: median {p['photo_ms']:.1f} ms = "
+              f"{p['ratio']:.2f} x the model's own {p['model_ms']:.1f} ms")
     return 0
+
+
+def _photo_rows(args: argparse.Namespace) -> list[dict]:
+    """Bytes-to-prediction time of a 12 MP phone photo with the flower model, per precision, default engine."""
+    from . import config
+    from .bench import phone_jpeg, photo_to_prediction
+    from .data import flower_samples
+    from .inference import Predictor
+
+    jpeg = phone_jpeg(flower_samples(config.data_dir(), "test")[0][0])
+    out = []
+    for precision in args.precisions:
+        predictor = Predictor("mobilenet_v2", 1.0, precision, "flowers")
+        whole, model = photo_to_prediction(predictor, jpeg, runs=args.runs, warmup=args.warmup)
+        out.append({"precision": precision, "engine": predictor.engine, "photo_ms": whole.median_ms,
+                    "model_ms": model.median_ms, "ratio": whole.median_ms / model.median_ms})
+    return out
+
+
+def _save_timings(records: list[dict], args: argparse.Namespace) -> None:
+    import platform
+    from datetime import datetime, timezone
+
+    from .engines import ENGINE_TIMINGS
+    from .files import atomic_write_json
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    atomic_write_json({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpu": cpu,
+                       "command": "python -m mnv2_core " + " ".join(sys.argv[1:]), "runs": args.runs,
+                       "warmup": args.warmup, "rows": records}, ENGINE_TIMINGS)
+    print(f"saved {ENGINE_TIMINGS}", file=sys.stderr)
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    import torch
+
+    from .onnx_int8 import make_shipped_int8
+    from .weights import checkpoint_path
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    command = "python -m mnv2_core " + " ".join(sys.argv[1:])
+    done = 0
+    for width in args.widths:
+        if not checkpoint_path(args.model, width, "flowers").is_file():
+            print(f"skip width {width:g}: no flower checkpoint {checkpoint_path(args.model, width).name}",
+                  file=sys.stderr)
+            continue
+        make_shipped_int8(args.model, width, methods=args.methods, calibration=args.calibration, data=args.data,
+                          threads=args.threads, command=command, log=lambda m: print(m, file=sys.stderr))
+        done += 1
+    return 0 if done else 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         return train_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
-        return _predict(args) if args.command == "predict" else _bench(args)
+        return {"predict": _predict, "bench": _bench, "quantize": _quantize}[args.command](args)
     except (ValueError, KeyError) as exc:  # user errors: unknown model, bad width, missing data
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2

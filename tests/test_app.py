@@ -80,15 +80,21 @@ def test_benchmark_runs_a_small_model() -> None:
     at.multiselect(key="bench_models").set_value(["lenet5", "mobilenet_v2"])
     at.multiselect(key="bench_widths").set_value([0.35])
     at.multiselect(key="bench_precisions").set_value(["fp32"])
+    at.multiselect(key="bench_engines").set_value(["torch"])
     at.slider(key="bench_runs").set_value(5)
     at.button[0].click().run()
     assert not at.exception, at.exception
     frame = at.dataframe[0].value
-    assert list(frame["model"]) == ["lenet5", "mobilenet_v2"]
-    assert frame["macs_m"].iloc[1] == pytest.approx(59.3, rel=0.005) and (frame["median_ms"] > 0).all()
-    # latency bars, the ImageNet accuracy scatter, and the flower accuracy of the shipped LeNet-5 run
-    assert len(at.get("plotly_chart")) == 3
+    # ONNX Runtime FP32 is timed beside each model as the reference of the ratio column
+    assert list(zip(frame["model"], frame["runtime"])) == [("lenet5", "torch"), ("lenet5", "onnxruntime"),
+                                                           ("mobilenet_v2", "torch"), ("mobilenet_v2", "onnxruntime")]
+    assert list(frame["x_ort_fp32"])[1::2] == [1.0, 1.0] and (frame["x_ort_fp32"] > 0).all()
+    assert frame["macs_m"].iloc[2] == pytest.approx(59.3, rel=0.005) and (frame["median_ms"] > 0).all()
+    # latency bars, ImageNet accuracy, flower accuracy (the shipped LeNet-5 run), the recorded engine timings
+    assert len(at.get("plotly_chart")) == 4
     assert frame["flowers_training"].iloc[0] == "from scratch" and frame["flowers_top1"].iloc[0] > 30
+    int8 = at.dataframe[1].value
+    assert int8["top-1 agreement"].iloc[0] > 0.9 and "256 training photos" in int8["calibration"].iloc[0]
 
 
 def test_architecture_page() -> None:

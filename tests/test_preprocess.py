@@ -337,8 +337,8 @@ def test_multipage_tiff_gives_the_first_page():
 def test_12mp_jpeg_is_decoded_reduced(jpeg_12mp):
     decoded = decode_image(jpeg_12mp)
     assert decoded.original_size == (4000, 3000)
-    assert 512 <= min(decoded.image.size) < 3000
-    assert decoded.image.size == (1000, 750)  # JPEG DCT scaling at 1/4; a full decode + box reduce would give 800x600
+    assert 256 <= min(decoded.image.size) < 3000
+    assert decoded.image.size == (500, 375)  # JPEG DCT scaling at 1/8; a full decode + box reduce would give 400x300
     assert decoded.image.size[0] > decoded.image.size[1]  # aspect kept
     assert abs(decoded.image.size[0] / decoded.image.size[1] - 4 / 3) < 0.01
     full = decode_image(jpeg_12mp, min_side=0)
@@ -356,14 +356,14 @@ def test_large_rotated_jpeg_reports_upright_original_size():
     assert decoded.original_size == (1500, 2000)
     assert decoded.exif_rotated
     w, h = decoded.image.size
-    assert 512 <= w < 1500 and h > w
+    assert 256 <= w < 1500 and h > w
     assert_close(decoded.image.getpixel((5, 5)), RED)
 
 
 def test_large_png_is_reduced_but_keeps_min_side():
     decoded = decode_image(encode(Image.new("RGB", (2400, 1200), BLUE), "PNG"))
     assert decoded.original_size == (2400, 1200)
-    assert decoded.image.size == (1200, 600)
+    assert decoded.image.size == (600, 300)
     assert decode_image(encode(Image.new("RGB", (2400, 1200), BLUE), "PNG"), min_side=0).image.size == (2400, 1200)
 
 

@@ -123,9 +123,14 @@ def test_cli_bench_json() -> None:
                "--threads", "1", "--json")
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
-    assert [(r["model"], r["width"]) for r in rows] == [("lenet5", None), ("mobilenet_v2", 0.35)]
-    keys = {"model", "width", "precision", "runtime", "params", "macs", "median_ms", "p90_ms", "threads"}
-    assert keys <= set(rows[0]) and rows[1]["threads"] == 1 and rows[1]["macs"] == pytest.approx(59.3e6, rel=0.005)
+    assert [(r["model"], r["width"], r["runtime"]) for r in rows] == [
+        ("lenet5", None, "torch"), ("lenet5", None, "onnxruntime"),
+        ("mobilenet_v2", 0.35, "torch"), ("mobilenet_v2", 0.35, "onnxruntime")]
+    keys = {"model", "width", "precision", "runtime", "params", "macs", "median_ms", "p90_ms", "cv", "threads",
+            "x_ort_fp32"}
+    assert keys <= set(rows[0]) and rows[2]["threads"] == 1 and rows[2]["macs"] == pytest.approx(59.3e6, rel=0.005)
+    assert rows[3]["x_ort_fp32"] == 1.0 and rows[2]["x_ort_fp32"] == pytest.approx(
+        rows[2]["median_ms"] / rows[3]["median_ms"])
 
 
 def test_cli_unknown_model_is_an_error_not_a_traceback() -> None:
