@@ -553,6 +553,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-size", type=int, default=None, help="test resolution (default 224; LeNet-5 32)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None, help="peak lr of the full-network phase")
+    p.add_argument("--warmup-epochs", type=float, default=None, help="linear warm-up before the cosine decay")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None,
                    help="Oxford-102 folder in the Udacity layout (default: MNV2_DATA or ../shared/data/flowers102), "
@@ -572,6 +573,7 @@ def spec_from_args(args: argparse.Namespace, command: str = "") -> RunSpec:
     native = get_spec(args.model).input_size
     small = native < 100  # LeNet-5 sees 32 px images, train and test
     overrides = {k: v for k, v in {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
+                                   "warmup_epochs": args.warmup_epochs,
                                    "img_size": native if small else args.img_size,
                                    "eval_size": native if small else args.eval_size, "seed": args.seed}.items()
                  if v is not None}
