@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from mnv2_core.engines import ENGINE_TITLES, ENGINE_TIMINGS, measured_timings, shipped_int8_records
-from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
+from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, display_name
 from pages.common import MODEL_CHOICES, show_user_error
 
 st.title("Benchmark on this machine")
@@ -21,12 +21,12 @@ st.caption("Params and MACs are counted on the model (MACs with torch's FlopCoun
 
 def _int8_accuracy() -> None:
     records = shipped_int8_records()
-    st.subheader("INT8 that holds its accuracy")
+    st.subheader("INT8 accuracy: shipped models against FP32")
     if not records:
         st.info("No INT8 models are shipped yet: make them with `python -m mnv2_core quantize`.")
         return
     table = pd.DataFrame([{
-        "model": f"MobileNetV2 {r['width']:g}" if r.get("width") else r["model"],
+        "model": display_name(r["model"], r.get("width")),
         "calibration": f"{r['calibration']['method_title']}, {r['calibration']['images']} training photos",
         "FP32 top-1": r["test"]["fp32_top1"], "INT8 top-1": r["test"]["int8_top1"],
         "drop (points)": r["test"]["drop_points"], "top-1 agreement": r["test"]["agreement"],
@@ -52,7 +52,7 @@ def _saved_timings() -> None:
     import json
 
     info = json.loads(ENGINE_TIMINGS.read_text(encoding="utf-8"))
-    chart = px.bar(saved, x="median_ms", y=[f"{m} {w:g}" if w == w and w is not None else m
+    chart = px.bar(saved, x="median_ms", y=[display_name(m, w if w == w else None)
                                             for m, w in zip(saved["model"], saved["width"])],
                    color="engine", pattern_shape="precision", barmode="group", orientation="h",
                    labels={"median_ms": "median ms, batch 1", "y": ""},

@@ -67,7 +67,7 @@ def sidebar_status() -> None:
 
 def model_controls(*, allow_precision: bool = True) -> tuple[str, float | None, str, str, str]:
     """Model, width, precision, head and engine pickers; choices live in session_state so pages share them."""
-    cols = st.columns([2, 3, 2, 3, 2])
+    cols = st.columns([2, 3, 2, 3])
     name = cols[0].selectbox("Model", MODEL_CHOICES, format_func=lambda n: REGISTRY[n].title, key="model")
     width = None
     if REGISTRY[name].widths != (None,):
@@ -80,7 +80,7 @@ def model_controls(*, allow_precision: bool = True) -> tuple[str, float | None, 
                                               format_func=str.upper) or "fp32"
     head = cols[3].segmented_control("Classes", ["flowers", "imagenet"], default="flowers", key="head",
                                      format_func=lambda h: HEAD_TITLES[h]) or "flowers"
-    engine = cols[4].selectbox("Engine", list(ENGINE_CHOICES), format_func=ENGINE_CHOICES.get, key="engine",
+    engine = cols[0].selectbox("Engine", list(ENGINE_CHOICES), format_func=ENGINE_CHOICES.get, key="engine",
                                help="Auto runs the engine measured fastest here for this precision (Benchmark page)")
     return name, width, precision, head, engine
 

@@ -21,6 +21,8 @@ if not runs:
     st.stop()
 
 table = pd.DataFrame(comparison_rows(runs))
+first = ["model", "width", "training", "test_top1", "test_top5", "valid_top1", "params", "macs", "epochs"]
+table = table[first + [c for c in table.columns if c not in first]]
 st.subheader("Comparison")
 st.dataframe(table, hide_index=True, column_config={
     "width": st.column_config.NumberColumn("width", format="%.2f"),
@@ -59,7 +61,7 @@ if not history.empty:
     curves = px.line(history, x="epoch", y=metrics, markers=True, title="Learning curves (phase boundary dashed)")
     if "phase" in history:
         for _, row in history.loc[history["phase"].diff().fillna(0) != 0].iterrows():
-            curves.add_vline(x=row["epoch"] - 0.5, line_dash="dash", annotation_text=f"phase {row['phase']}")
+            curves.add_vline(x=row["epoch"] - 0.5, line_dash="dash", annotation_text=f"phase {int(row['phase'])}")
     st.plotly_chart(curves, key="curves")
 per_class = pd.DataFrame(run.get("per_class", []))
 if not per_class.empty:
