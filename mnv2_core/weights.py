@@ -113,7 +113,9 @@ def load_checkpoint_file(path: Path, name: str | None = None, width: float | Non
         raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
                            f"delete or replace it.") from exc
     spec = get_spec(name)
-    info = WeightsInfo("checkpoint", True, f"Trained by this project on Oxford-102 ({path.name}).", head,
+    scored = (f"; {meta['recipe']}, test top-1 {meta['test_top1']:.1%}" if isinstance(meta.get("test_top1"), float)
+              and meta.get("recipe") else "")
+    info = WeightsInfo("checkpoint", True, f"Trained by this project on Oxford-102 ({path.name}{scored}).", head,
                        str(path), tuple(meta.get("mean", IMAGENET_MEAN)), tuple(meta.get("std", IMAGENET_STD)), meta)
     return LoadedModel(name, width, model.eval(), info, int(meta.get("input_size", spec.input_size)))
 

@@ -74,6 +74,9 @@ except (ValueError, RuntimeError, OSError) as exc:
 result = predictor.predict(decoded.image, top_k=5)
 if not predictor.info.trained:
     st.warning(predictor.info.description, icon=":material/casino:")
+elif isinstance(score := predictor.info.meta.get("test_top1"), float) and score < 0.5:
+    st.info(f"This checkpoint gets only {score:.0%} of Oxford-102 test photos right ({predictor.info.meta.get('recipe')}"
+            f"); expect many wrong answers. See the Training page.", icon=":material/science:")
 
 left, right = st.columns([2, 3])
 with left:

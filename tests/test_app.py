@@ -138,3 +138,11 @@ def test_training_page_shows_the_shipped_run() -> None:
     assert set(table["training"]) >= {"from scratch"} and (table["params"] > 0).any()
     # comparison scatter, learning curves, per-class; the comparison table and the confused pairs
     assert len(at.get("plotly_chart")) == 3 and len(at.dataframe) == 2
+
+
+def test_weak_shipped_checkpoint_is_labelled_with_its_accuracy(sample_flower: Path, flowers_dir: Path) -> None:
+    at = _upload(_app(), sample_flower.name, sample_flower.read_bytes())
+    at.select_slider(key="width").set_value(0.35).run()
+    assert not at.exception, at.exception
+    assert not any("meaningless" in w.value for w in at.warning)  # a real (distilled) checkpoint
+    assert any("of Oxford-102 test photos right" in i.value for i in at.info)
