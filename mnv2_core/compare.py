@@ -81,10 +81,10 @@ def _timing_call(config: BenchConfig, float_model: torch.nn.Module, workdir: Pat
 
     from .onnx_int8 import calibration_arrays, quantize_qdq
     from .preprocess import IMAGENET_MEAN, IMAGENET_STD
-    from .quantize import _batches_for, calibration_paths, reestimate_bn_stats
+    from .quantize import calibration_paths, calibration_tensors, reestimate_bn_stats
 
     calibrated = copy.deepcopy(float_model)
-    reestimate_bn_stats(calibrated, _batches_for(size, IMAGENET_MEAN, IMAGENET_STD))
+    reestimate_bn_stats(calibrated, calibration_tensors(size, IMAGENET_MEAN, IMAGENET_STD))
     fp32 = engines.export_onnx(calibrated, size, workdir / f"{config.model}_{config.width}_bn.onnx")
     arrays = calibration_arrays(calibration_paths(32), size, IMAGENET_MEAN, IMAGENET_STD)
     int8 = quantize_qdq(fp32, workdir / f"{config.model}_{config.width}_int8.onnx", arrays)

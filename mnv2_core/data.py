@@ -82,10 +82,13 @@ def describe_source(data: str | Path | None) -> str:
 
 
 def load_rgb(path: Path):
-    """Decode a file with the app's own decoder (EXIF rotation, mode conversion), so training sees what users do."""
-    from .preprocess import load_path
+    """Decode a file with the app's own decoder (EXIF rotation, mode conversion), so training sees what users do.
 
-    return load_path(path).image
+    Full size (no DCT-domain reduction): training crops and evaluation sizes above 224 px need every pixel.
+    """
+    from .preprocess import decode_image
+
+    return decode_image(Path(path).read_bytes(), min_side=0).image
 
 
 class FlowerDataset:

@@ -82,13 +82,13 @@ def export_onnx(model: nn.Module, input_size: int, target: Path) -> Path:
 
     import torch
 
-    from .quantize import _untf_same
+    from .quantize import fix_tf_same_padding
 
     model = copy.deepcopy(model).eval()
     x = torch.zeros(1, 3, input_size, input_size)
     # TF-'SAME' pads become constants for this size (a Pad that ONNX Runtime folds into the next Conv), instead of
     # shape arithmetic in the graph.
-    _untf_same(model, x, fbgemm_depthwise=False)
+    fix_tf_same_padding(model, x, fbgemm_depthwise=False)
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings

@@ -138,7 +138,7 @@ def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *,
     best = {"top1": -1.0, "epoch": 0, "state": None}
     done = 0
     if state_file.is_file():
-        saved = torch.load(state_file, map_location="cpu", weights_only=False)
+        saved = torch.load(state_file, map_location="cpu", weights_only=True)
         if saved.get("config") != asdict(cfg) or saved.get("phase") != phase:
             raise ValueError(f"The saved training state {state_file} is from a different configuration; "
                              f"delete it to start this run afresh.")

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["QuantizationError", "BACKENDS", "CALIBRATION_IMAGES", "quantize_int8", "set_engine", "calibration_paths",
            "calibration_batches", "model_size_bytes", "reestimate_bn_stats", "is_quantized", "quantize_for_predictor",
-           "calibrated_int8"]
+           "calibrated_int8", "calibration_tensors", "fix_tf_same_padding"]
 
 CALIBRATION_IMAGES = 32  # one photo from each of 32 classes of the training split
 
@@ -69,7 +69,7 @@ def set_engine(backend: str = "x86") -> None:
         torch.backends.quantized.engine = backend
 
 
-def _untf_same(model: nn.Module, example_input: torch.Tensor, *, fbgemm_depthwise: bool = True) -> None:
+def fix_tf_same_padding(model: nn.Module, example_input: torch.Tensor, *, fbgemm_depthwise: bool = True) -> None:
     """Replace every TF-'SAME' conv with fixed zero-pads + a plain conv for ``example_input``'s size.
 
     FX cannot trace the shape arithmetic in :class:`TFSamePadConv2d`, so the pads are fixed here. They only depend
@@ -147,7 +147,7 @@ def quantize_int8(model: nn.Module, calibration: Iterable[torch.Tensor], *, exam
     float_model = copy.deepcopy(model).eval()
     with _quiet():
         try:
-            _untf_same(float_model, example_input)
+            fix_tf_same_padding(float_model, example_input)
             prepared = prepare_fx(float_model, get_default_qconfig_mapping(backend), (example_input,))
         except Exception as exc:  # FX raises TraceError, TypeError, RuntimeError... depending on what it met
             raise QuantizationError(f"{type(model).__name__} cannot be traced for INT8 quantization ({exc})") from exc
@@ -244,7 +244,7 @@ def calibration_paths(count: int = CALIBRATION_IMAGES, split: str = "train") -> 
     return paths
 
 
-def _batches_for(input_size: int, mean: Sequence[float], std: Sequence[float],
+def calibration_tensors(input_size: int, mean: Sequence[float], std: Sequence[float],
                  count: int = CALIBRATION_IMAGES) -> list[torch.Tensor]:
     from .preprocess import to_tensor
 
@@ -260,7 +260,7 @@ def quantize_for_predictor(loaded: LoadedModel, backend: str = "x86") -> nn.Modu
     Untrained weights get their BatchNorm statistics re-estimated first (on a copy), else every activation is
     near zero and the calibrated ranges mean nothing.
     """
-    batches = _batches_for(loaded.input_size, loaded.info.mean, loaded.info.std)
+    batches = calibration_tensors(loaded.input_size, loaded.info.mean, loaded.info.std)
     model = loaded.model
     if not loaded.info.trained:
         model = copy.deepcopy(model)
@@ -272,7 +272,7 @@ def calibrated_int8(float_model: nn.Module, input_size: int, backend: str = "x86
     """INT8 copy of an untrained model for timing: BN statistics re-estimated (on a copy), calibrated on photos."""
     from .preprocess import IMAGENET_MEAN, IMAGENET_STD
 
-    batches = _batches_for(input_size, IMAGENET_MEAN, IMAGENET_STD)
+    batches = calibration_tensors(input_size, IMAGENET_MEAN, IMAGENET_STD)
     model = copy.deepcopy(float_model)
     reestimate_bn_stats(model, batches)
     return quantize_int8(model, batches, backend=backend)

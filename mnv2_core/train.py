@@ -91,12 +91,9 @@ def image_transform(size: int, mean: tuple[float, float, float], std: tuple[floa
 
 def backbone_sha(model: nn.Module) -> str:
     """A hash of the backbone's weights (everything but the classifier), to key the feature cache."""
-    digest = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        if not name.startswith("classifier."):
-            digest.update(name.encode())
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
+    from .engines import state_sha
+
+    return state_sha(model, skip_prefix="classifier.")
 
 
 def _samples_sha(samples: list[tuple[Path, int]]) -> str:
@@ -390,6 +387,10 @@ def _ship(ckpt: Path, valid_top1: float, size_bytes: int) -> tuple[bool, str]:
     return False, f"valid top-1 {valid_top1:.2%} does not beat the shipped {old:.2%}"
 
 
+class TrainInterrupted(RuntimeError):
+    """A run stopped on purpose (``--stop-after``); its state is saved and the same command resumes it."""
+
+
 def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     """Train, evaluate and record one run; resumes from its saved state when an earlier attempt stopped."""
     started = time.perf_counter()
@@ -408,11 +409,11 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     if spec.fresh:
         for stale in state_dir.glob(f"{spec.key()}*"):
             stale.unlink()
-    if ticket.is_file():
+    if ticket.is_file():  # an earlier attempt of this exact run: resume it under its own id and date
         import json
 
-        run_id, date = json.loads(ticket.read_text())["run_id"], datetime.fromisoformat(
-            json.loads(ticket.read_text())["date"])
+        saved = json.loads(ticket.read_text())
+        run_id, date = saved["run_id"], datetime.fromisoformat(saved["date"])
     else:
         date = datetime.now(timezone.utc)
         width = f"_{format_width(spec.width)}" if spec.width is not None else ""
@@ -528,10 +529,6 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
         done.unlink()
     log(f"wrote {results_file} in {run_record['provenance']['seconds']:.0f} s")
     return RunResult(ckpt, results_file, shipped, run_record)
-
-
-class TrainInterrupted(RuntimeError):
-    """A run stopped on purpose (``--stop-after``); its state is saved and the same command resumes it."""
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -39,7 +39,7 @@ def _int8_accuracy() -> None:
         c: st.column_config.NumberColumn(c, format="%.2f") for c in ("drop (points)", "FP32 MB", "INT8 MB")})
     st.caption("Oxford-102 test split, ONNX Runtime FP32 vs the shipped static QDQ INT8 model (per-channel weights, "
                "activation ranges calibrated offline; method chosen on the valid split). Measured by "
-               f"`{records[0]['provenance']['command']}`.")
+               + "; ".join(f"`{c}`" for c in dict.fromkeys(r["provenance"]["command"] for r in records)) + ".")
 
 
 def _saved_timings() -> None:

@@ -11,7 +11,7 @@ from torch import nn
 from torchvision import transforms as T
 
 from mnv2_core.models import build_model, mobilenet_v2
-from mnv2_core.quantize import (QuantizationError, _untf_same, calibration_batches, is_quantized, model_size_bytes,
+from mnv2_core.quantize import (QuantizationError, calibration_batches, fix_tf_same_padding, is_quantized, model_size_bytes,
                                 quantize_int8, reestimate_bn_stats)
 
 N_IMAGES = 32
@@ -75,7 +75,7 @@ def test_tf_same_rewrite_is_exact_and_avoids_slow_depthwise() -> None:
     model = mobilenet_v2(width_mult=0.35, padding="tf_same")
     reestimate_bn_stats(model, [torch.randn(4, 3, 64, 64)])
     rewritten = copy.deepcopy(model)
-    _untf_same(rewritten, torch.zeros(1, 3, 96, 96))
+    fix_tf_same_padding(rewritten, torch.zeros(1, 3, 96, 96))
     for size in (96, 64):  # any multiple of 32 keeps the pads' parities
         x = torch.randn(2, 3, size, size)
         with torch.no_grad():
