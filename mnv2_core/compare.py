@@ -133,14 +133,14 @@ def results_frame(rows: list[BenchRow]):
 
     from .models import display_name
     from .references import imagenet_reference
-    from .results import KIND_LABELS, best_flower_run, load_runs, run_kind
+    from .results import KIND_LABELS, load_runs, run_kind, shipped_run
 
     from .engines import ENGINE_TITLES
 
     runs = load_runs()
     records = []
     for r, ratio in zip(rows, ort_ratios(rows)):
-        flower = best_flower_run(r.model, r.width, runs) if r.precision == "fp32" else None
+        flower = shipped_run(r.model, r.width, runs) if r.precision == "fp32" else None
         ref = imagenet_reference(r.model, r.width)
         top1 = (ref.top1 if r.precision == "fp32" else ref.int8_top1) if ref else None
         records.append({

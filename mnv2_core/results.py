@@ -28,16 +28,10 @@ def load_runs(folder: Path | None = None) -> list[dict[str, Any]]:
     return sorted(runs, key=lambda r: str(r.get("provenance", {}).get("date", "")), reverse=True)
 
 
-def best_flower_run(model: str, width: float | None, runs: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
-    """The recorded run with the highest Oxford-102 test top-1 for this model and width, if any."""
-    candidates = [r for r in (runs if runs is not None else load_runs())
-                  if r.get("model") == model and (width is None or r.get("width") == width)
-                  and isinstance(r.get("metrics", {}).get("test_top1"), (int, float))]
-    return max(candidates, key=lambda r: r["metrics"]["test_top1"], default=None)
-
-
 KIND_LABELS = {"transfer1": "transfer (head only)", "transfer2": "transfer (head + fine-tune)",
-               "scratch": "from scratch", "distill": "distilled"}
+               "scratch": "from scratch", "distill": "distilled",
+               "finetune": "transfer + phone-photo fine-tune", "prune": "pruned + distilled",
+               "widen": "widened + distilled"}
 
 
 def run_kind(run: dict[str, Any]) -> str:
@@ -58,9 +52,55 @@ def comparison_rows(runs: list[dict[str, Any]] | None = None) -> list[dict[str, 
             "training": KIND_LABELS[run_kind(r)], "init": r.get("init"), "epochs": r.get("epochs"),
             "train_px": r.get("train_img_size", r.get("img_size")), "test_px": r.get("img_size"),
             "test_top1": metrics.get("test_top1"), "test_top5": metrics.get("test_top5"),
-            "valid_top1": metrics.get("valid_top1"), "params": r.get("params"), "macs": r.get("macs"),
+            "valid_top1": metrics.get("valid_top1"), "phone_top1": metrics.get("test_phone_top1"),
+            "params": r.get("params"), "macs": r.get("macs"),
             "shipped": r.get("checkpoint", {}).get("shipped", True), "device": prov.get("device"),
             "minutes": round(prov["seconds"] / 60, 1) if isinstance(prov.get("seconds"), (int, float)) else None,
             "commit": str(prov.get("git_commit") or "")[:8],
+        })
+    return rows
+
+
+def shipped_run(model: str, width: float | None, runs: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """The run whose checkpoint is the one in assets/checkpoints: the newest run of this model and width that
+    shipped (a later run that did not beat it leaves it in place)."""
+    candidates = [r for r in (runs if runs is not None else load_runs())
+                  if r.get("model") == model and r.get("width") == width
+                  and r.get("checkpoint", {}).get("shipped", True)]
+    return max(candidates, key=lambda r: str(r.get("provenance", {}).get("date", "")), default=None)
+
+
+def family_rows(widths: tuple[float, ...], runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The shipped MobileNetV2 of each width: how it was made, its cost, its accuracy, and each step's valid top-1.
+
+    ``steps`` lists (step, valid top-1) in order: the source network, the pruned or widened one before training
+    (for pruning: weights only copied, then refit by least squares), and the final one after distillation.
+    """
+    runs = runs if runs is not None else load_runs()
+    rows = []
+    for width in widths:
+        run = shipped_run("mobilenet_v2", width, runs)
+        if run is None:
+            rows.append({"width": width, "how": "not trained yet", "steps": []})
+            continue
+        metrics, prov = run.get("metrics", {}), run.get("provenance", {})
+        derived = prov.get("derived", {})
+        steps = []
+        if derived:
+            steps.append(("1.0 (source)", derived.get("source_valid_top1")))
+            if "copied_valid_top1" in derived:
+                steps.append(("pruned: weights copied", derived["copied_valid_top1"]))
+                steps.append(("pruned: least-squares refit", derived.get("refit_valid_top1")))
+            if "widened_valid_top1" in derived:
+                steps.append(("widened (Net2WiderNet)", derived["widened_valid_top1"]))
+            steps.append(("after distillation", metrics.get("valid_top1")))
+        seconds = prov.get("seconds")
+        rows.append({
+            "width": width, "how": KIND_LABELS[run_kind(run)], "params": run.get("params"), "macs": run.get("macs"),
+            "test_top1": metrics.get("test_top1"), "test_top5": metrics.get("test_top5"),
+            "phone_top1": metrics.get("test_phone_top1"), "phone_top5": metrics.get("test_phone_top5"),
+            "valid_top1": metrics.get("valid_top1"), "epochs": run.get("epochs"),
+            "minutes": round(seconds / 60, 1) if isinstance(seconds, (int, float)) else None,
+            "device": prov.get("device"), "run": run.get("id"), "command": prov.get("command"), "steps": steps,
         })
     return rows

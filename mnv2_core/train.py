@@ -38,7 +38,9 @@ from .data import FLOWER_SPLITS, FlowerDataset, describe_source, split_samples
 from .files import atomic_torch_save, atomic_write_json
 from .fit import FitConfig, Teacher, fit, write_history_csv
 from .augment import CROP_SCALE
-from .models.zoo import format_width, get_spec
+from .phone import CROP_SCALE as PHONE_CROP_SCALE
+from .phone import proxy_bank
+from .models.zoo import build_model, format_width, get_spec
 from .preprocess import to_tensor
 
 NUM_CLASSES = 102
@@ -282,6 +284,9 @@ SCRATCH = FitConfig(epochs=100, lr=2e-3, weight_decay=0.05, batch_size=128, warm
 FINE_TUNE = FitConfig(epochs=10, lr=1e-4, weight_decay=0.01, batch_size=64, warmup_epochs=0.5, img_size=224,
                       freeze_bn=True)
 MAX_SHIPPED_BYTES = 15_000_000
+# Recipes that start from a trained flower checkpoint (--start-from): more fine-tuning at the same width, or a
+# new width derived from it by pruning or widening (mnv2_core.width_family).
+DERIVED = ("finetune", "prune", "widen")
 
 
 @dataclass
@@ -298,28 +303,36 @@ class RunSpec:
     head: HeadConfig = field(default_factory=HeadConfig)
     fit: FitConfig = field(default_factory=lambda: FitConfig(**asdict(FINE_TUNE)))
     distill_from: Path | None = None
+    start_from: Path | None = None  # finetune / prune / widen: the trained flower checkpoint to start from
     device: str = "auto"
     fresh: bool = False
     stop_after: int | None = None
+    replace: bool = False  # ship even when the checkpoint there has a better valid top-1
     command: str = ""
 
     def key(self) -> str:
         """Identifies a run across restarts (for resuming): everything that changes its result."""
         fields = (self.model, self.width, self.recipe, self.init, str(self.data), self.phases, asdict(self.head),
-                  asdict(self.fit), str(self.distill_from))
+                  asdict(self.fit), str(self.distill_from), str(self.start_from))
         return hashlib.sha256(repr(fields).encode()).hexdigest()[:16]
 
     @property
     def kind(self) -> str:
+        if self.recipe in DERIVED:
+            return self.recipe
         if self.distill_from is not None:
             return "distill"
         return f"transfer{self.phases}" if self.recipe == "transfer" else "scratch"
 
 
-def build_start(spec: RunSpec) -> tuple[nn.Module, dict[str, Any]]:
-    """The model to start from, with how to feed it (ImageNet backbone or random initialisation)."""
+def build_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | None = None,
+                state_dir: Path | None = None, device: torch.device | None = None,
+                log=print) -> tuple[nn.Module, dict[str, Any]]:
+    """The model to start from, with how to feed it (ImageNet backbone, a trained checkpoint or random init)."""
     from .models import build_model
 
+    if spec.recipe in DERIVED:
+        return derived_start(spec, samples=samples, state_dir=state_dir, device=device, log=log)
     if spec.init == "imagenet":
         if spec.model != "mobilenet_v2" or spec.width != 1.0:
             raise TrainError("ImageNet initialisation is available offline only for MobileNetV2 1.0 (the official "
@@ -364,6 +377,106 @@ def phase1(model: nn.Module, samples: dict[str, list[tuple[Path, int]]], cfg: He
                                  "features_from_cache": {s: f.from_cache for s, f in feats.items()}}
 
 
+def phone_proxy_scores(model: nn.Module, samples: list[tuple[Path, int]], size: int, stats: tuple,
+                       device: torch.device | str = "cpu") -> dict[str, float]:
+    """Top-1 and top-5 on the phone proxy of ``samples`` (:mod:`mnv2_core.phone`)."""
+    from .fit import bank_logits
+
+    bank = proxy_bank(samples, size, desc="test phone proxy")
+    report = classification_report(bank_logits(model, bank, size, stats, torch.device(device)), bank.labels)
+    return {"top1": report["top1"], "top5": report["top5"]}
+
+
+def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | None, state_dir: Path | None,
+                  device: torch.device | None = None, log=print) -> tuple[nn.Module, dict[str, Any]]:
+    """The start of a finetune, prune or widen run: the --start-from checkpoint, at this or a new width.
+
+    Pruning and widening take a minute or two; their result is kept beside the run's resumable state, and the
+    before/after of each step is measured on the valid split for the Training page's lesson.
+    """
+    source = weights.load_checkpoint_file(spec.start_from)
+    if source.name != spec.model:
+        raise TrainError(f"{spec.start_from.name} holds {source.name}, not {spec.model}.")
+    scored = source.info.meta.get("test_top1")
+    how: dict[str, Any] = {"mean": source.info.mean, "std": source.info.std, "padding": source.info.meta.get("padding"),
+                           "init": f"{spec.start_from.name} ({source.info.meta.get('recipe', 'trained')}"
+                                   + (f", test top-1 {scored:.2%})" if isinstance(scored, float) else ")")}
+    if spec.recipe == "finetune":
+        if source.width != spec.width:
+            raise TrainError(f"--recipe finetune keeps the width: {spec.start_from.name} is width {source.width}.")
+        return source.model, how
+    if spec.recipe == "prune" and not spec.width < source.width:
+        raise TrainError(f"--recipe prune makes a narrower network: --width must be below {source.width}.")
+    if spec.recipe == "widen" and not spec.width > source.width:
+        raise TrainError(f"--recipe widen makes a wider network: --width must be above {source.width}.")
+    from . import width_family
+    from .augment import load_bank
+    from .fit import bank_logits
+
+    assert samples is not None and state_dir is not None
+    cached = state_dir / f"{spec.key()}_start.pt"
+    student = build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width, padding=how["padding"]) \
+        if how["padding"] else build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width)
+    if cached.is_file():
+        blob = torch.load(cached, map_location="cpu", weights_only=True)
+        student.load_state_dict(blob["state_dict"])
+        how["provenance"] = {"derived": blob["steps"]}
+        log(f"{spec.recipe}: start model from {cached}")
+        return student, how
+    started = time.perf_counter()
+    stats = (how["mean"], how["std"])
+    size = spec.fit.eval_size
+    valid = load_bank(samples["valid"], round(size * 256 / 224), eval_crop=size, desc="decode valid")
+
+    def valid_top1(model: nn.Module) -> float:
+        return _top1(bank_logits(model, valid, size, stats, torch.device("cpu")), valid.labels)
+
+    steps: dict[str, Any] = {"source": spec.start_from.name, "source_valid_top1": valid_top1(source.model)}
+    if spec.recipe == "widen":
+        student = width_family.widen(source.model, spec.width, seed=spec.fit.seed)
+        steps["widened_valid_top1"] = valid_top1(student)
+        log(f"widen: valid top-1 {steps['source_valid_top1']:.2%} (1.0) -> {steps['widened_valid_top1']:.2%} "
+            f"(width {spec.width}, before fine-tuning)")
+    else:
+        images = calibration_images(samples["train"], PRUNE_PHOTOS, size, stats, seed=spec.fit.seed)
+        copied, _ = width_family.prune(source.model, spec.width, images, refit=False)
+        steps["copied_valid_top1"] = valid_top1(copied)
+        student, plan = width_family.prune(source.model, spec.width, images, log=log)
+        steps["refit_valid_top1"] = valid_top1(student)
+        steps["calibration_photos"] = len(images)
+        log(f"prune: valid top-1 {steps['source_valid_top1']:.2%} (source) -> {steps['copied_valid_top1']:.2%} "
+            f"(channels kept, weights copied) -> {steps['refit_valid_top1']:.2%} (least-squares refit)")
+    steps["seconds"] = round(time.perf_counter() - started, 1)
+    atomic_torch_save({"state_dict": student.state_dict(), "steps": steps}, cached)
+    how["provenance"] = {"derived": steps}
+    return student, how
+
+
+PRUNE_PHOTOS = 512
+
+
+def calibration_images(samples: list[tuple[Path, int]], count: int, size: int, stats: tuple, *,
+                       seed: int = 0) -> torch.Tensor:
+    """``count`` training photos, round-robin over the classes, half as the app's view and half phone-like."""
+    from .augment import load_bank, normalize
+    from .phone import phone_batch
+
+    by_class: dict[int, list[tuple[Path, int]]] = {}
+    for sample in samples:
+        by_class.setdefault(sample[1], []).append(sample)
+    picked: list[tuple[Path, int]] = []
+    rank = 0
+    while len(picked) < count and rank < max(len(v) for v in by_class.values()):
+        picked += [v[rank] for _, v in sorted(by_class.items()) if rank < len(v)][:count - len(picked)]
+        rank += 1
+    clean = load_bank(picked, round(size * 256 / 224), eval_crop=size, desc="calibration photos")
+    raw = load_bank(picked, round(size * 256 / 224), desc="calibration photos (phone-like)")
+    half = torch.arange(0, len(picked), 2)
+    views = torch.stack(clean.images)
+    views[half] = phone_batch(raw.images, half, size, torch.Generator().manual_seed(seed))
+    return normalize(views, *stats)
+
+
 def load_teacher(path: Path) -> Teacher:
     """A trained flower checkpoint as a frozen distillation teacher."""
     loaded = weights.load_checkpoint_file(path)
@@ -372,12 +485,14 @@ def load_teacher(path: Path) -> Teacher:
     return Teacher(loaded.model.eval(), (loaded.info.mean, loaded.info.std))
 
 
-def _ship(ckpt: Path, valid_top1: float, size_bytes: int) -> tuple[bool, str]:
+def _ship(ckpt: Path, valid_top1: float, size_bytes: int, *, replace: bool = False) -> tuple[bool, str]:
     """Whether a new checkpoint should replace the one at ``ckpt`` (best valid top-1 wins; small files only)."""
     if size_bytes > MAX_SHIPPED_BYTES:
         return False, f"{size_bytes / 1e6:.1f} MB is over the {MAX_SHIPPED_BYTES / 1e6:.0f} MB limit for assets/"
     if not ckpt.is_file():
         return True, "no checkpoint there yet"
+    if replace:
+        return True, "--replace was given"
     try:
         old = torch.load(ckpt, map_location="cpu", weights_only=True).get("meta", {}).get("valid_top1")
     except Exception:
@@ -400,11 +515,13 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
         raise TrainError("--init imagenet goes with --recipe transfer; from-scratch runs start from random weights.")
     if spec.recipe == "transfer" and spec.init != "imagenet":
         raise TrainError("--recipe transfer needs --init imagenet (there is nothing to transfer from scratch).")
+    if (spec.recipe in DERIVED) != (spec.start_from is not None):
+        raise TrainError(f"--start-from CHECKPOINT goes with --recipe {', '.join(DERIVED)}, and they need it.")
     samples = {s: split_samples(spec.data, s) for s in FLOWER_SPLITS}
     teacher = load_teacher(spec.distill_from) if spec.distill_from is not None else None
-    model, how = build_start(spec)
-
     state_dir = (cache or config.cache_dir()) / "train_state"
+    model, how = build_start(spec, samples=samples, state_dir=state_dir, device=device, log=log)
+
     ticket = state_dir / f"{spec.key()}.json"
     if spec.fresh:
         for stale in state_dir.glob(f"{spec.key()}*"):
@@ -441,7 +558,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
         for p in model.parameters():
             p.requires_grad_(True)
 
-    if spec.recipe == "scratch" or spec.phases >= 2:
+    if spec.recipe != "transfer" or spec.phases >= 2:
         for p in model.parameters():
             p.requires_grad_(True)
         from .augment import load_bank
@@ -450,18 +567,25 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
         train_bank = load_bank(samples["train"], round(spec.fit.img_size * 256 / 224), desc="decode train")
         valid_bank = load_bank(samples["valid"], round(eval_size * 256 / 224), eval_crop=eval_size,
                                desc="decode valid")
+        valid_phone = proxy_bank(samples["valid"], eval_size, desc="valid phone proxy") \
+            if spec.fit.augment == "phone" else None
         result = fit(model, train_bank, valid_bank, spec.fit, stats=stats, phase=phase, device=device,
                      state_file=state_dir / f"{spec.key()}_phase{phase}.pt", csv_file=csv_file, teacher=teacher,
-                     history=history, stop_after=spec.stop_after, log=log)
+                     history=history, stop_after=spec.stop_after, valid_phone=valid_phone, log=log)
         model.cpu()
         if not result.extra["finished"]:
             raise TrainInterrupted(f"Stopped after epoch {len(result.history) - len(history)} of {spec.fit.epochs}; "
                                    f"run the same command again to resume.")
         history, valid_top1 = result.history, result.best_valid_top1
-        what = ("all layers fine-tuned" if spec.recipe == "transfer" else "all layers from random initialisation")
+        what = {"transfer": "all layers fine-tuned", "scratch": "all layers from random initialisation",
+                "finetune": f"all layers fine-tuned from {spec.start_from.name if spec.start_from else ''}",
+                "prune": "the pruned network fine-tuned", "widen": "the widened network fine-tuned"}[spec.recipe]
+        augmentation = (f"phone-like: framing (crop scale {PHONE_CROP_SCALE}, zoom-out), tilt, colour cast, blur, "
+                        f"noise, JPEG; {spec.fit.img_size} px" if spec.fit.augment == "phone" else
+                        f"random-resized crop {spec.fit.img_size} px (scale {CROP_SCALE}), flip")
         phases.append({"phase": phase, "what": what + (f", distilled from {spec.distill_from.name}" if teacher
                                                         else ""), **asdict(spec.fit),
-                       "augmentation": f"random-resized crop {spec.fit.img_size} px (scale {CROP_SCALE}), flip",
+                       "augmentation": augmentation,
                        "best_epoch": result.best_epoch, "best_valid_top1": valid_top1,
                        "resumed_after_epoch": result.resumed_from or None})
     if history and not csv_file.is_file():
@@ -473,19 +597,25 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     y_test = torch.tensor([y for _, y in samples["test"]])
     test = classification_report(test_logits, y_test)
     log(f"test top-1 {test['top1']:.2%}  top-5 {test['top5']:.2%}  (best valid top-1 {valid_top1:.2%})")
+    phone = phone_proxy_scores(model, samples["test"], eval_size, stats, device)
+    log(f"test phone proxy: top-1 {phone['top1']:.2%}  top-5 {phone['top5']:.2%}")
 
     recipe = {"transfer1": "transfer phase 1 (frozen backbone, linear head)",
               "transfer2": "transfer: phase 1 head, phase 2 full fine-tune",
               "scratch": "scratch (one recipe for every model)",
-              "distill": "distillation from the transfer-learned teacher (scratch recipe + soft targets)"}[spec.kind]
+              "distill": "distillation from the transfer-learned teacher (scratch recipe + soft targets)",
+              "finetune": "fine-tuned further from a trained flower checkpoint",
+              "prune": "pruned from the 1.0 (channels by activation, least-squares refit), then distilled",
+              "widen": "widened from the 1.0 (Net2WiderNet, same function), then distilled"}[spec.kind]
     meta = {"model": spec.model, "width": spec.width, "padding": how["padding"], "mean": tuple(how["mean"]),
             "std": tuple(how["std"]), "input_size": eval_size, "test_top1": test["top1"], "test_top5": test["top5"],
-            "valid_top1": valid_top1, "run_id": run_id, "init": how["init"], "recipe": recipe}
+            "valid_top1": valid_top1, "test_phone_top1": phone["top1"], "test_phone_top5": phone["top5"],
+            "run_id": run_id, "init": how["init"], "recipe": recipe, "kind": spec.kind}
     meta = {k: v for k, v in meta.items() if v is not None}
     target = spec.out / "checkpoints" / weights.checkpoint_path(spec.model, spec.width, "flowers").name
     staged = (cache or config.cache_dir()) / "runs" / f"{run_id}.pt"
     weights.save_checkpoint(staged, model, meta, half=True)
-    shipped, why = _ship(target, valid_top1, staged.stat().st_size)
+    shipped, why = _ship(target, valid_top1, staged.stat().st_size, replace=spec.replace)
     ckpt = target if shipped else staged
     if shipped:
         weights.save_checkpoint(target, model, meta, half=True)
@@ -513,6 +643,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
                             "normalize": {"mean": list(how["mean"]), "std": list(how["std"])},
                             "distill_from": str(spec.distill_from) if teacher else None},
         "metrics": {"test_top1": test["top1"], "test_top5": test["top5"], "valid_top1": valid_top1,
+                    "test_phone_top1": phone["top1"], "test_phone_top5": phone["top5"],
                     "checkpoint_test_top1": reloaded["top1"], "checkpoint_test_top5": reloaded["top5"]},
         "per_class": test["per_class"], "confused": test["confused"], "history": history,
         "checkpoint": {"file": ckpt.name, "shipped": shipped, "size_bytes": ckpt.stat().st_size, "dtype": "float16"},
@@ -520,7 +651,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
             **code, "date": date.isoformat(timespec="seconds"), "device": device_string(device),
             "data_source": describe_source(spec.data),
             "split_sizes": {s: len(v) for s, v in samples.items()}, "torch": torch.__version__,
-            **extra_provenance, "command": spec.command, "seconds": round(time.perf_counter() - started, 1),
+            **extra_provenance, **how.get("provenance", {}), "command": spec.command, "seconds": round(time.perf_counter() - started, 1),
         },
     }
     results_file = runs_dir / f"{run_id}.json"
@@ -533,7 +664,16 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m mnv2_core train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--recipe", choices=("transfer", "scratch"), default="transfer")
+    p.add_argument("--recipe", choices=("transfer", "scratch") + DERIVED, default="transfer",
+                   help="finetune/prune/widen start from --start-from (prune/widen change the width to --width)")
+    p.add_argument("--start-from", type=Path, default=None,
+                   help="trained flower checkpoint that finetune, prune and widen start from (and, for prune and "
+                        "widen, distil from unless --distill-from says otherwise)")
+    p.add_argument("--augment", choices=("crop", "phone"), default="crop",
+                   help="crop: random-resized crop + flip; phone: phone-photo distortions (mnv2_core.phone)")
+    p.add_argument("--bf16", action="store_true", help="autocast to bfloat16 (fast on CPUs with AMX/AVX512-BF16)")
+    p.add_argument("--replace", action="store_true",
+                   help="ship the checkpoint even if the one in assets/ has a better valid top-1")
     p.add_argument("--model", default="mobilenet_v2")
     p.add_argument("--width", type=float, default=1.0, help="MobileNetV2 width multiplier (ignored by others)")
     p.add_argument("--init", choices=("imagenet", "scratch"), default=None,
@@ -566,19 +706,25 @@ def _parser() -> argparse.ArgumentParser:
 def spec_from_args(args: argparse.Namespace, command: str = "") -> RunSpec:
     get_spec(args.model)  # unknown names fail here, in one sentence
     width = args.width if get_spec(args.model).widths != (None,) else None
-    base = FINE_TUNE if args.recipe == "transfer" else SCRATCH
+    base = SCRATCH if args.recipe == "scratch" else FINE_TUNE
     native = get_spec(args.model).input_size
     small = native < 100  # LeNet-5 sees 32 px images, train and test
     overrides = {k: v for k, v in {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
                                    "warmup_epochs": args.warmup_epochs,
                                    "img_size": native if small else args.img_size,
-                                   "eval_size": native if small else args.eval_size, "seed": args.seed}.items()
+                                   "eval_size": native if small else args.eval_size, "seed": args.seed,
+                                   "augment": args.augment, "bf16": args.bf16}.items()
                  if v is not None}
+    distill_from = args.distill_from
+    if args.recipe in ("prune", "widen") and distill_from is None:
+        distill_from = args.start_from
     return RunSpec(model=args.model, width=width, recipe=args.recipe,
-                   init=args.init or ("imagenet" if args.recipe == "transfer" else "scratch"), data=args.data,
+                   init=args.init or {"transfer": "imagenet", "scratch": "scratch"}.get(args.recipe, "checkpoint"),
+                   data=args.data,
                    out=args.out, phases=args.phases,
                    head=HeadConfig(epochs=args.head_epochs, seed=args.seed),
-                   fit=FitConfig(**{**asdict(base), **overrides}), distill_from=args.distill_from,
+                   fit=FitConfig(**{**asdict(base), **overrides}), distill_from=distill_from,
+                   start_from=args.start_from, replace=args.replace,
                    device=args.device, fresh=args.fresh, stop_after=args.stop_after, command=command)
 
 

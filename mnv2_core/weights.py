@@ -209,3 +209,50 @@ def load_model(name: str, width: float | None = None, head: str = "flowers") -> 
     if head == "flowers":
         return _untrained(name, width, head, f"no Oxford-102 checkpoint for {title} in assets/checkpoints.")
     return _untrained(name, width, head, f"no ImageNet weights for {title} are available here.")
+
+
+TEACHER_CHECKPOINT = "assets/checkpoints/mobilenet_v2_1.0_flowers102.pt"
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a (model, width, classes) answers with trained weights here; if not, why and how to train it."""
+
+    trained: bool
+    reason: str = ""
+    command: str = ""
+
+
+def train_command(name: str, width: float | None = None) -> str:
+    """The command that makes this model's Oxford-102 checkpoint (the recipes of the shipped models)."""
+    width = _normalise_width(name, width)
+    if name == "mobilenet_v2" and width == 1.0:
+        return ("python -m mnv2_core train --recipe transfer --model mobilenet_v2 --width 1.0 --epochs 3 "
+                f"--img-size 160 && python -m mnv2_core train --recipe finetune --start-from {TEACHER_CHECKPOINT} "
+                "--width 1.0 --augment phone --bf16")
+    if name == "mobilenet_v2":
+        recipe = "prune" if width < 1.0 else "widen"
+        return (f"python -m mnv2_core train --recipe {recipe} --width {format_width(width)} --start-from "
+                f"{TEACHER_CHECKPOINT} --augment phone --bf16")
+    if name == "lenet5":
+        return "python -m mnv2_core train --recipe scratch --model lenet5"
+    return (f"python -m mnv2_core train --recipe scratch --model {name} --distill-from {TEACHER_CHECKPOINT} "
+            "--img-size 112 --eval-size 160 --bf16")
+
+
+def availability(name: str, width: float | None = None, head: str = "flowers") -> Availability:
+    """Decided from files alone (nothing is loaded), like :func:`planned_source`."""
+    width = _normalise_width(name, width)
+    if planned_source(name, width, head) != "untrained":
+        return Availability(True)
+    title = display_name(name, width)
+    if head == "flowers":
+        return Availability(False, f"{title} has no Oxford-102 checkpoint in assets/checkpoints yet, so it would "
+                                   f"only guess.", train_command(name, width))
+    if name == "mobilenet_v2" and width != 1.0:
+        return Availability(False, f"There are no ImageNet weights for {title} here: torchvision publishes "
+                                   f"MobileNetV2 ImageNet weights for width 1.0 only.")
+    if get_spec(name).torchvision_name is None:
+        return Availability(False, f"{title} has no ImageNet weights: it was never trained on ImageNet.")
+    return Availability(False, f"There are no ImageNet weights for {title} here, and downloading them is off "
+                               f"(MNV2_DOWNLOAD=0).")

@@ -11,13 +11,21 @@ import streamlit as st
 from mnv2_core import config
 from mnv2_core.engines import ENGINE_TITLES
 from mnv2_core.preprocess import SUPPORTED_FORMATS, DecodedImage, ImageDecodeError, decode_image
-from pages.common import get_footprint, get_predictor, model_controls, show_user_error
+from pages.common import get_availability, get_footprint, get_predictor, model_controls, show_user_error
 
 st.title("Classify a flower")
 st.caption("Upload a photo (JPEG, PNG, WebP, HEIC from an iPhone...), take one with the camera, or try a test image. "
            "Change the width and precision and watch the prediction, size and speed change.")
 
 name, width, precision, head, engine = model_controls()
+available = get_availability(name, width, head)
+if not available.trained:
+    # An untrained model would still name a flower with confidence: say why it is off, and how to train it.
+    st.warning(f"{available.reason} It is listed so you can see the whole family, but it does not answer until it "
+               f"is trained.", icon=":material/block:")
+    if available.command:
+        st.caption("Train it with (see the Training page for how the shipped models were made):")
+        st.code(available.command, language="bash")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -63,6 +71,9 @@ try:
 except ImageDecodeError as exc:
     show_user_error(exc)
     st.stop()
+
+if not available.trained:
+    st.stop()  # the photo stays uploaded: pick a trained model or width and it is classified
 
 try:
     with st.spinner(f"Loading {name} {precision.upper()} (first time only)..."):

@@ -17,7 +17,7 @@ SOURCE_WORDS = {
     "torchvision-cache": "torchvision ImageNet (hub cache)",
     "tflite": "official TFLite ImageNet, imported",
     "torchvision-download": "torchvision ImageNet (will download)",
-    "untrained": "untrained: predictions meaningless",
+    "untrained": "not trained yet (Classify says how to train it)",
 }
 
 
@@ -51,6 +51,14 @@ def planned_sources(head: str) -> list[tuple[str, str]]:
     return rows
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def get_availability(name: str, width: float | None, head: str):
+    """Whether this model answers with trained weights (from files alone; cheap)."""
+    from mnv2_core.weights import availability
+
+    return availability(name, width, head)
+
+
 def sidebar_status() -> None:
     """Which weights each model gets, where the data is, and how many threads torch uses."""
     with st.sidebar:
@@ -68,10 +76,20 @@ def sidebar_status() -> None:
 def model_controls(*, allow_precision: bool = True) -> tuple[str, float | None, str, str, str]:
     """Model, width, precision, head and engine pickers; choices live in session_state so pages share them."""
     cols = st.columns([2, 3, 2, 3])
-    name = cols[0].selectbox("Model", MODEL_CHOICES, format_func=lambda n: REGISTRY[n].title, key="model")
+    head_now = st.session_state.get("head") or "flowers"
+
+    def model_title(n: str) -> str:
+        trained = any(get_availability(n, w, head_now).trained for w in REGISTRY[n].widths)
+        return REGISTRY[n].title + ("" if trained else " (not trained)")
+
+    def width_title(w: float) -> str:
+        return f"{w:g}" if get_availability("mobilenet_v2", w, head_now).trained else f"{w:g} (not trained)"
+
+    name = cols[0].selectbox("Model", MODEL_CHOICES, format_func=model_title, key="model")
     width = None
     if REGISTRY[name].widths != (None,):
-        width = cols[1].select_slider("Width multiplier", options=list(MOBILENET_WIDTHS), value=1.0, key="width")
+        width = cols[1].select_slider("Width multiplier", options=list(MOBILENET_WIDTHS), value=1.0, key="width",
+                                      format_func=width_title)
     else:
         cols[1].caption("Width multiplier: MobileNetV2 only")
     precision = "fp32"

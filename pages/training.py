@@ -6,7 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from mnv2_core.results import comparison_rows, load_runs, runs_dir
+from mnv2_core.models import MOBILENET_WIDTHS
+from mnv2_core.results import comparison_rows, family_rows, load_runs, runs_dir
 
 st.title("Training on Oxford-102")
 st.caption("Two-phase transfer learning (phase 1 trains a new head on the frozen ImageNet backbone, phase 2 "
@@ -20,6 +21,43 @@ if not runs:
             "`python -m mnv2_core train --recipe transfer --model mobilenet_v2 --width 1.0 --out assets`.")
     st.stop()
 
+st.subheader("The MobileNetV2 family, made from one ImageNet network")
+st.markdown(
+    "Only MobileNetV2 **1.0** has ImageNet weights here (the official TFLite file). It learns the flowers by "
+    "transfer learning, then a phone-photo fine-tune, and becomes every other width's *teacher*:\n"
+    "- **Pruning** (0.75, 0.5, 0.35): keep the 1.0's most important channels, measured on training photos (a "
+    "hidden channel by how much it adds to its block's output; a stage's residual channels as one set, because "
+    "its blocks add into one stream). Then refit every layer by least squares so that, given the pruned "
+    "network's own inputs, it reproduces the 1.0's activations on the kept channels.\n"
+    "- **Distillation**: the pruned network trains on the teacher's softened outputs (temperature 4) plus the "
+    "labels, on phone-like photos (tilted, off-centre, blurred, colour cast, JPEG).\n"
+    "- **Widening** (1.4): Net2WiderNet copies channels and splits the weights that read them, so the 1.4 starts "
+    "as exactly the 1.0's function, then fine-tunes with distillation.\n\n"
+    "*Phone proxy*: the test split with one fixed phone-like distortion per photo, a stand-in for real photos "
+    "from outside the dataset. Valid top-1 is shown after each step.")
+family = family_rows(MOBILENET_WIDTHS, runs)
+family_table = pd.DataFrame([{k: v for k, v in row.items() if k != "steps"} for row in family])
+st.dataframe(family_table, hide_index=True, column_config={
+    "width": st.column_config.NumberColumn("width", format="%.2f"),
+    "how": st.column_config.TextColumn("how it was made"),
+    "test_top1": st.column_config.NumberColumn("test top-1", format="percent"),
+    "test_top5": st.column_config.NumberColumn("test top-5", format="percent"),
+    "phone_top1": st.column_config.NumberColumn("phone proxy top-1", format="percent"),
+    "phone_top5": st.column_config.NumberColumn("phone proxy top-5", format="percent"),
+    "valid_top1": st.column_config.NumberColumn("valid top-1", format="percent"),
+    "params": st.column_config.NumberColumn("params", format="compact"),
+    "macs": st.column_config.NumberColumn("MACs", format="compact"),
+    "minutes": st.column_config.NumberColumn("minutes", format="%.1f"),
+}, key="family")
+steps = pd.DataFrame([{"width": f"{row['width']:g}", "step": step, "valid_top1": value}
+                      for row in family for step, value in row["steps"] if value is not None])
+if not steps.empty:
+    chart = px.line(steps, x="step", y="valid_top1", color="width", markers=True,
+                    title="Each step's effect (valid top-1, measured by the run that made the model)",
+                    labels={"valid_top1": "valid top-1", "step": ""})
+    chart.update_yaxes(tickformat=".0%")
+    st.plotly_chart(chart, key="family_steps")
+
 table = pd.DataFrame(comparison_rows(runs))
 first = ["model", "width", "training", "test_top1", "test_top5", "valid_top1", "params", "macs", "epochs"]
 table = table[first + [c for c in table.columns if c not in first]]
@@ -29,6 +67,7 @@ st.dataframe(table, hide_index=True, column_config={
     "test_top1": st.column_config.NumberColumn("test top-1", format="percent"),
     "test_top5": st.column_config.NumberColumn("test top-5", format="percent"),
     "valid_top1": st.column_config.NumberColumn("valid top-1", format="percent"),
+    "phone_top1": st.column_config.NumberColumn("phone proxy top-1", format="percent"),
     "params": st.column_config.NumberColumn("params", format="compact"),
     "macs": st.column_config.NumberColumn("MACs", format="compact"),
     "train_px": st.column_config.NumberColumn("train px"), "test_px": st.column_config.NumberColumn("test px"),
@@ -57,7 +96,7 @@ for phase in run.get("phases", []):
                f"augmentation {phase.get('augmentation')}; best valid top-1 {phase.get('best_valid_top1', 0):.2%}.")
 history = pd.DataFrame(run.get("history", []))
 if not history.empty:
-    metrics = [c for c in ("train_loss", "train_top1", "valid_top1") if c in history]
+    metrics = [c for c in ("train_loss", "train_top1", "valid_top1", "valid_phone_top1") if c in history]
     curves = px.line(history, x="epoch", y=metrics, markers=True, title="Learning curves (phase boundary dashed)")
     if "phase" in history:
         for _, row in history.loc[history["phase"].diff().fillna(0) != 0].iterrows():

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mnv2_core import weights
+
 TIMEOUT = 180
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -46,25 +48,49 @@ def test_classify_upload_then_change_width_precision_and_head(sample_flower: Pat
     labels = [m.label for m in at.metric]
     assert "Latency (this prediction)" in labels and "Size on disk" in labels
     # MobileNetV2 1.0 ships a flower checkpoint (assets/checkpoints): real predictions, no "untrained" warning.
-    assert not any("meaningless" in w.value for w in at.warning)
+    assert not at.warning
     assert any("dandelion" in spec for spec in _top5_titles(at))
     params_before = next(m.value for m in at.metric if m.label == "Parameters")
 
-    at.select_slider(key="width").set_value(0.5).run()
-    assert not at.exception, at.exception
-    assert any("meaningless" in w.value for w in at.warning)  # no 0.5 flower checkpoint: the UI says so
-    assert next(m.value for m in at.metric if m.label == "Parameters") != params_before
+    trained = [w for w in (0.35, 0.5, 0.75, 1.4) if weights.checkpoint_path("mobilenet_v2", w).is_file()]
+    if trained:  # every shipped width answers, with its own size
+        at.select_slider(key="width").set_value(trained[0]).run()
+        assert not at.exception, at.exception
+        assert any("Top-5" in spec for spec in _top5_titles(at)) and not at.warning
+        assert next(m.value for m in at.metric if m.label == "Parameters") != params_before
 
-    at.button_group(key="precision").set_value("int8").run()
-    assert not at.exception, at.exception
-    assert any("Top-5" in spec for spec in _top5_titles(at))
+        at.button_group(key="precision").set_value("int8").run()
+        assert not at.exception, at.exception
+        assert any("Top-5" in spec for spec in _top5_titles(at))
 
     at.button_group(key="precision").set_value("fp32")
     at.select_slider(key="width").set_value(1.0)
     at.button_group(key="head").set_value("imagenet").run()
     assert not at.exception, at.exception
     assert any("daisy" in spec for spec in _top5_titles(at))
-    assert not any("meaningless" in w.value for w in at.warning)
+    assert not at.warning
+
+
+def test_a_model_without_trained_weights_is_listed_but_does_not_answer(sample_flower: Path) -> None:
+    at = _upload(_app(), sample_flower.name, sample_flower.read_bytes())
+    assert "ResNet50 (not trained)" in at.selectbox(key="model").options
+    at.selectbox(key="model").set_value("resnet50").run()
+    assert not at.exception, at.exception
+    assert any("no Oxford-102 checkpoint" in w.value and "does not answer" in w.value for w in at.warning)
+    assert any("python -m mnv2_core train" in c.value and "resnet50" in c.value for c in at.code)
+    assert not any("Top-5" in spec for spec in _top5_titles(at))  # no meaningless answer
+    # The photo is still there: back on a trained model, it is classified.
+    at.selectbox(key="model").set_value("mobilenet_v2").run()
+    assert any("Top-5" in spec for spec in _top5_titles(at)) and not at.warning
+
+
+def test_imagenet_classes_at_a_width_without_imagenet_weights_say_why(sample_flower: Path) -> None:
+    at = _upload(_app(), sample_flower.name, sample_flower.read_bytes())
+    at.select_slider(key="width").set_value(0.5)
+    at.button_group(key="head").set_value("imagenet").run()
+    assert not at.exception, at.exception
+    assert any("width 1.0 only" in w.value for w in at.warning)
+    assert not any("Top-5" in spec for spec in _top5_titles(at))
 
 
 @pytest.mark.parametrize("name,data", [("empty.jpg", b""), ("notes.png", b"hello, not an image"),
@@ -132,17 +158,13 @@ def test_classify_accepts_an_iphone_heic_sent_as_octet_stream(sample_flower: Pat
 
 def test_training_page_shows_the_shipped_run() -> None:
     at = _app("pages/training.py")
-    table = at.dataframe[0].value
     assert not at.exception, at.exception
+    family = at.dataframe[0].value
+    assert list(family["width"]) == [0.35, 0.5, 0.75, 1.0, 1.4]
+    one = family.loc[family["width"] == 1.0].iloc[0]
+    assert one["test_top1"] > 0.9 and one["phone_top1"] > 0.5 and one["params"] > 2e6
+    table = at.dataframe[1].value
     assert {"mobilenet_v2", "lenet5"} <= set(table["model"]) and table["test_top1"].max() > 0.85
     assert set(table["training"]) >= {"from scratch"} and (table["params"] > 0).any()
-    # comparison scatter, learning curves, per-class; the comparison table and the confused pairs
-    assert len(at.get("plotly_chart")) == 3 and len(at.dataframe) == 2
-
-
-def test_weak_shipped_checkpoint_is_labelled_with_its_accuracy(sample_flower: Path, flowers_dir: Path) -> None:
-    at = _upload(_app(), sample_flower.name, sample_flower.read_bytes())
-    at.select_slider(key="width").set_value(0.35).run()
-    assert not at.exception, at.exception
-    assert not any("meaningless" in w.value for w in at.warning)  # a real (distilled) checkpoint
-    assert any("of Oxford-102 test photos right" in i.value for i in at.info)
+    # family steps, comparison scatter, learning curves, per-class; family, comparison and confused-pairs tables
+    assert len(at.get("plotly_chart")) >= 3 and len(at.dataframe) == 3

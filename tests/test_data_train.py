@@ -235,3 +235,36 @@ def test_shipped_checkpoint_matches_its_reported_accuracy(flowers_dir: Path) -> 
     logits = evaluate_model(loaded.model, samples, 224, loaded.info.mean, loaded.info.std)
     top1 = classification_report(logits, torch.tensor([y for _, y in samples]))["top1"]
     assert top1 >= meta["test_top1"] - 0.03, (top1, meta["test_top1"])
+
+
+@pytest.mark.parametrize("recipe,width", [("prune", 0.5), ("widen", 1.4)])
+def test_prune_and_widen_runs_start_from_the_teacher_and_record_each_step(flowers_dir: Path, tmp_path: Path,
+                                                                         recipe: str, width: float) -> None:
+    data = _tiny_copy(flowers_dir, tmp_path / "data")
+    teacher = weights.checkpoint_path("mobilenet_v2", 1.0, "flowers")
+    spec = _spec(data, tmp_path / "out", model="mobilenet_v2", width=width, recipe=recipe, init="checkpoint",
+                 start_from=teacher, distill_from=teacher,
+                 fit={"epochs": 1, "lr": 1e-5, "img_size": 64, "eval_size": 64, "augment": "phone",
+                      "freeze_bn": True})
+    result = run(spec, log=lambda *_: None, cache=tmp_path / "cache")
+    record = result.run
+    assert record["kind"] == recipe and record["width"] == width
+    steps = record["provenance"]["derived"]
+    assert steps["source"] == teacher.name and 0 <= steps["source_valid_top1"] <= 1
+    if recipe == "prune":
+        assert {"copied_valid_top1", "refit_valid_top1"} <= set(steps)
+    else:  # Net2WiderNet computes the same function: the same valid answers before any training
+        assert steps["widened_valid_top1"] == steps["source_valid_top1"]
+    assert 0 <= record["metrics"]["test_phone_top1"] <= 1 and "valid_phone_top1" in record["history"][-1]
+    loaded = weights.load_checkpoint_file(result.checkpoint)  # strict load at the new width
+    assert loaded.width == width and loaded.info.meta["kind"] == recipe
+    assert (tmp_path / "out" / "checkpoints" / f"mobilenet_v2_{width:g}_flowers102.pt").is_file()
+
+
+def test_finetune_refuses_a_checkpoint_of_another_width(flowers_dir: Path, tmp_path: Path) -> None:
+    data = _tiny_copy(flowers_dir, tmp_path / "data")
+    teacher = weights.checkpoint_path("mobilenet_v2", 1.0, "flowers")
+    spec = _spec(data, tmp_path / "out", model="mobilenet_v2", width=0.5, recipe="finetune", init="checkpoint",
+                 start_from=teacher)
+    with pytest.raises(ValueError, match="keeps the width"):
+        run(spec, log=lambda *_: None, cache=tmp_path / "cache")
