@@ -83,6 +83,7 @@ def family_rows(widths: tuple[float, ...], runs: list[dict[str, Any]] | None = N
         if run is None:
             rows.append({"width": width, "how": "not trained yet", "steps": []})
             continue
+        # ``steps`` stays last: the page shows every other field as a table column.
         metrics, prov = run.get("metrics", {}), run.get("provenance", {})
         derived = prov.get("derived", {})
         steps = []
@@ -104,3 +105,9 @@ def family_rows(widths: tuple[float, ...], runs: list[dict[str, Any]] | None = N
             "device": prov.get("device"), "run": run.get("id"), "command": prov.get("command"), "steps": steps,
         })
     return rows
+
+
+def family_steps(family: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``steps`` of :func:`family_rows` as long-form rows (width, step, valid top-1) for a chart."""
+    return [{"width": f"{row['width']:g}", "step": step, "valid_top1": value}
+            for row in family for step, value in row["steps"] if value is not None]

@@ -414,7 +414,10 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
     from .fit import bank_logits
 
     assert samples is not None and state_dir is not None
-    cached = state_dir / f"{spec.key()}_start.pt"
+    # Keyed on what shapes the start alone, so that a run with other epochs or lr reuses a pruned network.
+    start_key = hashlib.sha256(repr((spec.model, spec.width, spec.recipe, str(spec.start_from), str(spec.data),
+                                     spec.fit.seed, spec.fit.eval_size, PRUNE_PHOTOS)).encode()).hexdigest()[:16]
+    cached = state_dir / f"start_{start_key}.pt"
     student = build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width, padding=how["padding"]) \
         if how["padding"] else build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width)
     if cached.is_file():

@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from mnv2_core.models import MOBILENET_WIDTHS
-from mnv2_core.results import comparison_rows, family_rows, load_runs, runs_dir
+from mnv2_core.results import comparison_rows, family_rows, family_steps, load_runs, runs_dir
 
 st.title("Training on Oxford-102")
 st.caption("Two-phase transfer learning (phase 1 trains a new head on the frozen ImageNet backbone, phase 2 "
@@ -35,9 +35,7 @@ st.markdown(
     "as exactly the 1.0's function, then fine-tunes with distillation.\n\n"
     "*Phone proxy*: the test split with one fixed phone-like distortion per photo, a stand-in for real photos "
     "from outside the dataset. Valid top-1 is shown after each step.")
-family = family_rows(MOBILENET_WIDTHS, runs)
-family_table = pd.DataFrame([{k: v for k, v in row.items() if k != "steps"} for row in family])
-st.dataframe(family_table, hide_index=True, column_config={
+COLUMNS = {
     "width": st.column_config.NumberColumn("width", format="%.2f"),
     "how": st.column_config.TextColumn("how it was made"),
     "test_top1": st.column_config.NumberColumn("test top-1", format="percent"),
@@ -48,9 +46,12 @@ st.dataframe(family_table, hide_index=True, column_config={
     "params": st.column_config.NumberColumn("params", format="compact"),
     "macs": st.column_config.NumberColumn("MACs", format="compact"),
     "minutes": st.column_config.NumberColumn("minutes", format="%.1f"),
-}, key="family")
-steps = pd.DataFrame([{"width": f"{row['width']:g}", "step": step, "valid_top1": value}
-                      for row in family for step, value in row["steps"] if value is not None])
+    "train_px": st.column_config.NumberColumn("train px"), "test_px": st.column_config.NumberColumn("test px"),
+    "shipped": st.column_config.CheckboxColumn("shipped in assets/"),
+}
+family = family_rows(MOBILENET_WIDTHS, runs)
+st.dataframe(pd.DataFrame(family).drop(columns="steps"), hide_index=True, column_config=COLUMNS, key="family")
+steps = pd.DataFrame(family_steps(family))
 if not steps.empty:
     chart = px.line(steps, x="step", y="valid_top1", color="width", markers=True,
                     title="Each step's effect (valid top-1, measured by the run that made the model)",
@@ -62,18 +63,7 @@ table = pd.DataFrame(comparison_rows(runs))
 first = ["model", "width", "training", "test_top1", "test_top5", "valid_top1", "params", "macs", "epochs"]
 table = table[first + [c for c in table.columns if c not in first]]
 st.subheader("Comparison")
-st.dataframe(table, hide_index=True, column_config={
-    "width": st.column_config.NumberColumn("width", format="%.2f"),
-    "test_top1": st.column_config.NumberColumn("test top-1", format="percent"),
-    "test_top5": st.column_config.NumberColumn("test top-5", format="percent"),
-    "valid_top1": st.column_config.NumberColumn("valid top-1", format="percent"),
-    "phone_top1": st.column_config.NumberColumn("phone proxy top-1", format="percent"),
-    "params": st.column_config.NumberColumn("params", format="compact"),
-    "macs": st.column_config.NumberColumn("MACs", format="compact"),
-    "train_px": st.column_config.NumberColumn("train px"), "test_px": st.column_config.NumberColumn("test px"),
-    "shipped": st.column_config.CheckboxColumn("shipped in assets/"),
-    "minutes": st.column_config.NumberColumn("minutes", format="%.1f"),
-})
+st.dataframe(table, hide_index=True, column_config=COLUMNS)
 scored = table.dropna(subset=["test_top1", "macs"]).copy()
 if not scored.empty:
     scored["label"] = [m if w != w else f"{m} x{w:.2f}" for m, w in zip(scored["model"], scored["width"])]

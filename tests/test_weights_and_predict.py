@@ -142,3 +142,39 @@ def test_cli_int8_without_calibration_photos_is_one_line(sample_flower: Path, tm
     out = _cli("predict", str(sample_flower), "--model", "lenet5", "--precision", "int8",
                env={"MNV2_DATA": str(tmp_path / "nowhere"), "MNV2_DOWNLOAD": "0"})
     assert out.returncode == 2 and "Traceback" not in out.stderr and "MNV2_DATA" in out.stderr
+
+
+def test_a_model_without_trained_weights_says_why_and_how_to_train_it(offline: Path) -> None:
+    for name, width in [("mobilenet_v2", 0.5), ("mobilenet_v2", 1.4), ("resnet18", None), ("lenet5", None)]:
+        available = weights.availability(name, width, "flowers")
+        assert not available.trained and "no Oxford-102 checkpoint" in available.reason
+        assert available.command.startswith("python -m mnv2_core train")
+    assert "--recipe prune --width 0.5" in weights.availability("mobilenet_v2", 0.5).command
+    assert "--recipe widen --width 1.4" in weights.availability("mobilenet_v2", 1.4).command
+    assert "--model resnet18" in weights.availability("resnet18").command
+    assert "width 1.0 only" in weights.availability("mobilenet_v2", 0.5, "imagenet").reason
+    assert "never trained on ImageNet" in weights.availability("lenet5", None, "imagenet").reason
+
+
+@pytest.mark.parametrize("width", [0.35, 0.5, 0.75, 1.0, 1.4])
+def test_every_width_ships_a_trained_flower_checkpoint_that_scores_as_recorded(width: float,
+                                                                               flowers_dir: Path) -> None:
+    from mnv2_core.data import flower_samples
+    from mnv2_core.train import classification_report, evaluate_model
+
+    path = weights.checkpoint_path("mobilenet_v2", width)
+    assert path.is_file() and path.stat().st_size <= 15e6 and weights.availability("mobilenet_v2", width).trained
+    loaded = weights.load_model("mobilenet_v2", width, "flowers")  # strict load at this width
+    assert loaded.info.source == "checkpoint" and loaded.model.width_mult == width
+    samples = flower_samples(flowers_dir, "test")[::16]  # ~50 fixed images keep this fast
+    logits = evaluate_model(loaded.model, samples, 224, loaded.info.mean, loaded.info.std)
+    top1 = classification_report(logits, torch.tensor([y for _, y in samples]))["top1"]
+    assert top1 >= loaded.info.meta["test_top1"] - 0.08, (top1, loaded.info.meta["test_top1"])
+
+
+def test_cli_predict_answers_from_the_pruned_checkpoint(sample_flower: Path, tmp_path: Path) -> None:
+    out = _cli("predict", str(sample_flower), "--width", "0.5", "--json", "--engine", "torch",
+               env={"MNV2_CACHE": str(tmp_path), "MNV2_DOWNLOAD": "0"})
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout)[0]
+    assert "mobilenet_v2_0.5_flowers102.pt" in row["weights"] and "dandelion" in row["top"][0]["label"]
