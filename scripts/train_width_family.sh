@@ -12,7 +12,7 @@ case "${1:-all}" in
   teacher) train --recipe finetune --start-from "$T" --width 1.0 --epochs 5 --lr 1e-4 ;;
   0.75) train --recipe prune --start-from "$T" --width 0.75 --epochs 2 --lr 5e-5 ;;
   0.5) train --recipe prune --start-from "$T" --width 0.5 --epochs 3 --lr 1e-4 ;;
-  0.35) train --recipe prune --start-from "$T" --width 0.35 --epochs 4 --lr 2e-4 ;;
+  0.35) train --recipe prune --start-from "$T" --width 0.35 --epochs 5 --lr 2e-4 ;;
   1.4) train --recipe widen --start-from "$T" --width 1.4 --epochs 1 --lr 5e-5 ;;
   all) for w in teacher 0.75 0.5 0.35 1.4; do "$0" "$w"; done ;;
   *) echo "usage: $0 [teacher|0.75|0.5|0.35|1.4|all]" >&2; exit 2 ;;
