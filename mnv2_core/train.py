@@ -632,6 +632,12 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
         f"({ckpt.stat().st_size / 1e6:.2f} MB)")
     if reloaded["top1"] < test["top1"]:
         log("warning: the fp16 checkpoint's test top-1 is below the fp32 model's")
+    # The app runs the fp16 file: the accuracy it shows is the file's own, the fp32 model's is kept beside it.
+    stamp = {"test_top1": reloaded["top1"], "test_top5": reloaded["top5"], "fp32_test_top1": test["top1"],
+             "fp32_test_top5": test["top5"]}
+    weights.update_checkpoint_meta(ckpt, **stamp)
+    if ckpt != staged:
+        weights.update_checkpoint_meta(staged, **stamp)
 
     from .bench import count_macs, count_params
 

@@ -76,6 +76,13 @@ def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any], *, half:
     atomic_torch_save({"state_dict": state, "meta": meta}, path)
 
 
+def update_checkpoint_meta(path: Path, **changes: Any) -> None:
+    """Rewrite a checkpoint's metadata in place (atomically), leaving its tensors as they are."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob["meta"] = {**blob.get("meta", {}), **changes}
+    atomic_torch_save(blob, path)
+
+
 def _identity_from_name(path: Path) -> tuple[str, float | None]:
     """``mobilenet_v2_0.35_flowers102.pt`` -> ("mobilenet_v2", 0.35); ``lenet5_flowers102.pt`` -> ("lenet5", None)."""
     from .models.zoo import REGISTRY
