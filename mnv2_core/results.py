@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -61,12 +62,30 @@ def comparison_rows(runs: list[dict[str, Any]] | None = None) -> list[dict[str, 
     return rows
 
 
+@functools.lru_cache(maxsize=32)
+def _checkpoint_run_id(path: str, mtime_ns: int) -> str | None:
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True).get("meta", {}).get("run_id")
+    except Exception:  # an unreadable checkpoint names no run; the weights loader reports it to the user
+        return None
+
+
 def shipped_run(model: str, width: float | None, runs: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
-    """The run whose checkpoint is the one in assets/checkpoints: the newest run of this model and width that
-    shipped (a later run that did not beat it leaves it in place)."""
+    """The run whose checkpoint is the one in assets/checkpoints (the checkpoint names its run); for files that do
+    not, the newest run of this model and width that shipped."""
+    from .weights import checkpoint_path
+
     candidates = [r for r in (runs if runs is not None else load_runs())
                   if r.get("model") == model and r.get("width") == width
                   and r.get("checkpoint", {}).get("shipped", True)]
+    path = checkpoint_path(model, width)
+    if path.is_file():
+        run_id = _checkpoint_run_id(str(path), path.stat().st_mtime_ns)
+        named = [r for r in candidates if r.get("id") == run_id]
+        if named:
+            return named[0]
     return max(candidates, key=lambda r: str(r.get("provenance", {}).get("date", "")), default=None)
 
 
@@ -96,8 +115,11 @@ def family_rows(widths: tuple[float, ...], runs: list[dict[str, Any]] | None = N
                 steps.append(("widened (Net2WiderNet)", derived["widened_valid_top1"]))
             steps.append(("after distillation", metrics.get("valid_top1")))
         seconds = prov.get("seconds")
+        how = KIND_LABELS[run_kind(run)]
+        if derived and run.get("phases") and run["phases"][-1].get("best_epoch") == 0:
+            how += " (training did not beat its start on valid: the start ships)"
         rows.append({
-            "width": width, "how": KIND_LABELS[run_kind(run)], "params": run.get("params"), "macs": run.get("macs"),
+            "width": width, "how": how, "params": run.get("params"), "macs": run.get("macs"),
             # the shipped file's own figures (fp16) where recorded: that file is what the app runs
             "test_top1": metrics.get("checkpoint_test_top1", metrics.get("test_top1")),
             "test_top5": metrics.get("checkpoint_test_top5", metrics.get("test_top5")),

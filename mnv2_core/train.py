@@ -313,7 +313,7 @@ class RunSpec:
     def key(self) -> str:
         """Identifies a run across restarts (for resuming): everything that changes its result."""
         fields = (self.model, self.width, self.recipe, self.init, str(self.data), self.phases, asdict(self.head),
-                  asdict(self.fit), str(self.distill_from), str(self.start_from))
+                  asdict(self.fit), _file_identity(self.distill_from), _file_identity(self.start_from))
         return hashlib.sha256(repr(fields).encode()).hexdigest()[:16]
 
     @property
@@ -405,6 +405,8 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
         if source.width != spec.width:
             raise TrainError(f"--recipe finetune keeps the width: {spec.start_from.name} is width {source.width}.")
         return source.model, how
+    if spec.model != "mobilenet_v2":
+        raise TrainError("--recipe prune and widen change a MobileNetV2's width; use --model mobilenet_v2.")
     if spec.recipe == "prune" and not spec.width < source.width:
         raise TrainError(f"--recipe prune makes a narrower network: --width must be below {source.width}.")
     if spec.recipe == "widen" and not spec.width > source.width:
@@ -415,9 +417,12 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
 
     assert samples is not None and state_dir is not None
     # Keyed on what shapes the start alone, so that a run with other epochs or lr reuses a pruned network.
-    start_key = hashlib.sha256(repr((spec.model, spec.width, spec.recipe, str(spec.start_from), str(spec.data),
-                                     spec.fit.seed, spec.fit.eval_size, PRUNE_PHOTOS)).encode()).hexdigest()[:16]
+    start_key = hashlib.sha256(repr((spec.model, spec.width, spec.recipe, _file_identity(spec.start_from),
+                                     str(spec.data), spec.fit.seed, spec.fit.eval_size, PRUNE_PHOTOS,
+                                     width_family.VERSION)).encode()).hexdigest()[:16]
     cached = state_dir / f"start_{start_key}.pt"
+    if spec.fresh:
+        cached.unlink(missing_ok=True)
     student = build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width, padding=how["padding"]) \
         if how["padding"] else build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width)
     if cached.is_file():
@@ -503,6 +508,13 @@ def _ship(ckpt: Path, valid_top1: float, size_bytes: int, *, replace: bool = Fal
     if old is None or valid_top1 > old:
         return True, f"valid top-1 {valid_top1:.2%} beats {old if old is None else f'{old:.2%}'}"
     return False, f"valid top-1 {valid_top1:.2%} does not beat the shipped {old:.2%}"
+
+
+def _file_identity(path: Path | None) -> str:
+    """A checkpoint's path and a hash of its bytes: a run keyed on it notices when the file is replaced."""
+    if path is None or not Path(path).is_file():
+        return str(path)
+    return f"{path}:{hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]}"
 
 
 class TrainInterrupted(RuntimeError):
@@ -600,7 +612,8 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     y_test = torch.tensor([y for _, y in samples["test"]])
     test = classification_report(test_logits, y_test)
     log(f"test top-1 {test['top1']:.2%}  top-5 {test['top5']:.2%}  (best valid top-1 {valid_top1:.2%})")
-    phone = phone_proxy_scores(model, samples["test"], eval_size, stats, device)
+    phone = phone_proxy_scores(model.to(device), samples["test"], eval_size, stats, device)
+    model.cpu()
     log(f"test phone proxy: top-1 {phone['top1']:.2%}  top-5 {phone['top5']:.2%}")
 
     recipe = {"transfer1": "transfer phase 1 (frozen backbone, linear head)",

@@ -34,6 +34,9 @@ from torch.nn import functional as F
 
 from .models.mobilenetv2 import ConvBNActivation, InvertedResidual, MobileNetV2, TFSamePadConv2d, mobilenet_v2
 
+# Bump when pruning or widening changes what it makes: cached starts of training runs are keyed on it.
+VERSION = 1
+
 __all__ = ["ChannelPlan", "plan_channels", "prune", "widen", "stage_of_blocks"]
 
 

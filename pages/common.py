@@ -51,9 +51,9 @@ def planned_sources(head: str) -> list[tuple[str, str]]:
     return rows
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def get_availability(name: str, width: float | None, head: str):
-    """Whether this model answers with trained weights (from files alone; cheap)."""
+    """Whether this model answers with trained weights. Not cached: it only looks at files, and a checkpoint
+    trained while the app runs must count at once."""
     from mnv2_core.weights import availability
 
     return availability(name, width, head)
