@@ -166,10 +166,10 @@ def test_every_width_ships_a_trained_flower_checkpoint_that_scores_as_recorded(w
     assert path.is_file() and path.stat().st_size <= 15e6 and weights.availability("mobilenet_v2", width).trained
     loaded = weights.load_model("mobilenet_v2", width, "flowers")  # strict load at this width
     assert loaded.info.source == "checkpoint" and loaded.model.width_mult == width
-    samples = flower_samples(flowers_dir, "test")[::16]  # ~50 fixed images keep this fast
+    samples = flower_samples(flowers_dir, "test")[::2]  # every other test image: 410, a standard error of ~2 points
     logits = evaluate_model(loaded.model, samples, 224, loaded.info.mean, loaded.info.std)
     top1 = classification_report(logits, torch.tensor([y for _, y in samples]))["top1"]
-    assert top1 >= loaded.info.meta["test_top1"] - 0.08, (top1, loaded.info.meta["test_top1"])
+    assert top1 >= loaded.info.meta["test_top1"] - 0.05, (top1, loaded.info.meta["test_top1"])
 
 
 def test_cli_predict_answers_from_the_pruned_checkpoint(sample_flower: Path, tmp_path: Path) -> None:
@@ -177,4 +177,5 @@ def test_cli_predict_answers_from_the_pruned_checkpoint(sample_flower: Path, tmp
                env={"MNV2_CACHE": str(tmp_path), "MNV2_DOWNLOAD": "0"})
     assert out.returncode == 0, out.stderr
     row = json.loads(out.stdout)[0]
-    assert "mobilenet_v2_0.5_flowers102.pt" in row["weights"] and "dandelion" in row["top"][0]["label"]
+    assert "mobilenet_v2_0.5_flowers102.pt" in row["weights"] and "pruned from the 1.0" in row["weights"]
+    assert row["top"][0]["label"] in flower_names() and 0 < row["top"][0]["prob"] <= 1
