@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from mnv2_core.models import MOBILENET_WIDTHS
-from mnv2_core.results import comparison_rows, family_rows, family_steps, load_runs, runs_dir
+from mnv2_core.results import FAMILY_STEPS, comparison_rows, family_rows, family_steps, load_runs, runs_dir
 
 st.title("Training on Oxford-102")
 st.caption("Two-phase transfer learning (phase 1 trains a new head on the frozen ImageNet backbone, phase 2 "
@@ -54,6 +54,7 @@ st.dataframe(pd.DataFrame(family).drop(columns="steps"), hide_index=True, column
 steps = pd.DataFrame(family_steps(family))
 if not steps.empty:
     chart = px.line(steps, x="step", y="valid_top1", color="width", markers=True,
+                    category_orders={"step": list(FAMILY_STEPS)},
                     title="Each step's effect (valid top-1, measured by the run that made the model)",
                     labels={"valid_top1": "valid top-1", "step": ""})
     chart.update_yaxes(tickformat=".0%")
