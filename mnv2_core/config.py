@@ -37,6 +37,11 @@ def cache_dir() -> Path:
     return _env_path("MNV2_CACHE", Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "mnv2_lab")
 
 
+def local_checkpoint_dir() -> Path:
+    """Flower checkpoints trained on this machine that the repository does not ship (over its size limit)."""
+    return cache_dir() / "checkpoints"
+
+
 def downloads_allowed() -> bool:
     """Whether to try torchvision's weight download when the hub cache lacks a file. Env: MNV2_DOWNLOAD=0 disables."""
     return os.environ.get("MNV2_DOWNLOAD", "1").strip().lower() not in {"0", "false", "no", "off"}

@@ -1,7 +1,8 @@
 """Where a model's weights come from, in one place.
 
 Order of preference for a (model, width, head):
-1. a checkpoint this project trained and shipped in ``assets/checkpoints`` (flowers head);
+1. a checkpoint this project trained and shipped in ``assets/checkpoints`` (flowers head), else one trained on this
+   machine that is too large to ship (``MNV2_CACHE/checkpoints``);
 2. torchvision's ImageNet weights already in the torch hub cache (ImageNet head);
 3. the official TFLite MobileNetV2 1.0 from the shared weights folder, converted to float (ImageNet head, width 1.0);
 4. torchvision's download, for users with internet (ImageNet head);
@@ -68,6 +69,13 @@ class LoadedModel:
 def checkpoint_path(name: str, width: float | None, head: str = "flowers") -> Path:
     suffix = f"_{format_width(width)}" if width is not None and get_spec(name).widths != (None,) else ""
     return config.CHECKPOINT_DIR / f"{name}{suffix}_{'flowers102' if head == 'flowers' else head}.pt"
+
+
+def find_checkpoint(name: str, width: float | None, head: str = "flowers") -> Path | None:
+    """The shipped checkpoint, else the one trained on this machine (too large for the repository), else None."""
+    shipped = checkpoint_path(name, width, head)
+    local = config.local_checkpoint_dir() / shipped.name
+    return next((p for p in (shipped, local) if p.is_file()), None)
 
 
 def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any], *, half: bool = True) -> None:
@@ -185,7 +193,7 @@ def planned_source(name: str, width: float | None = None, head: str = "flowers")
     """Which source :func:`load_model` will use, decided from files alone (cheap: nothing is loaded)."""
     width = _normalise_width(name, width)
     labels.num_classes(head)  # validates the head
-    if checkpoint_path(name, width, head).exists():
+    if find_checkpoint(name, width, head) is not None:
         return "checkpoint"
     if head == "flowers":
         return "untrained"
@@ -203,7 +211,7 @@ def load_model(name: str, width: float | None = None, head: str = "flowers") -> 
     source = planned_source(name, width, head)
     title = display_name(name, width)
     if source == "checkpoint":
-        return load_checkpoint_file(checkpoint_path(name, width, head), name, width, head)
+        return load_checkpoint_file(find_checkpoint(name, width, head), name, width, head)
     if source == "torchvision-cache":
         return _from_torchvision(name, width, _torchvision_weights(name, width), source)
     if source == "tflite":
@@ -219,6 +227,9 @@ def load_model(name: str, width: float | None = None, head: str = "flowers") -> 
 
 
 TEACHER_CHECKPOINT = "assets/checkpoints/mobilenet_v2_1.0_flowers102.pt"
+# The reduced recipe of the peers on a CPU (scripts/train_peers.sh): 9 epochs of 112 px crops, tested at 128 px.
+PEER_RECIPE = "--epochs 9 --warmup-epochs 1 --batch-size 64 --img-size 112 --eval-size 128"
+MAX_SHIPPED_BYTES = 15_000_000  # the largest checkpoint this repository ships in assets/
 
 
 @dataclass(frozen=True)
@@ -244,7 +255,17 @@ def train_command(name: str, width: float | None = None) -> str:
     if name == "lenet5":
         return "python -m mnv2_core train --recipe scratch --model lenet5"
     return (f"python -m mnv2_core train --recipe scratch --model {name} --distill-from {TEACHER_CHECKPOINT} "
-            "--img-size 112 --eval-size 160 --bf16")
+            f"{PEER_RECIPE}")
+
+
+def _recorded_size_over_limit(name: str, width: float | None) -> int | None:
+    """The size of this model's recorded checkpoint when a run made one too large for the repository."""
+    from .results import load_runs
+
+    sizes = [r["checkpoint"].get("size_bytes", 0) for r in load_runs()
+             if r.get("model") == name and r.get("width") == width and "checkpoint" in r
+             and not r["checkpoint"].get("shipped", True) and r["checkpoint"].get("size_bytes", 0) > MAX_SHIPPED_BYTES]
+    return max(sizes, default=None)
 
 
 def availability(name: str, width: float | None = None, head: str = "flowers") -> Availability:
@@ -254,6 +275,12 @@ def availability(name: str, width: float | None = None, head: str = "flowers") -
         return Availability(True)
     title = display_name(name, width)
     if head == "flowers":
+        too_large = _recorded_size_over_limit(name, width)
+        if too_large:
+            return Availability(False, f"{title} was trained by this project, but its checkpoint "
+                                       f"({too_large / 1e6:.0f} MB) is too large to ship in the repository; the "
+                                       f"command below makes it on this machine, and until then it would only "
+                                       f"guess.", train_command(name, width))
         return Availability(False, f"{title} has no Oxford-102 checkpoint in assets/checkpoints yet, so it would "
                                    f"only guess.", train_command(name, width))
     if name == "mobilenet_v2" and width != 1.0:

@@ -115,6 +115,16 @@ def test_transfer_two_phases_end_to_end_on_a_tiny_subset(flowers_dir: Path, tmp_
         assert not again.shipped and again.checkpoint.is_file() and result.checkpoint.read_bytes() == before
 
 
+def test_a_checkpoint_over_the_size_limit_goes_to_the_local_folder_not_assets(flowers_dir: Path, tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mnv2_core.train.MAX_SHIPPED_BYTES", 1000)  # LeNet-5's 0.14 MB file is "too large"
+    result = run(_spec(_tiny_copy(flowers_dir, tmp_path / "data"), tmp_path / "out", fit={"epochs": 1}),
+                 log=lambda *_: None, cache=tmp_path / "cache")
+    assert not result.shipped and not (tmp_path / "out" / "checkpoints").exists()
+    assert result.checkpoint == tmp_path / "cache" / "checkpoints" / "lenet5_flowers102.pt"
+    assert result.run["checkpoint"]["local"] and not result.run["checkpoint"]["shipped"]
+
+
 def test_an_interrupted_run_resumes_to_the_same_result(flowers_dir: Path, tmp_path: Path) -> None:
     data = _tiny_copy(flowers_dir, tmp_path / "data")
     straight = run(_spec(data, tmp_path / "a", fit={"epochs": 3}), log=lambda *_: None, cache=tmp_path / "c1")

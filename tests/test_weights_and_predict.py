@@ -54,6 +54,33 @@ def test_checkpoint_round_trip_is_preferred_and_fp16(offline: Path) -> None:
         torch.testing.assert_close(loaded.model(x), model(x), atol=2e-3, rtol=1e-2)
 
 
+def test_a_checkpoint_too_large_to_ship_is_loaded_from_the_local_folder(offline: Path) -> None:
+    model = mobilenet_v2(width_mult=0.35, num_classes=102).eval()
+    local = config.local_checkpoint_dir() / weights.checkpoint_path("mobilenet_v2", 0.35).name
+    weights.save_checkpoint(local, model, {"test_top1": 0.5})
+    assert weights.find_checkpoint("mobilenet_v2", 0.35) == local
+    assert weights.load_model("mobilenet_v2", 0.35).info.path == str(local)
+
+
+def test_the_shipped_checkpoint_wins_over_a_local_one(offline: Path) -> None:
+    model = mobilenet_v2(width_mult=0.35, num_classes=102).eval()
+    shipped = weights.checkpoint_path("mobilenet_v2", 0.35)
+    for path in (shipped, config.local_checkpoint_dir() / shipped.name):
+        weights.save_checkpoint(path, model, {})
+    assert weights.find_checkpoint("mobilenet_v2", 0.35) == shipped
+
+
+def test_a_model_trained_too_large_to_ship_says_so(offline: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = offline / "results" / "runs"
+    runs.mkdir(parents=True)
+    (runs / "r.json").write_text(json.dumps({"model": "resnet18", "width": None, "checkpoint": {
+        "shipped": False, "size_bytes": 22_400_000}}))
+    monkeypatch.setattr(config, "RESULTS_DIR", offline / "results")
+    available = weights.availability("resnet18")
+    assert not available.trained and "(22 MB) is too large to ship" in available.reason
+    assert available.command.startswith("python -m mnv2_core train --recipe scratch --model resnet18")
+
+
 def test_corrupt_checkpoint_is_one_sentence(offline: Path) -> None:
     path = weights.checkpoint_path("lenet5", None)
     path.parent.mkdir(parents=True)
