@@ -54,7 +54,7 @@ def planned_sources(head: str) -> list[tuple[str, str]]:
 def get_availability(name: str, width: float | None, head: str):
     """Whether this model answers with trained weights. Not cached: it only looks at files, and a checkpoint
     trained while the app runs must count at once."""
-    from mnv2_core.weights import availability
+    from mnv2_core.availability import availability
 
     return availability(name, width, head)
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from mnv2_core import config, weights
+from mnv2_core.availability import availability
 from mnv2_core.inference import Predictor, footprint
 from mnv2_core.labels import flower_names, imagenet_names
 from mnv2_core.models import mobilenet_v2
@@ -76,7 +77,7 @@ def test_a_model_trained_too_large_to_ship_says_so(offline: Path, monkeypatch: p
     (runs / "r.json").write_text(json.dumps({"model": "resnet18", "width": None, "checkpoint": {
         "shipped": False, "size_bytes": 22_400_000}}))
     monkeypatch.setattr(config, "RESULTS_DIR", offline / "results")
-    available = weights.availability("resnet18")
+    available = availability("resnet18")
     assert not available.trained and "(22 MB) is too large to ship" in available.reason
     assert available.command.startswith("python -m mnv2_core train --recipe scratch --model resnet18")
 
@@ -173,14 +174,14 @@ def test_cli_int8_without_calibration_photos_is_one_line(sample_flower: Path, tm
 
 def test_a_model_without_trained_weights_says_why_and_how_to_train_it(offline: Path) -> None:
     for name, width in [("mobilenet_v2", 0.5), ("mobilenet_v2", 1.4), ("resnet18", None), ("lenet5", None)]:
-        available = weights.availability(name, width, "flowers")
+        available = availability(name, width, "flowers")
         assert not available.trained and "no Oxford-102 checkpoint" in available.reason
         assert available.command.startswith("python -m mnv2_core train")
-    assert "--recipe prune --width 0.5" in weights.availability("mobilenet_v2", 0.5).command
-    assert "--recipe widen --width 1.4" in weights.availability("mobilenet_v2", 1.4).command
-    assert "--model resnet18" in weights.availability("resnet18").command
-    assert "width 1.0 only" in weights.availability("mobilenet_v2", 0.5, "imagenet").reason
-    assert "never trained on ImageNet" in weights.availability("lenet5", None, "imagenet").reason
+    assert "--recipe prune --width 0.5" in availability("mobilenet_v2", 0.5).command
+    assert "--recipe widen --width 1.4" in availability("mobilenet_v2", 1.4).command
+    assert "--model resnet18" in availability("resnet18").command
+    assert "width 1.0 only" in availability("mobilenet_v2", 0.5, "imagenet").reason
+    assert "never trained on ImageNet" in availability("lenet5", None, "imagenet").reason
 
 
 @pytest.mark.parametrize("width", [0.35, 0.5, 0.75, 1.0, 1.4])
@@ -190,7 +191,7 @@ def test_every_width_ships_a_trained_flower_checkpoint_that_scores_as_recorded(w
     from mnv2_core.train import classification_report, evaluate_model
 
     path = weights.checkpoint_path("mobilenet_v2", width)
-    assert path.is_file() and path.stat().st_size <= 15e6 and weights.availability("mobilenet_v2", width).trained
+    assert path.is_file() and path.stat().st_size <= 15e6 and availability("mobilenet_v2", width).trained
     loaded = weights.load_model("mobilenet_v2", width, "flowers")  # strict load at this width
     assert loaded.info.source == "checkpoint" and loaded.model.width_mult == width
     samples = flower_samples(flowers_dir, "test")[::2]  # every other test image: 410, a standard error of ~2 points
