@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .labels import HEADS
+from mnv2_core.models.labels import HEADS
 
 
 def _width(text: str) -> float:
@@ -52,14 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--data", default=None, help="Oxford-102 folder for the valid/test splits")
     q.add_argument("--threads", type=int, default=None)
 
-    # Options belong to mnv2_core.train's own parser; `python -m mnv2_core train --help` shows them.
+    # Options belong to mnv2_core.train.cli's own parser; `python -m mnv2_core train --help` shows them.
     sub.add_parser("train", help="transfer learning on Oxford-102 (python -m mnv2_core train --help)", add_help=False)
     return parser
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .inference import Predictor
-    from .preprocess import ImageDecodeError, load_path
+    from mnv2_core.images.decode import ImageDecodeError, load_path
+    from mnv2_core.runtime.predictor import Predictor
 
     predictor = Predictor(args.model, args.width, args.precision, args.head, engine=args.engine)
     if not predictor.info.trained:
@@ -84,8 +84,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .compare import DEFAULT_MODELS, expand_configs, ort_ratios, run_benchmark
-    from .models.zoo import format_width
+    from mnv2_core.jobs.benchmark import DEFAULT_MODELS, expand_configs, ort_ratios, run_benchmark
+    from mnv2_core.models.registry import format_width
 
     configs = expand_configs(args.models or DEFAULT_MODELS, args.widths, args.precisions, args.engines)
 
@@ -119,10 +119,10 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _photo_rows(args: argparse.Namespace) -> list[dict]:
     """Bytes-to-prediction time of a 12 MP phone photo with the flower model, per precision, default engine."""
-    from . import config
-    from .bench import phone_jpeg, photo_to_prediction
-    from .data import flower_samples
-    from .inference import Predictor
+    from mnv2_core import config
+    from mnv2_core.images.flowers import flower_samples
+    from mnv2_core.measure.latency import phone_jpeg, photo_to_prediction
+    from mnv2_core.runtime.predictor import Predictor
 
     jpeg = phone_jpeg(flower_samples(config.data_dir(), "test")[0][0])
     out = []
@@ -138,8 +138,8 @@ def _save_timings(records: list[dict], args: argparse.Namespace) -> None:
     import platform
     from datetime import datetime, timezone
 
-    from .engines import ENGINE_TIMINGS
-    from .files import atomic_write_json
+    from mnv2_core.files import atomic_write_json
+    from mnv2_core.runtime.engines import ENGINE_TIMINGS
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -156,8 +156,8 @@ def _save_timings(records: list[dict], args: argparse.Namespace) -> None:
 def _quantize(args: argparse.Namespace) -> int:
     import torch
 
-    from .onnx_int8 import make_shipped_int8
-    from .weights import checkpoint_path
+    from mnv2_core.models.weights import checkpoint_path
+    from mnv2_core.runtime.int8_onnx import make_shipped_int8
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -177,7 +177,7 @@ def _quantize(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["train"]:
-        from .train import main as train_main
+        from mnv2_core.train.cli import main as train_main
 
         return train_main(argv[1:])
     args = _parser().parse_args(argv)

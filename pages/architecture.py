@@ -6,9 +6,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from mnv2_core.architecture import stage_table
+from mnv2_core.measure.stages import stage_table
 from mnv2_core.models import MOBILENET_WIDTHS
-from mnv2_core.references import PAPER_TABLE_3_PEAK_MEMORY_K
+from mnv2_core.models.references import PAPER_TABLE_3_PEAK_MEMORY_K
 
 st.title("Inside MobileNetV2")
 st.caption("Sandler, Howard, Zhu, Zhmoginov, Chen. *MobileNetV2: Inverted Residuals and Linear Bottlenecks*, "
@@ -47,7 +47,7 @@ st.caption("t: expansion factor, c: output channels (width-scaled, rounded to a 
 
 @st.cache_data(show_spinner="Tracing the model...")
 def _tables(width: float, resolution: int) -> tuple[pd.DataFrame, pd.DataFrame, int, int, int]:
-    from mnv2_core.bench import block_table, count_macs, count_params, layer_table, peak_activation_memory
+    from mnv2_core.measure.counts import block_table, count_macs, count_params, layer_table, peak_activation_memory
     from mnv2_core.models import mobilenet_v2
 
     model = mobilenet_v2(width_mult=width).eval()
@@ -86,14 +86,13 @@ with st.expander(f"Every conv and linear layer ({len(layers)})"):
     st.dataframe(layers, hide_index=True)
 
 with st.expander("Where the ImageNet weights come from (width 1.0)"):
-    from mnv2_core import config
-    from mnv2_core.tflite_import import TFLITE_FILE, TFLiteImportError, layer_origins
+    from mnv2_core.models.tflite import TFLITE_FILE, TFLiteImportError, default_path, layer_origins
 
     try:
         st.caption(f"Each layer of our MobileNetV2 1.0 gets its ImageNet weights from one op of Google's official "
                    f"`{TFLITE_FILE}` (uint8, dequantized). A flower model fine-tuned here keeps these in its backbone "
                    "and trains its own 102-class head.")
-        st.dataframe(pd.DataFrame(layer_origins(config.weights_dir() / TFLITE_FILE)), hide_index=True)
+        st.dataframe(pd.DataFrame(layer_origins(default_path())), hide_index=True)
     except TFLiteImportError as exc:
         st.info(str(exc) + " Set MNV2_WEIGHTS to the folder that holds it.")
 
@@ -104,7 +103,7 @@ cin = c[1].number_input("Input channels", 1, 4096, 64, key="dw_in")
 cout = c[2].number_input("Output channels", 1, 4096, 128, key="dw_out")
 h = c[3].number_input("Height", 1, 1024, 56, key="dw_h")
 w = c[4].number_input("Width", 1, 1024, 56, key="dw_w")
-from mnv2_core.bench import depthwise_separable_cost  # noqa: E402
+from mnv2_core.measure.counts import depthwise_separable_cost  # noqa: E402
 
 cost = depthwise_separable_cost(int(k), int(cin), int(cout), int(h), int(w))
 st.dataframe(pd.DataFrame([cost]), hide_index=True)

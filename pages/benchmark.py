@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from mnv2_core.engines import ENGINE_TITLES, ENGINE_TIMINGS, measured_timings, shipped_int8_records
 from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, display_name
+from mnv2_core.runtime.engines import ENGINE_TIMINGS, ENGINE_TITLES, measured_timings, shipped_int8_records
 from pages.common import MODEL_CHOICES, show_user_error
 
 st.title("Benchmark on this machine")
@@ -78,7 +78,7 @@ with st.form("bench"):
     go = st.form_submit_button("Run benchmark", type="primary")
 
 if go:
-    from mnv2_core.compare import expand_configs, run_benchmark
+    from mnv2_core.jobs.benchmark import expand_configs, run_benchmark
 
     configs = expand_configs(models, widths, precisions, engines)
     if not configs:
@@ -94,7 +94,7 @@ if go:
         except (ValueError, RuntimeError) as exc:
             show_user_error(exc)
         else:
-            from mnv2_core.compare import results_frame
+            from mnv2_core.jobs.benchmark import results_frame
 
             st.session_state.bench_rows = results_frame(rows)
 

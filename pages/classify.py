@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mnv2_core import config
-from mnv2_core.engines import ENGINE_TITLES
-from mnv2_core.preprocess import SUPPORTED_FORMATS, DecodedImage, ImageDecodeError, decode_image
+from mnv2_core.images.decode import SUPPORTED_FORMATS, DecodedImage, ImageDecodeError, decode_image
+from mnv2_core.runtime.engines import ENGINE_TITLES
 from pages.common import get_availability, get_footprint, get_predictor, model_controls, show_user_error
 
 st.title("Classify a flower")
@@ -97,7 +97,7 @@ with left:
     view = predictor.model_view(decoded.image)
     show_cam = st.toggle("Where the model looked (Grad-CAM)", value=True, key="cam")
     if show_cam:
-        from mnv2_core.explain import overlay
+        from mnv2_core.runtime.explain import overlay
 
         heat = _heatmap(data, name, width, precision, head, engine)
         st.image(overlay(view, heat), caption=f"What the model sees ({predictor.input_size}x{predictor.input_size}), "
@@ -133,7 +133,7 @@ with right:
         if st.button("Measure warm latency (20 runs)", key="warm"):
             import torch
 
-            from mnv2_core.bench import measure_latency
+            from mnv2_core.measure.latency import measure_latency
 
             x = torch.zeros(1, 3, predictor.input_size, predictor.input_size)
             stats = measure_latency(lambda: predictor.logits(x), warmup=5, runs=20)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import streamlit as st
 
 from mnv2_core import config
-from mnv2_core.labels import HEAD_TITLES
 from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, display_name
+from mnv2_core.models.labels import HEAD_TITLES
 
 MODEL_CHOICES = ["mobilenet_v2", "resnet18", "resnet50", "efficientnet_b0", "lenet5"]
 SOURCE_WORDS = {
@@ -27,7 +27,7 @@ ENGINE_CHOICES = {"auto": "Auto (fastest measured)", "onnxruntime": "ONNX Runtim
 @st.cache_resource(show_spinner=False, max_entries=12)
 def get_predictor(name: str, width: float | None, precision: str, head: str, engine: str = "auto"):
     """One cached model per (model, width, precision, head, engine): loading and export happen once."""
-    from mnv2_core.inference import Predictor
+    from mnv2_core.runtime.predictor import Predictor
 
     return Predictor(name, width, precision, head, engine=engine)
 
@@ -35,14 +35,14 @@ def get_predictor(name: str, width: float | None, precision: str, head: str, eng
 @st.cache_data(show_spinner=False, max_entries=12)
 def get_footprint(name: str, width: float | None, precision: str, head: str, engine: str = "auto"):
     """Params, MACs and size on disk of the cached model (counted once per configuration)."""
-    from mnv2_core.inference import footprint
+    from mnv2_core.runtime.predictor import footprint
 
     return footprint(get_predictor(name, width, precision, head, engine))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def planned_sources(head: str) -> list[tuple[str, str]]:
-    from mnv2_core.weights import planned_source
+    from mnv2_core.models.weights import planned_source
 
     rows = []
     for name in MODEL_CHOICES:
@@ -54,7 +54,7 @@ def planned_sources(head: str) -> list[tuple[str, str]]:
 def get_availability(name: str, width: float | None, head: str):
     """Whether this model answers with trained weights. Not cached: it only looks at files, and a checkpoint
     trained while the app runs must count at once."""
-    from mnv2_core.availability import availability
+    from mnv2_core.runtime.availability import availability
 
     return availability(name, width, head)
 
@@ -87,7 +87,7 @@ def model_controls(*, allow_precision: bool = True) -> tuple[str, float | None, 
 
     name = cols[0].selectbox("Model", MODEL_CHOICES, format_func=model_title, key="model")
     width = None
-    if REGISTRY[name].widths != (None,):
+    if REGISTRY[name].has_widths:
         width = cols[1].select_slider("Width multiplier", options=list(MOBILENET_WIDTHS), value=1.0, key="width",
                                       format_func=width_title)
     else:

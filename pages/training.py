@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from mnv2_core.measure.records import FAMILY_STEPS, comparison_rows, family_rows, family_steps, load_runs, runs_dir
 from mnv2_core.models import MOBILENET_WIDTHS
-from mnv2_core.results import FAMILY_STEPS, comparison_rows, family_rows, family_steps, load_runs, runs_dir
 
 st.title("Training on Oxford-102")
 st.caption("Two-phase transfer learning (phase 1 trains a new head on the frozen ImageNet backbone, phase 2 "

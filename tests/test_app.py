@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnv2_core import weights
+from mnv2_core.models import weights
 
 TIMEOUT = 180
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -1,0 +1,35 @@
+"""The paper's Table 2, computed for any width and input resolution from the model's own stage data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mnv2_core.models.mobilenetv2 import FIRST_CHANNELS, LAST_CHANNELS, PAPER_TABLE_2, make_divisible
+
+
+@dataclass(frozen=True)
+class StageRow:
+    input: str  # e.g. "112² x 32"
+    operator: str
+    t: int | None
+    c: int
+    n: int
+    s: int | None
+
+
+def stage_table(width_mult: float = 1.0, resolution: int = 224, num_classes: int = 1000) -> list[StageRow]:
+    """Rows of Table 2 (Sandler et al. 2018) with channels scaled by the width multiplier as the model builds them."""
+    size = resolution
+    rows = [StageRow(f"{size}² x 3", "conv2d 3x3", None, make_divisible(FIRST_CHANNELS * width_mult), 1, 2)]
+    size = (size + 1) // 2
+    channels = rows[0].c
+    for spec in PAPER_TABLE_2:
+        out = make_divisible(spec.c * width_mult)
+        rows.append(StageRow(f"{size}² x {channels}", "bottleneck", spec.t, out, spec.n, spec.s))
+        size = (size + 1) // 2 if spec.s == 2 else size
+        channels = out
+    last = make_divisible(LAST_CHANNELS * max(1.0, width_mult))
+    rows.append(StageRow(f"{size}² x {channels}", "conv2d 1x1", None, last, 1, 1))
+    rows.append(StageRow(f"{size}² x {last}", f"avgpool {size}x{size}", None, last, 1, None))
+    rows.append(StageRow(f"1 x 1 x {last}", "conv2d 1x1 (classifier)", None, num_classes, 1, None))
+    return rows

@@ -1,0 +1,173 @@
+"""A model run over image files as the app prepares an upload: logits for evaluation, and the frozen backbone's
+pooled features, cached per backbone, files and size, on which transfer phase 1 trains a new linear head."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from mnv2_core import config
+from mnv2_core.files import atomic_torch_save
+from mnv2_core.images.flowers import FlowerDataset
+from mnv2_core.images.views import to_tensor
+from mnv2_core.measure.accuracy import top1
+
+
+@dataclass
+class HeadConfig:
+    """Phase 1 hyper-parameters: AdamW, cosine decay per step, label smoothing, a fixed seed."""
+
+    epochs: int = 40
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.1
+    batch_size: int = 128
+    seed: int = 0
+
+
+@dataclass
+class Features:
+    """Pooled backbone features of one split, with labels, in :func:`flower_samples` order."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    from_cache: bool = False
+
+
+def image_transform(size: int, mean: tuple[float, float, float], std: tuple[float, float, float]):
+    """PIL image -> [3, size, size] tensor, exactly as the Classify page prepares an upload."""
+
+    def transform(image) -> torch.Tensor:
+        return to_tensor(image, size=size, mean=mean, std=std)[0]
+
+    return transform
+
+
+def backbone_sha(model: nn.Module) -> str:
+    """A hash of the backbone's weights (everything but the classifier), to key the feature cache."""
+    from mnv2_core.runtime.engines import state_sha
+
+    return state_sha(model, skip_prefix="classifier.")
+
+
+def _samples_sha(samples: list[tuple[Path, int]]) -> str:
+    digest = hashlib.sha256()
+    for path, label in samples:
+        digest.update(f"{path.parent.parent.name}/{path.parent.name}/{path.name}:{path.stat().st_size}:{label}\n"
+                      .encode())
+    return digest.hexdigest()
+
+
+@torch.inference_mode()
+def _run_over_files(fn, samples: list[tuple[Path, int]], size: int, mean: tuple[float, float, float],
+                    std: tuple[float, float, float], *, batch_size: int, desc: str,
+                    device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """``fn(batch)`` over every sample, prepared from its file as the app prepares an upload, with a progress bar."""
+    from torch.utils.data import DataLoader
+    from tqdm import tqdm
+
+    loader = DataLoader(FlowerDataset(samples, image_transform(size, mean, std)), batch_size=batch_size,
+                        shuffle=False, num_workers=0)
+    out, ys = [], []
+    with tqdm(total=len(samples), desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True) as bar:
+        for images, targets in loader:
+            out.append(fn(images.to(device)).float().cpu())
+            ys.append(targets)
+            bar.update(len(targets))
+    return torch.cat(out), torch.cat(ys).long()
+
+
+@torch.inference_mode()
+def extract_features(model: nn.Module, samples: list[tuple[Path, int]], size: int,
+                     mean: tuple[float, float, float], std: tuple[float, float, float], *, batch_size: int = 32,
+                     desc: str = "features", device: torch.device | str = "cpu") -> Features:
+    """Run the frozen backbone (``model.forward_features``) over every sample, with a progress bar and ETA."""
+    model.eval()
+    x, y = _run_over_files(model.forward_features, samples, size, mean, std, batch_size=batch_size, desc=desc,
+                           device=device)
+    return Features(x, y)
+
+
+def cached_features(model: nn.Module, samples: list[tuple[Path, int]], split: str, size: int,
+                    mean: tuple[float, float, float], std: tuple[float, float, float], *, cache: Path | None = None,
+                    batch_size: int = 32, backbone: str | None = None,
+                    device: torch.device | str = "cpu") -> Features:
+    """Features of ``split``, from ``cache`` when the same backbone saw the same files at the same size before."""
+    backbone = backbone or backbone_sha(model)
+    key = hashlib.sha256(f"{_samples_sha(samples)}|{size}|{mean}|{std}".encode()).hexdigest()
+    folder = (cache or config.cache_dir()) / "features"
+    target = folder / f"{split}_{backbone[:12]}_{key[:12]}_{size}px.pt"
+    if target.is_file():
+        try:
+            blob = torch.load(target, map_location="cpu", weights_only=True)
+            if blob["x"].shape[0] == len(samples):
+                return Features(blob["x"], blob["y"], from_cache=True)
+        except Exception:  # a truncated cache file is recomputed, never fatal
+            pass
+    feats = extract_features(model, samples, size, mean, std, batch_size=batch_size, desc=split, device=device)
+    try:
+        atomic_torch_save({"x": feats.x, "y": feats.y}, target)
+    except OSError:  # a read-only cache only costs the next run another pass
+        pass
+    return feats
+
+
+def train_head(head: nn.Module, train: Features, valid: Features, cfg: HeadConfig,
+               *, log=None) -> tuple[list[dict[str, Any]], float]:
+    """Train ``head`` (the model's classifier) on cached features; load the best-valid epoch's weights back.
+
+    Returns the per-epoch history and the best valid top-1.
+    """
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = max(1, math.ceil(len(train.y) / cfg.batch_size))
+    total = cfg.epochs * steps_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    history: list[dict[str, Any]] = []
+    best_top1, best_state = -1.0, None
+    for epoch in range(1, cfg.epochs + 1):
+        head.train()
+        lr = optimizer.param_groups[0]["lr"]
+        order = torch.randperm(len(train.y), generator=gen)
+        total_loss = 0.0
+        for start in range(0, len(order), cfg.batch_size):
+            idx = order[start:start + cfg.batch_size]
+            loss = loss_fn(head(train.x[idx]), train.y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total_loss += float(loss.detach()) * len(idx)
+        head.eval()
+        with torch.inference_mode():
+            valid_top1 = top1(head(valid.x), valid.y)
+        history.append({"epoch": epoch, "phase": 1, "lr": lr, "train_loss": total_loss / len(train.y),
+                        "valid_top1": valid_top1})
+        if log:
+            log(f"epoch {epoch:3d}  lr {lr:.2e}  train loss {total_loss / len(train.y):.4f}  "
+                f"valid top-1 {valid_top1:.2%}")
+        if valid_top1 > best_top1:  # strict: on ties the earlier (less trained) epoch wins
+            best_top1 = valid_top1
+            best_state = {k: v.detach().clone() for k, v in head.state_dict().items()}
+    assert best_state is not None
+    head.load_state_dict(best_state)
+    head.eval()
+    return history, best_top1
+
+
+@torch.inference_mode()
+def evaluate_model(model: nn.Module, samples: list[tuple[Path, int]], size: int, mean: tuple[float, float, float],
+                   std: tuple[float, float, float], *, batch_size: int = 32, desc: str = "test",
+                   device: torch.device | str = "cpu") -> torch.Tensor:
+    """Logits of the whole model (backbone + head) on ``samples``, straight from the image files."""
+    model.eval()
+    return _run_over_files(model, samples, size, mean, std, batch_size=batch_size, desc=desc, device=device)[0]
