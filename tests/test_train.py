@@ -22,10 +22,10 @@ from mnv2_core.measure.records import load_runs
 from mnv2_core.models import weights
 from mnv2_core.models.labels import flower_names
 from mnv2_core.train.cli import main
-from mnv2_core.train.features import HeadConfig, evaluate_model
+from mnv2_core.train.features import evaluate_model
 from mnv2_core.train.loop import FitConfig, distill_loss, lr_at
 from mnv2_core.train.run import run
-from mnv2_core.train.spec import RunSpec, TrainInterrupted
+from mnv2_core.train.spec import HeadConfig, RunSpec, TrainInterrupted
 
 
 def _counts(flowers_dir: Path) -> dict[int, dict[str, int]]:
@@ -126,7 +126,7 @@ def test_transfer_two_phases_end_to_end_on_a_tiny_subset(flowers_dir: Path, tmp_
 
 def test_a_checkpoint_over_the_size_limit_goes_to_the_local_folder_not_assets(flowers_dir: Path, tmp_path: Path,
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mnv2_core.train.run.MAX_SHIPPED_BYTES", 1000)  # LeNet-5's 0.14 MB file is "too large"
+    monkeypatch.setattr("mnv2_core.train.ship.MAX_SHIPPED_BYTES", 1000)  # LeNet-5's 0.14 MB file is "too large"
     result = run(_spec(_tiny_copy(flowers_dir, tmp_path / "data"), tmp_path / "out", fit={"epochs": 1}),
                  log=lambda *_: None, cache=tmp_path / "cache")
     assert not result.shipped and not (tmp_path / "out" / "checkpoints").exists()

@@ -12,12 +12,13 @@ import torch
 from torch import nn
 
 from mnv2_core.files import atomic_torch_save
+from mnv2_core.images.views import IMAGENET_MEAN, IMAGENET_STD
 from mnv2_core.measure.accuracy import top1
 from mnv2_core.models import weights
 from mnv2_core.models.registry import build_model
 from mnv2_core.train.loop import Teacher
 from mnv2_core.train.provenance import file_identity
-from mnv2_core.train.spec import NUM_CLASSES, RunSpec, TrainError
+from mnv2_core.train.spec import DERIVED, NUM_CLASSES, RunSpec, TrainError
 
 
 def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | None, state_dir: Path | None,
@@ -124,3 +125,26 @@ def load_teacher(path: Path) -> Teacher:
     for p in loaded.model.parameters():
         p.requires_grad_(False)
     return Teacher(loaded.model.eval(), (loaded.info.mean, loaded.info.std))
+
+
+def build_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | None = None,
+                state_dir: Path | None = None, device: torch.device | None = None,
+                log=print) -> tuple[nn.Module, dict[str, Any]]:
+    """The model to start from, with how to feed it (ImageNet backbone, a trained checkpoint or random init)."""
+    from mnv2_core.models import build_model
+
+    if spec.recipe in DERIVED:
+        return derived_start(spec, samples=samples, state_dir=state_dir, device=device, log=log)
+    if spec.init == "imagenet":
+        if spec.model != "mobilenet_v2" or spec.width != 1.0:
+            raise TrainError("ImageNet initialisation is available offline only for MobileNetV2 1.0 (the official "
+                             "TFLite weights); use --init scratch for other models or widths.")
+        from mnv2_core.models import tflite
+
+        model = tflite.load_tflite_mobilenet_v2(tflite.default_path())
+        return model, {"mean": tflite.TFLITE_MEAN, "std": tflite.TFLITE_STD, "padding": "tf_same",
+                       "init": "imagenet (official TFLite MobileNetV2 1.0)"}
+    torch.manual_seed(spec.fit.seed)
+    model = build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width)
+    return model, {"mean": IMAGENET_MEAN, "std": IMAGENET_STD, "padding": None,
+                   "init": "scratch (random initialisation)"}

@@ -18,18 +18,7 @@ from mnv2_core.files import atomic_torch_save
 from mnv2_core.images.flowers import FlowerDataset
 from mnv2_core.images.views import to_tensor
 from mnv2_core.measure.accuracy import top1
-
-
-@dataclass
-class HeadConfig:
-    """Phase 1 hyper-parameters: AdamW, cosine decay per step, label smoothing, a fixed seed."""
-
-    epochs: int = 40
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.1
-    batch_size: int = 128
-    seed: int = 0
+from mnv2_core.train.spec import NUM_CLASSES, HeadConfig, TrainError
 
 
 @dataclass
@@ -171,3 +160,32 @@ def evaluate_model(model: nn.Module, samples: list[tuple[Path, int]], size: int,
     """Logits of the whole model (backbone + head) on ``samples``, straight from the image files."""
     model.eval()
     return _run_over_files(model, samples, size, mean, std, batch_size=batch_size, desc=desc, device=device)[0]
+
+
+def new_head(model: nn.Module, seed: int) -> None:
+    """Replace the classifier's last Linear with a fresh 102-way layer (small normal init, zero bias)."""
+    torch.manual_seed(seed)
+    layer = nn.Linear(model.classifier[-1].in_features, NUM_CLASSES)
+    nn.init.normal_(layer.weight, 0, 0.01)
+    nn.init.zeros_(layer.bias)
+    model.classifier[-1] = layer
+
+
+def phase1(model: nn.Module, samples: dict[str, list[tuple[Path, int]]], cfg: HeadConfig, *, img_size: int,
+           stats: tuple, device: torch.device, cache: Path | None, log) -> tuple[list[dict[str, Any]], float, dict]:
+    """Transfer phase 1: a new head on the frozen backbone's cached features. Returns history, valid top-1, info."""
+    if not hasattr(model, "forward_features"):
+        raise TrainError("Phase 1 needs a backbone with forward_features(); this model has none.")
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    new_head(model, cfg.seed)
+    model.to(device)
+    backbone = backbone_sha(model)
+    feats = {s: cached_features(model, samples[s], s, img_size, *stats, cache=cache, backbone=backbone,
+                                device=device) for s in ("train", "valid")}
+    log("features: " + ", ".join(f"{s} {tuple(f.x.shape)}" for s, f in feats.items()))
+    model.cpu()
+    history, valid_top1 = train_head(model.classifier, feats["train"], feats["valid"], cfg, log=log)
+    return history, valid_top1, {"backbone_sha256": backbone,
+                                 "features_from_cache": {s: f.from_cache for s, f in feats.items()}}

@@ -9,9 +9,21 @@ from pathlib import Path
 import torch
 
 from mnv2_core.models import weights
-from mnv2_core.train.features import HeadConfig
 from mnv2_core.train.loop import FitConfig
 from mnv2_core.train.provenance import file_identity
+
+
+@dataclass
+class HeadConfig:
+    """Phase 1 hyper-parameters: AdamW, cosine decay per step, label smoothing, a fixed seed."""
+
+    epochs: int = 40
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.1
+    batch_size: int = 128
+    seed: int = 0
+
 
 NUM_CLASSES = 102
 
