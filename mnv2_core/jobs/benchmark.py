@@ -165,7 +165,7 @@ def results_frame(rows: list[BenchRow]):
     """Benchmark rows as a table, with the published ImageNet accuracy and its source beside each model."""
     import pandas as pd
 
-    from mnv2_core.measure.records import KIND_LABELS, load_runs, run_kind, shipped_run
+    from mnv2_core.measure.records import KIND_LABELS, load_runs, measured_run, run_kind
     from mnv2_core.models import display_name
     from mnv2_core.models.references import imagenet_reference
     from mnv2_core.runtime.engines import ENGINE_TITLES
@@ -173,7 +173,7 @@ def results_frame(rows: list[BenchRow]):
     runs = load_runs()
     records = []
     for r, ratio in zip(rows, ort_ratios(rows)):
-        flower = shipped_run(r.model, r.width, runs) if r.precision == "fp32" else None
+        flower = measured_run(r.model, r.width, runs) if r.precision == "fp32" else None
         ref = imagenet_reference(r.model, r.width)
         top1 = (ref.top1 if r.precision == "fp32" else ref.int8_top1) if ref else None
         records.append({
