@@ -10,6 +10,7 @@ import streamlit as st
 
 from mnv2_core import config
 from mnv2_core.images.decode import SUPPORTED_FORMATS, DecodedImage, ImageDecodeError, decode_image
+from mnv2_core.images.flowers import test_photos
 from mnv2_core.runtime.engines import ENGINE_TITLES
 from pages.common import get_availability, get_footprint, get_predictor, model_controls, show_user_error
 
@@ -39,11 +40,6 @@ def _heatmap(data: bytes, name: str, width: float | None, precision: str, head: 
     return get_predictor(name, width, precision, head, engine).explain(_decode(data).image)
 
 
-def _sample_files() -> list[str]:
-    test = config.data_dir() / "test"
-    return sorted(str(p) for p in test.glob("*/*.jpg")) if test.exists() else []
-
-
 source = st.segmented_control("Image", ["Upload", "Camera", "Test-set sample"], default="Upload", key="source") \
     or "Upload"
 data: bytes | None = None
@@ -54,7 +50,7 @@ elif source == "Camera":
     shot = st.camera_input("Take a photo", key="camera")
     data = shot.getvalue() if shot is not None else None
 else:
-    samples = _sample_files()
+    samples = [str(p) for p in test_photos()]
     if not samples:
         st.info(f"No test images found under {config.data_dir()}; set MNV2_DATA to an Oxford-102 folder.")
     else:
@@ -85,9 +81,8 @@ except (ValueError, RuntimeError, OSError) as exc:
 result = predictor.predict(decoded.image, top_k=5)
 if not predictor.info.trained:
     st.warning(predictor.info.description, icon=":material/casino:")
-elif isinstance(score := predictor.info.meta.get("test_top1"), float) and score < 0.5:
-    st.info(f"This checkpoint gets only {score:.0%} of Oxford-102 test photos right ({predictor.info.meta.get('recipe')}"
-            f"); expect many wrong answers. See the Training page.", icon=":material/science:")
+elif warning := predictor.accuracy_warning():
+    st.info(warning, icon=":material/science:")
 
 left, right = st.columns([2, 3])
 with left:
@@ -131,12 +126,7 @@ with right:
     @st.fragment
     def warm_latency() -> None:
         if st.button("Measure warm latency (20 runs)", key="warm"):
-            import torch
-
-            from mnv2_core.measure.latency import measure_latency
-
-            x = torch.zeros(1, 3, predictor.input_size, predictor.input_size)
-            stats = measure_latency(lambda: predictor.logits(x), warmup=5, runs=20)
+            stats = predictor.warm_latency(runs=20, warmup=5)
             st.write(f"median **{stats.median_ms:.1f} ms**, p90 {stats.p90_ms:.1f} ms, "
                      f"{stats.threads} threads, {stats.runs} runs after {stats.warmup} warm-up")
 

@@ -122,6 +122,25 @@ def test_predictor_top_k_and_footprint(offline: Path, sample_flower: Path) -> No
     assert fp.params == 69_826 and fp.macs == 659_448 and fp.size_bytes > fp.params * 4
 
 
+def test_warm_latency_reports_the_timed_runs_after_warm_up(offline: Path) -> None:
+    stats = Predictor("lenet5", None, "fp32", "flowers").warm_latency(runs=4, warmup=2)
+    assert (stats.runs, stats.warmup) == (4, 2) and 0 < stats.median_ms <= stats.p90_ms
+
+
+def test_a_checkpoint_right_on_under_half_the_test_photos_is_flagged(offline: Path) -> None:
+    from mnv2_core.models import lenet5
+
+    path = weights.checkpoint_path("lenet5", None)
+    weights.save_checkpoint(path, lenet5(num_classes=102), {"test_top1": 0.476, "recipe": "scratch"})
+    assert "only 48% of Oxford-102 test photos" in Predictor("lenet5", None).accuracy_warning()
+    weights.save_checkpoint(path, lenet5(num_classes=102), {"test_top1": 0.9})
+    assert Predictor("lenet5", None).accuracy_warning() is None
+
+
+def test_untrained_weights_get_no_accuracy_warning_they_say_meaningless_instead(offline: Path) -> None:
+    assert Predictor("lenet5", None).accuracy_warning() is None
+
+
 def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
 

@@ -55,6 +55,14 @@ def test_missing_folder_is_one_clear_sentence(tmp_path: Path) -> None:
         flower_samples(tmp_path, "validation")
 
 
+def test_test_photos_lists_the_test_split_and_nothing_without_data(flowers_dir: Path, tmp_path: Path) -> None:
+    from mnv2_core.images.flowers import test_photos
+
+    photos = test_photos(flowers_dir)
+    assert len(photos) == 819 and all(p.parent.parent.name == "test" for p in photos)
+    assert test_photos(tmp_path / "nowhere") == []
+
+
 def test_dataset_applies_the_transform(flowers_dir: Path) -> None:
     dataset = FlowerDataset.from_folder(flowers_dir, "valid", transform=lambda im: im.size)
     size, label = dataset[0]

@@ -47,6 +47,16 @@ def flower_samples(root: Path, split: str) -> list[tuple[Path, int]]:
     return samples
 
 
+def test_photos(root: Path | None = None) -> list[Path]:
+    """The test split's photos, for the app's "try a test photo"; empty when the data folder is not there."""
+    from mnv2_core import config
+
+    try:
+        return [path for path, _ in flower_samples(Path(root or config.data_dir()), "test")]
+    except FlowerDataError:
+        return []
+
+
 def official_flower_samples(root: Path, split: str, *, download: bool) -> list[tuple[Path, int]]:
     """The official Oxford-102 split through ``torchvision.datasets.Flowers102`` (labels 0..101 = class id - 1)."""
     if split not in FLOWER_SPLITS:

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from mnv2_core.images.views import center_crop_view, to_tensor
+from mnv2_core.measure.latency import LatencyStats, measure_latency
 from mnv2_core.models import labels
 from mnv2_core.models.weights import LoadedModel, WeightsInfo, load_model
 from mnv2_core.runtime import engines
@@ -35,6 +36,9 @@ class PredictResult:
         return {"top": [p.__dict__ for p in self.top], "latency_ms": round(self.latency_ms, 3),
                 "preprocess_ms": round(self.preprocess_ms, 3), "weights": self.weights.description,
                 "weights_source": self.weights.source, "trained": self.weights.trained}
+
+
+WEAK_BELOW = 0.5  # test top-1 under which the app warns that the model is often wrong
 
 
 class Predictor:
@@ -101,6 +105,19 @@ class Predictor:
     @property
     def info(self) -> WeightsInfo:
         return self.loaded.info
+
+    def warm_latency(self, *, runs: int = 20, warmup: int = 5) -> LatencyStats:
+        """Median and p90 of the forward pass alone, after warm-up calls (a single call is too noisy to quote)."""
+        x = torch.zeros(1, 3, self.input_size, self.input_size)
+        return measure_latency(lambda: self.logits(x), warmup=warmup, runs=runs)
+
+    def accuracy_warning(self) -> str | None:
+        """A sentence for a checkpoint that is right on fewer than half the test photos, else None."""
+        score = self.info.meta.get("test_top1")
+        if not self.info.trained or not isinstance(score, float) or score >= WEAK_BELOW:
+            return None
+        return (f"This checkpoint gets only {score:.0%} of Oxford-102 test photos right ({self.info.meta.get('recipe')}"
+                f"); expect many wrong answers. See the Training page.")
 
     @property
     def input_size(self) -> int:
