@@ -109,7 +109,7 @@ def _bench(args: argparse.Namespace) -> int:
     for r, ratio in zip(rows, ratios):
         width = format_width(r.width) if r.width is not None else "-"
         shown = f"{ratio:.2f}" if ratio is not None else "-"
-        print(f"{r.model:<16}{width:>6} {r.precision:<5}{r.runtime:<12}{r.params / 1e6:>9.2f}M{r.macs / 1e6:>9.1f}M"
+        print(f"{r.model:<16}{width:>6} {r.precision:<5}{r.engine:<12}{r.params / 1e6:>9.2f}M{r.macs / 1e6:>9.1f}M"
               f"{r.median_ms:>11.2f}{r.p90_ms:>9.2f}{r.cv:>7.1%}{shown:>11}{r.threads:>8}")
     for p in photo:
         print(f"12 MP JPEG -> top-5, {p['precision']} on {p['engine']}: median {p['photo_ms']:.1f} ms = "

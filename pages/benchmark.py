@@ -47,7 +47,7 @@ def _saved_timings() -> None:
     if not rows:
         return
     saved = pd.DataFrame(rows)
-    saved["engine"] = saved["runtime"].map(ENGINE_TITLES)
+    saved["engine"] = saved["engine"].map(ENGINE_TITLES)
     st.subheader("Engines, as last recorded on this kind of machine")
     import json
 
@@ -118,7 +118,7 @@ st.dataframe(frame, hide_index=True, column_config={
 })
 st.download_button("Download CSV", frame.to_csv(index=False).encode(), "benchmark.csv", "text/csv", key="bench_csv")
 
-bars = px.bar(frame, x="label", y="median_ms", color="model", pattern_shape="runtime", error_y=frame["p90_ms"] - frame["median_ms"],
+bars = px.bar(frame, x="label", y="median_ms", color="model", pattern_shape="engine", error_y=frame["p90_ms"] - frame["median_ms"],
               error_y_minus=[0] * len(frame),
               labels={"median_ms": "median latency (ms), bar to p90", "label": ""}, title="Latency, batch 1")
 st.plotly_chart(bars, key="latency_bars")

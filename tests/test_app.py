@@ -112,7 +112,7 @@ def test_benchmark_runs_a_small_model() -> None:
     assert not at.exception, at.exception
     frame = at.dataframe[0].value
     # ONNX Runtime FP32 is timed beside each model as the reference of the ratio column
-    assert list(zip(frame["model"], frame["runtime"])) == [("lenet5", "torch"), ("lenet5", "onnxruntime"),
+    assert list(zip(frame["model"], frame["engine"])) == [("lenet5", "torch"), ("lenet5", "onnxruntime"),
                                                            ("mobilenet_v2", "torch"), ("mobilenet_v2", "onnxruntime")]
     assert list(frame["x_ort_fp32"])[1::2] == [1.0, 1.0] and (frame["x_ort_fp32"] > 0).all()
     assert frame["macs_m"].iloc[2] == pytest.approx(59.3, rel=0.005) and (frame["median_ms"] > 0).all()

@@ -170,10 +170,10 @@ def test_cli_bench_json() -> None:
                "--threads", "1", "--json")
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
-    assert [(r["model"], r["width"], r["runtime"]) for r in rows] == [
+    assert [(r["model"], r["width"], r["engine"]) for r in rows] == [
         ("lenet5", None, "torch"), ("lenet5", None, "onnxruntime"),
         ("mobilenet_v2", 0.35, "torch"), ("mobilenet_v2", 0.35, "onnxruntime")]
-    keys = {"model", "width", "precision", "runtime", "params", "macs", "median_ms", "p90_ms", "cv", "threads",
+    keys = {"model", "width", "precision", "engine", "params", "macs", "median_ms", "p90_ms", "cv", "threads",
             "x_ort_fp32"}
     assert keys <= set(rows[0]) and rows[2]["threads"] == 1 and rows[2]["macs"] == pytest.approx(59.3e6, rel=0.005)
     assert rows[3]["x_ort_fp32"] == 1.0 and rows[2]["x_ort_fp32"] == pytest.approx(

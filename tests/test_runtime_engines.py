@@ -76,7 +76,7 @@ def test_stale_int8_file_is_not_used() -> None:
 
 def test_default_engine_follows_the_saved_timings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     saved = tmp_path / "engines.json"
-    rows = [{"model": "mobilenet_v2", "width": 1.0, "precision": "int8", "runtime": r, "median_ms": ms}
+    rows = [{"model": "mobilenet_v2", "width": 1.0, "precision": "int8", "engine": r, "median_ms": ms}
             for r, ms in (("torch", 20.0), ("onnxruntime", 12.0))]
     saved.write_text(json.dumps({"rows": rows}))
     monkeypatch.setattr(engines, "ENGINE_TIMINGS", saved)
@@ -93,7 +93,7 @@ def test_bench_times_onnx_runtime_fp32_beside_every_model() -> None:
     assert configs == [BenchConfig("lenet5", None, "fp32", "torch"), BenchConfig("lenet5", None, "int8", "torch"),
                        BenchConfig("lenet5", None, "fp32", "onnxruntime")]
     rows = run_benchmark([configs[0], configs[2]], runs=5, warmup=1, threads=1)
-    assert [r.runtime for r in rows] == ["torch", "onnxruntime"] and all(r.median_ms > 0 for r in rows)
+    assert [r.engine for r in rows] == ["torch", "onnxruntime"] and all(r.median_ms > 0 for r in rows)
     ratios = ort_ratios(rows)
     assert ratios[1] == 1.0 and ratios[0] == pytest.approx(rows[0].median_ms / rows[1].median_ms)
     assert np.isfinite(ratios[0])

@@ -27,7 +27,7 @@ class BenchRow:
     model: str
     width: float | None
     precision: str
-    runtime: str
+    engine: str
     params: int
     macs: int
     median_ms: float
@@ -41,10 +41,10 @@ class BenchRow:
 
 
 def bench_row(model: nn.Module, name: str, input_size: InputSize, *, width: float | None = None,
-              precision: str = "fp32", runtime: str = "torch", in_channels: int = 3, **kw) -> BenchRow:
+              precision: str = "fp32", engine: str = "torch", in_channels: int = 3, **kw) -> BenchRow:
     """Count and time an eager torch model in one go; ``kw`` go to :func:`measure_latency`."""
     stats = time_model(model, input_size, in_channels=in_channels, **kw)
-    return BenchRow(model=name, width=width, precision=precision, runtime=runtime, params=count_params(model),
+    return BenchRow(model=name, width=width, precision=precision, engine=engine, params=count_params(model),
                     macs=count_macs(model, input_size, in_channels), median_ms=stats.median_ms, p90_ms=stats.p90_ms,
                     cv=stats.cv, threads=stats.threads, runs=stats.runs)
 
@@ -157,7 +157,7 @@ def run_benchmark(configs: list[BenchConfig], *, runs: int = 30, warmup: int = 5
 
 def ort_ratios(rows: list[BenchRow]) -> list[float | None]:
     """Each row's median over the ONNX Runtime FP32 median of the same model and width in the same run."""
-    reference = {(r.model, r.width): r.median_ms for r in rows if r.runtime == "onnxruntime" and r.precision == "fp32"}
+    reference = {(r.model, r.width): r.median_ms for r in rows if r.engine == "onnxruntime" and r.precision == "fp32"}
     return [r.median_ms / reference[(r.model, r.width)] if (r.model, r.width) in reference else None for r in rows]
 
 
@@ -177,8 +177,8 @@ def results_frame(rows: list[BenchRow]):
         ref = imagenet_reference(r.model, r.width)
         top1 = (ref.top1 if r.precision == "fp32" else ref.int8_top1) if ref else None
         records.append({
-            "label": f"{display_name(r.model, r.width)} {r.precision.upper()} {ENGINE_TITLES[r.runtime]}",
-            "model": r.model, "width": r.width, "precision": r.precision, "runtime": r.runtime,
+            "label": f"{display_name(r.model, r.width)} {r.precision.upper()} {ENGINE_TITLES[r.engine]}",
+            "model": r.model, "width": r.width, "precision": r.precision, "engine": r.engine,
             "params_m": r.params / 1e6, "macs_m": r.macs / 1e6, "median_ms": r.median_ms, "p90_ms": r.p90_ms,
             "cv": r.cv, "x_ort_fp32": ratio, "threads": r.threads, "runs": r.runs,
             "imagenet_top1": top1, "source": ref.source if top1 is not None else None,

@@ -191,10 +191,10 @@ def measured_timings() -> list[dict]:
 def default_engine(precision: str, model: str = "mobilenet_v2", width: float | None = 1.0) -> str:
     """The fastest engine measured on this kind of machine for ``precision`` (ONNX Runtime when nothing is saved)."""
     rows = [r for r in measured_timings() if r.get("precision") == precision and r.get("model") == model
-            and r.get("width") == width and r.get("runtime") in ENGINES]
+            and r.get("width") == width and r.get("engine") in ENGINES]
     if not rows:
-        rows = [r for r in measured_timings() if r.get("precision") == precision and r.get("runtime") in ENGINES]
-    best = min(rows, key=lambda r: r["median_ms"])["runtime"] if rows else "onnxruntime"
+        rows = [r for r in measured_timings() if r.get("precision") == precision and r.get("engine") in ENGINES]
+    best = min(rows, key=lambda r: r["median_ms"])["engine"] if rows else "onnxruntime"
     return best if best != "onnxruntime" or ort_available() else "torch"
 
 
