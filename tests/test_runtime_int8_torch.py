@@ -11,9 +11,8 @@ from torch import nn
 from torchvision import transforms as T
 
 from mnv2_core.models import build_model, mobilenet_v2
+from mnv2_core.runtime.calibration import QuantizationError, calibration_batches
 from mnv2_core.runtime.int8_torch import (
-    QuantizationError,
-    calibration_batches,
     fix_tf_same_padding,
     is_quantized,
     model_size_bytes,

@@ -47,6 +47,20 @@ def flower_samples(root: Path, split: str) -> list[tuple[Path, int]]:
     return samples
 
 
+def spread_over_classes(samples: list[tuple[Path, int]], count: int) -> list[tuple[Path, int]]:
+    """``count`` samples round-robin over the classes (the first photo of every class, then the second, ...):
+    deterministic, and as many classes as ``count`` allows."""
+    by_class: dict[int, list[tuple[Path, int]]] = {}
+    for sample in samples:
+        by_class.setdefault(sample[1], []).append(sample)
+    picked: list[tuple[Path, int]] = []
+    for rank in range(max((len(v) for v in by_class.values()), default=0)):
+        picked += [v[rank] for _, v in sorted(by_class.items()) if rank < len(v)][:count - len(picked)]
+        if len(picked) >= count:
+            break
+    return picked
+
+
 def test_photos(root: Path | None = None) -> list[Path]:
     """The test split's photos, for the app's "try a test photo"; empty when the data folder is not there."""
     from mnv2_core import config

@@ -114,8 +114,9 @@ def _timing_call(config: BenchConfig, float_model: torch.nn.Module, workdir: Pat
     import copy
 
     from mnv2_core.images.views import IMAGENET_MEAN, IMAGENET_STD
-    from mnv2_core.runtime.int8_onnx import calibration_arrays, quantize_qdq
-    from mnv2_core.runtime.int8_torch import calibration_paths, calibration_tensors, reestimate_bn_stats
+    from mnv2_core.runtime.calibration import calibration_arrays, calibration_paths, calibration_tensors
+    from mnv2_core.runtime.int8_onnx import quantize_qdq
+    from mnv2_core.runtime.int8_torch import reestimate_bn_stats
 
     calibrated = copy.deepcopy(float_model)
     reestimate_bn_stats(calibrated, calibration_tensors(size, IMAGENET_MEAN, IMAGENET_STD))

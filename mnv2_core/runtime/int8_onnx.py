@@ -48,13 +48,6 @@ class _Reader:
         self.i = 0
 
 
-def calibration_arrays(paths: Sequence[Path], input_size: int, mean: Sequence[float],
-                       std: Sequence[float]) -> list[np.ndarray]:
-    """[1, 3, H, W] float32 arrays, prepared exactly as the app prepares an upload."""
-    from mnv2_core.images.decode import load_path
-    from mnv2_core.images.views import to_tensor
-
-    return [to_tensor(load_path(p).image, input_size, mean=tuple(mean), std=tuple(std)).numpy() for p in paths]
 
 
 def quantize_qdq(fp32_model: Path, target: Path, arrays: Sequence[np.ndarray], method: str = "minmax", *,
@@ -123,7 +116,7 @@ def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] 
     from mnv2_core.images.flowers import split_samples
     from mnv2_core.models.weights import checkpoint_path, load_checkpoint_file
     from mnv2_core.runtime import engines
-    from mnv2_core.runtime.int8_torch import calibration_paths
+    from mnv2_core.runtime.calibration import calibration_arrays, calibration_paths
 
     if calibration < MIN_CALIBRATION:
         raise ValueError(f"Calibrate on at least {MIN_CALIBRATION} images (got {calibration}).")

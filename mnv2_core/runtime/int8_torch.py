@@ -5,7 +5,7 @@ residual adds and fuses conv-bn without editing the model, so our MobileNetV2 ke
 torch.ao.quantization is deprecated in favour of torchao's PT2E flow but still works in torch 2.x; its warnings are
 silenced here so they do not flood the app.
 
-Notes measured on the 2-core dev machine (see tests/test_quantize.py for the checks):
+Notes measured on the 2-core dev machine (see tests/test_runtime_int8_torch.py for the checks):
 - ReLU6 is not fused into the conv (the x86 backend fuses only ReLU): it runs as a quantized hardtanh, with no
   dequantize/requantize round trip, and takes ~11% of INT8 MobileNetV2's time. Swapping it for a fused ReLU whose
   output range is clamped to [0, 6] was measured 2-10% faster with no better agreement, so it is not done.
@@ -19,34 +19,25 @@ import copy
 import io
 import math
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from itertools import chain
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from mnv2_core.models.mobilenetv2 import TFSamePadConv2d
+from mnv2_core.runtime.calibration import QuantizationError, calibration_tensors
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from mnv2_core.models.weights import LoadedModel
 
-__all__ = ["QuantizationError", "BACKENDS", "CALIBRATION_IMAGES", "quantize_int8", "set_engine", "calibration_paths",
-           "calibration_batches", "model_size_bytes", "reestimate_bn_stats", "is_quantized", "quantize_for_predictor",
-           "calibrated_int8", "calibration_tensors", "fix_tf_same_padding"]
-
-CALIBRATION_IMAGES = 32  # one photo from each of 32 classes of the training split
+__all__ = ["QuantizationError", "BACKENDS", "quantize_int8", "set_engine", "model_size_bytes", "reestimate_bn_stats",
+           "is_quantized", "quantize_for_predictor", "calibrated_int8", "fix_tf_same_padding"]
 
 # fbgemm and x86 are the same kernels on x86 CPUs (x86 also picks onednn where it is faster); qnnpack is for ARM.
 BACKENDS: tuple[str, ...] = ("x86", "fbgemm", "qnnpack")
-
-
-class QuantizationError(ValueError):
-    """A model could not be quantized; the message is one sentence a user can act on."""
 
 
 @contextmanager
@@ -165,27 +156,6 @@ def is_quantized(model: nn.Module) -> bool:
     return any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in model.modules())
 
 
-def calibration_batches(paths: Sequence[Path], transform: Callable[[Image.Image], torch.Tensor],
-                        batch_size: int = 16) -> Iterator[torch.Tensor]:
-    """Load RGB images, apply ``transform`` (giving [3,H,W] or [1,3,H,W]) and yield stacked batches."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    pending: list[torch.Tensor] = []
-    for path in paths:
-        try:
-            with Image.open(path) as img:
-                rgb = ImageOps.exif_transpose(img).convert("RGB")
-        except (OSError, UnidentifiedImageError) as exc:
-            raise QuantizationError(f"cannot read calibration image {path} ({exc})") from exc
-        tensor = transform(rgb)
-        pending.append(tensor[0] if tensor.dim() == 4 else tensor)
-        if len(pending) == batch_size:
-            yield torch.stack(pending)
-            pending = []
-    if pending:
-        yield torch.stack(pending)
 
 
 def model_size_bytes(model: nn.Module) -> int:
@@ -225,33 +195,8 @@ def reestimate_bn_stats(model: nn.Module, batches: Iterable[torch.Tensor]) -> No
         model.eval()
 
 
-def calibration_paths(count: int = CALIBRATION_IMAGES, split: str = "train") -> list[Path]:
-    """``count`` real flower photos spread over the classes of ``split`` (deterministic: the same every run)."""
-    from mnv2_core import config
-
-    root = config.data_dir() / split
-    classes = sorted((d for d in root.iterdir() if d.is_dir()), key=lambda d: (len(d.name), d.name)) \
-        if root.is_dir() else []
-    per_class = [sorted(d.glob("*.jpg")) for d in classes]
-    paths: list[Path] = []
-    for rank in range(max((len(p) for p in per_class), default=0)):  # round robin: first image of every class, ...
-        paths += [p[rank] for p in per_class if rank < len(p)][: count - len(paths)]
-        if len(paths) >= count:
-            break
-    if not paths:
-        raise QuantizationError(f"INT8 calibration needs real photos, and none were found in {root} "
-                                "(set MNV2_DATA to the Oxford-102 folder)")
-    return paths
 
 
-def calibration_tensors(input_size: int, mean: Sequence[float], std: Sequence[float],
-                 count: int = CALIBRATION_IMAGES) -> list[torch.Tensor]:
-    from mnv2_core.images.views import to_tensor
-
-    def transform(image: Image.Image) -> torch.Tensor:
-        return to_tensor(image, input_size, mean=tuple(mean), std=tuple(std))
-
-    return list(calibration_batches(calibration_paths(count), transform))
 
 
 def quantize_for_predictor(loaded: LoadedModel, backend: str = "x86") -> nn.Module:

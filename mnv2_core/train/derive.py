@@ -101,16 +101,10 @@ def calibration_images(samples: list[tuple[Path, int]], count: int, size: int, s
                        seed: int = 0) -> torch.Tensor:
     """``count`` training photos, round-robin over the classes, half as the app's view and half phone-like."""
     from mnv2_core.images.augment import load_bank, normalize
+    from mnv2_core.images.flowers import spread_over_classes
     from mnv2_core.images.phone import phone_batch
 
-    by_class: dict[int, list[tuple[Path, int]]] = {}
-    for sample in samples:
-        by_class.setdefault(sample[1], []).append(sample)
-    picked: list[tuple[Path, int]] = []
-    rank = 0
-    while len(picked) < count and rank < max(len(v) for v in by_class.values()):
-        picked += [v[rank] for _, v in sorted(by_class.items()) if rank < len(v)][:count - len(picked)]
-        rank += 1
+    picked = spread_over_classes(samples, count)
     clean = load_bank(picked, round(size * 256 / 224), eval_crop=size, desc="calibration photos")
     raw = load_bank(picked, round(size * 256 / 224), desc="calibration photos (phone-like)")
     half = torch.arange(0, len(picked), 2)
