@@ -7,7 +7,13 @@ import plotly.express as px
 import streamlit as st
 
 from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, display_name
-from mnv2_core.runtime.engines import ENGINE_TIMINGS, ENGINE_TITLES, measured_timings, shipped_int8_records
+from mnv2_core.runtime.engines import (
+    ENGINE_TITLES,
+    measured_timings,
+    shipped_int8_records,
+    shipped_int8_rows,
+    timings_record,
+)
 from pages.common import MODEL_CHOICES, show_user_error
 
 st.title("Benchmark on this machine")
@@ -25,14 +31,7 @@ def _int8_accuracy() -> None:
     if not records:
         st.info("No INT8 models are shipped yet: make them with `python -m mnv2_core quantize`.")
         return
-    table = pd.DataFrame([{
-        "model": display_name(r["model"], r.get("width")),
-        "calibration": f"{r['calibration']['method_title']}, {r['calibration']['images']} training photos",
-        "FP32 top-1": r["test"]["fp32_top1"], "INT8 top-1": r["test"]["int8_top1"],
-        "drop (points)": r["test"]["drop_points"], "top-1 agreement": r["test"]["agreement"],
-        "FP32 MB": r["size_bytes"]["fp32_onnx"] / 1e6, "INT8 MB": r["size_bytes"]["int8_onnx"] / 1e6,
-        "test images": r["test"]["images"], "made": r["provenance"]["date"][:10],
-    } for r in records])
+    table = pd.DataFrame(shipped_int8_rows())
     st.dataframe(table, hide_index=True, column_config={
         c: st.column_config.NumberColumn(c, format="percent") for c in ("FP32 top-1", "INT8 top-1",
                                                                         "top-1 agreement")} | {
@@ -49,9 +48,7 @@ def _saved_timings() -> None:
     saved = pd.DataFrame(rows)
     saved["engine"] = saved["engine"].map(ENGINE_TITLES)
     st.subheader("Engines, as last recorded on this kind of machine")
-    import json
-
-    info = json.loads(ENGINE_TIMINGS.read_text(encoding="utf-8"))
+    info = timings_record()
     chart = px.bar(saved, x="median_ms", y=[display_name(m, w if w == w else None)
                                             for m, w in zip(saved["model"], saved["width"])],
                    color="engine", pattern_shape="precision", barmode="group", orientation="h",

@@ -85,7 +85,7 @@ def test_default_engine_follows_the_saved_timings(tmp_path: Path, monkeypatch: p
     saved.write_text(json.dumps({"rows": rows}))
     assert engines.default_engine("int8") == "torch"
     saved.write_text("not json")
-    assert engines.default_engine("fp32") == "onnxruntime"
+    assert engines.default_engine("fp32") == "onnxruntime" and engines.timings_record() == {}
 
 
 def test_bench_times_onnx_runtime_fp32_beside_every_model() -> None:
@@ -97,3 +97,8 @@ def test_bench_times_onnx_runtime_fp32_beside_every_model() -> None:
     ratios = ort_ratios(rows)
     assert ratios[1] == 1.0 and ratios[0] == pytest.approx(rows[0].median_ms / rows[1].median_ms)
     assert np.isfinite(ratios[0])
+
+
+def test_shipped_int8_rows_give_each_shipped_model_its_accuracy_beside_fp32() -> None:
+    (row,) = [r for r in engines.shipped_int8_rows() if r["model"] == "MobileNetV2 1.0"]
+    assert 0.9 < row["INT8 top-1"] <= 1 and 0.9 < row["top-1 agreement"] <= 1 and row["INT8 MB"] < row["FP32 MB"]

@@ -180,12 +180,18 @@ def shipped_int8(name: str, width: float | None, head: str, float_sha: str) -> P
 # -------------------------------------------------------------------------------------------------- defaults
 
 
+def timings_record() -> dict:
+    """The last ``python -m mnv2_core bench --save`` record (date, cpu, command, rows); empty when there is none."""
+    try:
+        record = json.loads(ENGINE_TIMINGS.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def measured_timings() -> list[dict]:
     """Rows of the last ``python -m mnv2_core bench --engines ...`` run saved in assets/results/engines.json."""
-    try:
-        return json.loads(ENGINE_TIMINGS.read_text(encoding="utf-8")).get("rows", [])
-    except (OSError, json.JSONDecodeError, AttributeError):
-        return []
+    return timings_record().get("rows", [])
 
 
 def default_engine(precision: str, model: str = "mobilenet_v2", width: float | None = 1.0) -> str:
@@ -196,6 +202,20 @@ def default_engine(precision: str, model: str = "mobilenet_v2", width: float | N
         rows = [r for r in measured_timings() if r.get("precision") == precision and r.get("engine") in ENGINES]
     best = min(rows, key=lambda r: r["median_ms"])["engine"] if rows else "onnxruntime"
     return best if best != "onnxruntime" or ort_available() else "torch"
+
+
+def shipped_int8_rows() -> list[dict]:
+    """One row per shipped INT8 model for a table: calibration, FP32 vs INT8 test top-1, agreement, sizes."""
+    from mnv2_core.models import display_name
+
+    return [{
+        "model": display_name(r["model"], r.get("width")),
+        "calibration": f"{r['calibration']['method_title']}, {r['calibration']['images']} training photos",
+        "FP32 top-1": r["test"]["fp32_top1"], "INT8 top-1": r["test"]["int8_top1"],
+        "drop (points)": r["test"]["drop_points"], "top-1 agreement": r["test"]["agreement"],
+        "FP32 MB": r["size_bytes"]["fp32_onnx"] / 1e6, "INT8 MB": r["size_bytes"]["int8_onnx"] / 1e6,
+        "test images": r["test"]["images"], "made": r["provenance"]["date"][:10],
+    } for r in shipped_int8_records()]
 
 
 def shipped_int8_records() -> list[dict]:
