@@ -219,3 +219,14 @@ def test_depthwise_separable_cost() -> None:
     assert sum(r.macs for r in counts.layer_table(pair, 56, in_channels=64)) == at_56["separable_macs"]
     with pytest.raises(probe.BenchError):
         counts.depthwise_separable_cost(0, 64, 128)
+
+
+def test_anatomy_of_mobilenet_v2_adds_up_to_the_whole_model() -> None:
+    from mnv2_core.measure.stages import anatomy
+
+    parts = anatomy(0.35, 96)
+    model = mobilenet_v2(0.35)
+    assert parts.params == counts.count_params(model) and parts.macs == counts.count_macs(model, 96)
+    assert sum(r["macs"] for r in parts.layers) == parts.macs
+    assert parts.blocks[0]["in_shape"] == "3 x 96 x 96" and all("activation_kb" in r for r in parts.blocks)
+    assert parts.peak_activation_bytes == counts.peak_activation_memory(model, 96)
