@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from mnv2_core.models.labels import HEADS
+from mnv2_core.models.labels import CLASS_SETS
 
 
 def _width(text: str) -> float:
@@ -23,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="mobilenet_v2")
     p.add_argument("--width", type=_width, default=None, help="MobileNetV2 width multiplier (default 1.0)")
     p.add_argument("--precision", choices=("fp32", "int8"), default="fp32")
-    p.add_argument("--head", choices=HEADS, default="flowers")
+    p.add_argument("--classes", "--head", dest="classes", choices=CLASS_SETS, default="flowers",
+                   help="flowers: Oxford-102 (102 classes); imagenet: ImageNet-1k (--head is the old name)")
     p.add_argument("--engine", choices=("auto", "torch", "onnxruntime"), default="auto",
                    help="auto = the engine measured fastest for the precision")
     p.add_argument("--top", type=int, default=5)
@@ -61,7 +62,7 @@ def _predict(args: argparse.Namespace) -> int:
     from mnv2_core.images.decode import ImageDecodeError, load_path
     from mnv2_core.runtime.predictor import Predictor
 
-    predictor = Predictor(args.model, args.width, args.precision, args.head, engine=args.engine)
+    predictor = Predictor(args.model, args.width, args.precision, args.classes, engine=args.engine)
     if not predictor.info.trained:
         print(f"warning: {predictor.info.description}", file=sys.stderr)
     out, failed = [], 0

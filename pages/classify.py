@@ -18,8 +18,8 @@ st.title("Classify a flower")
 st.caption("Upload a photo (JPEG, PNG, WebP, HEIC from an iPhone...), take one with the camera, or try a test image. "
            "Change the width and precision and watch the prediction, size and speed change.")
 
-name, width, precision, head, engine = model_controls()
-available = get_availability(name, width, head)
+name, width, precision, classes, engine = model_controls()
+available = get_availability(name, width, classes)
 if not available.trained:
     # An untrained model would still name a flower with confidence: say why it is off, and how to train it.
     st.warning(f"{available.reason} It is listed so you can see the whole family, but it does not answer until it "
@@ -35,9 +35,9 @@ def _decode(data: bytes) -> DecodedImage:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _heatmap(data: bytes, name: str, width: float | None, precision: str, head: str, engine: str):
+def _heatmap(data: bytes, name: str, width: float | None, precision: str, classes: str, engine: str):
     """Grad-CAM for the top-1 class, once per image and model (a backward pass is too slow for every rerun)."""
-    return get_predictor(name, width, precision, head, engine).explain(_decode(data).image)
+    return get_predictor(name, width, precision, classes, engine).explain(_decode(data).image)
 
 
 source = st.segmented_control("Image", ["Upload", "Camera", "Test-set sample"], default="Upload", key="source") \
@@ -73,7 +73,7 @@ if not available.trained:
 
 try:
     with st.spinner(f"Loading {name} {precision.upper()} (first time only)..."):
-        predictor = get_predictor(name, width, precision, head, engine)
+        predictor = get_predictor(name, width, precision, classes, engine)
 except (ValueError, RuntimeError, OSError) as exc:
     show_user_error(exc)
     st.stop()
@@ -94,7 +94,7 @@ with left:
     if show_cam:
         from mnv2_core.runtime.explain import overlay
 
-        heat = _heatmap(data, name, width, precision, head, engine)
+        heat = _heatmap(data, name, width, precision, classes, engine)
         st.image(overlay(view, heat), caption=f"What the model sees ({predictor.input_size}x{predictor.input_size}), "
                  f"red where evidence for '{result.top[0].label}' is strongest", width="stretch")
     else:
@@ -109,7 +109,7 @@ with right:
                       margin=dict(l=10, r=10, t=40, b=10))
     st.plotly_chart(fig, key="top5")
 
-    fp = get_footprint(name, width, precision, head, engine)
+    fp = get_footprint(name, width, precision, classes, engine)
     m = st.columns(2)
     m[0].metric("Latency (this prediction)", f"{result.latency_ms:.1f} ms",
                 help=f"Model forward pass only, batch 1, {precision.upper()} on {ENGINE_TITLES[predictor.engine]}; "

@@ -39,7 +39,7 @@ def _top5_titles(at: AppTest) -> list[str]:
     return [c.proto.spec for c in at.get("plotly_chart")]
 
 
-def test_classify_upload_then_change_width_precision_and_head(sample_flower: Path, flowers_dir: Path,
+def test_classify_upload_then_change_width_precision_and_classes(sample_flower: Path, flowers_dir: Path,
                                                               tflite_path: Path) -> None:
     at = _app()
     assert at.title[0].value == "Classify a flower"
@@ -65,7 +65,7 @@ def test_classify_upload_then_change_width_precision_and_head(sample_flower: Pat
 
     at.button_group(key="precision").set_value("fp32")
     at.select_slider(key="width").set_value(1.0)
-    at.button_group(key="head").set_value("imagenet").run()
+    at.button_group(key="classes").set_value("imagenet").run()
     assert not at.exception, at.exception
     assert any("daisy" in spec for spec in _top5_titles(at))
     assert not at.warning
@@ -87,7 +87,7 @@ def test_a_model_without_trained_weights_is_listed_but_does_not_answer(sample_fl
 def test_imagenet_classes_at_a_width_without_imagenet_weights_say_why(sample_flower: Path) -> None:
     at = _upload(_app(), sample_flower.name, sample_flower.read_bytes())
     at.select_slider(key="width").set_value(0.5)
-    at.button_group(key="head").set_value("imagenet").run()
+    at.button_group(key="classes").set_value("imagenet").run()
     assert not at.exception, at.exception
     assert any("width 1.0 only" in w.value for w in at.warning)
     assert not any("Top-5" in spec for spec in _top5_titles(at))

@@ -35,7 +35,7 @@ def test_labels() -> None:
     assert len(imagenet_names()) == 1000 and imagenet_names()[985] == "daisy"
 
 
-def test_without_checkpoint_the_flowers_head_is_untrained_and_says_so(offline: Path) -> None:
+def test_without_checkpoint_the_flower_classes_are_untrained_and_say_so(offline: Path) -> None:
     loaded = weights.load_model("mobilenet_v2", 0.5, "flowers")
     assert loaded.info.source == "untrained" and not loaded.info.trained
     assert "meaningless" in loaded.info.description
@@ -97,13 +97,13 @@ def test_bad_width_and_model_are_user_errors() -> None:
         weights.load_model("vgg16")
 
 
-def test_imagenet_head_without_any_source_is_untrained(offline: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_imagenet_classes_without_any_source_are_untrained(offline: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MNV2_WEIGHTS", str(offline / "nothing"))
     assert weights.planned_source("resnet18", None, "imagenet") == "untrained"
     assert weights.load_model("mobilenet_v2", 1.0, "imagenet").info.source == "untrained"
 
 
-def test_imagenet_head_uses_the_imported_tflite_weights(offline: Path, tflite_path: Path, sample_flower: Path) -> None:
+def test_imagenet_classes_use_the_imported_tflite_weights(offline: Path, tflite_path: Path, sample_flower: Path) -> None:
     predictor = Predictor("mobilenet_v2", 1.0, "fp32", "imagenet")
     assert predictor.info.source == "tflite" and predictor.info.mean == (0.5, 0.5, 0.5)
     result = predictor.predict(load_path(sample_flower).image)
@@ -149,7 +149,7 @@ def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 def test_cli_predict_json_imagenet(tflite_path: Path, sample_flower: Path, tmp_path: Path) -> None:
-    out = _cli("predict", str(sample_flower), "--head", "imagenet", "--json", "--top", "3",
+    out = _cli("predict", str(sample_flower), "--classes", "imagenet", "--json", "--top", "3",
                env={"MNV2_CACHE": str(tmp_path), "MNV2_DOWNLOAD": "0"})
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)

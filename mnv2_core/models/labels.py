@@ -7,8 +7,8 @@ from functools import lru_cache
 
 from mnv2_core.config import FLOWER_NAMES_FILE
 
-HEADS = ("flowers", "imagenet")
-HEAD_TITLES = {"flowers": "Oxford-102 flowers", "imagenet": "ImageNet-1k"}
+CLASS_SETS = ("flowers", "imagenet")
+CLASSES_TITLES = {"flowers": "Oxford-102 flowers", "imagenet": "ImageNet-1k"}
 
 
 @lru_cache(maxsize=None)
@@ -26,16 +26,16 @@ def imagenet_names() -> tuple[str, ...]:
     return tuple(_IMAGENET_CATEGORIES)
 
 
-def class_names(head: str) -> tuple[str, ...]:
-    return flower_names() if head == "flowers" else imagenet_names()
+def class_names(classes: str) -> tuple[str, ...]:
+    return flower_names() if classes == "flowers" else imagenet_names()
 
 
-def class_id(head: str, index: int) -> int:
+def class_id(classes: str, index: int) -> int:
     """The id users see: Oxford-102 ids start at 1; ImageNet indices are 0-based."""
-    return index + 1 if head == "flowers" else index
+    return index + 1 if classes == "flowers" else index
 
 
-def num_classes(head: str) -> int:
-    if head not in HEADS:
-        raise ValueError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
-    return 102 if head == "flowers" else 1000
+def num_classes(classes: str) -> int:
+    if classes not in CLASS_SETS:
+        raise ValueError(f"unknown classes {classes!r}; choose one of {', '.join(CLASS_SETS)}")
+    return 102 if classes == "flowers" else 1000

@@ -1,11 +1,11 @@
 """Where a model's weights come from, in one place.
 
-Order of preference for a (model, width, head):
-1. a checkpoint this project trained and shipped in ``assets/checkpoints`` (flowers head), else one trained on this
+Order of preference for a (model, width, classes):
+1. a checkpoint this project trained and shipped in ``assets/checkpoints`` (flowers classes), else one trained on this
    machine that is too large to ship (``MNV2_CACHE/checkpoints``);
-2. torchvision's ImageNet weights already in the torch hub cache (ImageNet head);
-3. the official TFLite MobileNetV2 1.0 from the shared weights folder, converted to float (ImageNet head, width 1.0);
-4. torchvision's download, for users with internet (ImageNet head);
+2. torchvision's ImageNet weights already in the torch hub cache (ImageNet classes);
+3. the official TFLite MobileNetV2 1.0 from the shared weights folder, converted to float (ImageNet classes, width 1.0);
+4. torchvision's download, for users with internet (ImageNet classes);
 5. untrained weights, which the UI must label as meaningless.
 
 Each source also says which input normalisation its weights expect.
@@ -40,7 +40,7 @@ class WeightsInfo:
     source: Source
     trained: bool
     description: str
-    head: str
+    classes: str
     path: str | None = None
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
@@ -65,14 +65,14 @@ class LoadedModel:
         return display_name(self.name, self.width)
 
 
-def checkpoint_path(name: str, width: float | None, head: str = "flowers") -> Path:
+def checkpoint_path(name: str, width: float | None, classes: str = "flowers") -> Path:
     suffix = f"_{format_width(width)}" if width is not None and get_spec(name).has_widths else ""
-    return config.CHECKPOINT_DIR / f"{name}{suffix}_{'flowers102' if head == 'flowers' else head}.pt"
+    return config.CHECKPOINT_DIR / f"{name}{suffix}_{'flowers102' if classes == 'flowers' else classes}.pt"
 
 
-def find_checkpoint(name: str, width: float | None, head: str = "flowers") -> Path | None:
+def find_checkpoint(name: str, width: float | None, classes: str = "flowers") -> Path | None:
     """The shipped checkpoint, else the one trained on this machine (too large for the repository), else None."""
-    shipped = checkpoint_path(name, width, head)
+    shipped = checkpoint_path(name, width, classes)
     local = config.local_checkpoint_dir() / shipped.name
     return next((p for p in (shipped, local) if p.is_file()), None)
 
@@ -104,7 +104,7 @@ def _identity_from_name(path: Path) -> tuple[str, float | None]:
 
 
 def load_checkpoint_file(path: Path, name: str | None = None, width: float | None = None,
-                         head: str = "flowers") -> LoadedModel:
+                         classes: str = "flowers") -> LoadedModel:
     """Load a checkpoint written by :func:`save_checkpoint`; the model is read from its meta or its file name."""
     path = Path(path)
     if not path.is_file():
@@ -121,7 +121,7 @@ def load_checkpoint_file(path: Path, name: str | None = None, width: float | Non
     try:
         # Fine-tuned from the TFLite backbone, a model keeps TF 'SAME' padding: the checkpoint says so.
         options = {"padding": meta["padding"]} if meta.get("padding") else {}
-        model = build_model(name, num_classes=labels.num_classes(head), width=width, **options)
+        model = build_model(name, num_classes=labels.num_classes(classes), width=width, **options)
         model.load_state_dict(state, strict=True)
     except Exception as exc:  # a mismatched file is the user's to fix, not a crash
         raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
@@ -129,7 +129,7 @@ def load_checkpoint_file(path: Path, name: str | None = None, width: float | Non
     spec = get_spec(name)
     scored = (f"; {meta['recipe']}, test top-1 {meta['test_top1']:.1%}" if isinstance(meta.get("test_top1"), float)
               and meta.get("recipe") else "")
-    info = WeightsInfo("checkpoint", True, f"Trained by this project on Oxford-102 ({path.name}{scored}).", head,
+    info = WeightsInfo("checkpoint", True, f"Trained by this project on Oxford-102 ({path.name}{scored}).", classes,
                        str(path), tuple(meta.get("mean", IMAGENET_MEAN)), tuple(meta.get("std", IMAGENET_STD)), meta)
     return LoadedModel(name, width, model.eval(), info, int(meta.get("input_size", spec.input_size)))
 
@@ -168,9 +168,9 @@ def _from_tflite(path: Path) -> LoadedModel:
     return LoadedModel("mobilenet_v2", 1.0, model, info, 224)
 
 
-def _untrained(name: str, width: float | None, head: str, why: str) -> LoadedModel:
-    model = build_model(name, num_classes=labels.num_classes(head), width=width).eval()
-    info = WeightsInfo("untrained", False, f"Untrained (random) weights: {why} Its predictions are meaningless.", head)
+def _untrained(name: str, width: float | None, classes: str, why: str) -> LoadedModel:
+    model = build_model(name, num_classes=labels.num_classes(classes), width=width).eval()
+    info = WeightsInfo("untrained", False, f"Untrained (random) weights: {why} Its predictions are meaningless.", classes)
     return LoadedModel(name, width, model, info, get_spec(name).input_size)
 
 
@@ -190,13 +190,13 @@ def _tflite_file() -> Path:
     return tflite.default_path()
 
 
-def planned_source(name: str, width: float | None = None, head: str = "flowers") -> Source:
+def planned_source(name: str, width: float | None = None, classes: str = "flowers") -> Source:
     """Which source :func:`load_model` will use, decided from files alone (cheap: nothing is loaded)."""
     width = normalise_width(name, width)
-    labels.num_classes(head)  # validates the head
-    if find_checkpoint(name, width, head) is not None:
+    labels.num_classes(classes)  # validates the classes
+    if find_checkpoint(name, width, classes) is not None:
         return "checkpoint"
-    if head == "flowers":
+    if classes == "flowers":
         return "untrained"
     tv = _torchvision_weights(name, width)
     if tv is not None and _torchvision_cache_file(tv).exists():
@@ -206,13 +206,13 @@ def planned_source(name: str, width: float | None = None, head: str = "flowers")
     return "torchvision-download" if tv is not None and config.downloads_allowed() else "untrained"
 
 
-def load_model(name: str, width: float | None = None, head: str = "flowers") -> LoadedModel:
-    """Build ``name`` at ``width`` with the best weights available here for ``head`` (see module docstring)."""
+def load_model(name: str, width: float | None = None, classes: str = "flowers") -> LoadedModel:
+    """Build ``name`` at ``width`` with the best weights available here for ``classes`` (see module docstring)."""
     width = normalise_width(name, width)
-    source = planned_source(name, width, head)
+    source = planned_source(name, width, classes)
     title = display_name(name, width)
     if source == "checkpoint":
-        return load_checkpoint_file(find_checkpoint(name, width, head), name, width, head)
+        return load_checkpoint_file(find_checkpoint(name, width, classes), name, width, classes)
     if source == "torchvision-cache":
         return _from_torchvision(name, width, _torchvision_weights(name, width), source)
     if source == "tflite":
@@ -221,10 +221,10 @@ def load_model(name: str, width: float | None = None, head: str = "flowers") -> 
         try:
             return _from_torchvision(name, width, _torchvision_weights(name, width), source)
         except Exception:  # offline, a proxy, or a partial file: fall back to an honest "untrained"
-            return _untrained(name, width, head, "the ImageNet weights could not be downloaded (no internet?).")
-    if head == "flowers":
-        return _untrained(name, width, head, f"no Oxford-102 checkpoint for {title} in assets/checkpoints.")
-    return _untrained(name, width, head, f"no ImageNet weights for {title} are available here.")
+            return _untrained(name, width, classes, "the ImageNet weights could not be downloaded (no internet?).")
+    if classes == "flowers":
+        return _untrained(name, width, classes, f"no Oxford-102 checkpoint for {title} in assets/checkpoints.")
+    return _untrained(name, width, classes, f"no ImageNet weights for {title} are available here.")
 
 
 MAX_SHIPPED_BYTES = 15_000_000  # the largest checkpoint this repository ships in assets/

@@ -47,13 +47,13 @@ def _recorded_size_over_limit(name: str, width: float | None) -> int | None:
     return max((s for s in sizes if s > weights.MAX_SHIPPED_BYTES), default=None)
 
 
-def availability(name: str, width: float | None = None, head: str = "flowers") -> Availability:
+def availability(name: str, width: float | None = None, classes: str = "flowers") -> Availability:
     """Decided from files alone (nothing is loaded), like :func:`planned_source`."""
     width = normalise_width(name, width)
-    if weights.planned_source(name, width, head) != "untrained":
+    if weights.planned_source(name, width, classes) != "untrained":
         return Availability(True)
     title = display_name(name, width)
-    if head == "flowers":
+    if classes == "flowers":
         too_large = _recorded_size_over_limit(name, width)
         if too_large:
             return Availability(False, f"{title} was trained by this project, but its checkpoint "

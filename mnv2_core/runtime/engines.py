@@ -154,24 +154,24 @@ def torch_runner(model: nn.Module, precision: str, detail: str = "") -> Runner:
 # ------------------------------------------------------------------------------------------- shipped INT8 models
 
 
-def int8_path(name: str, width: float | None, head: str = "flowers") -> Path:
+def int8_path(name: str, width: float | None, classes: str = "flowers") -> Path:
     from mnv2_core.models.weights import checkpoint_path
 
-    return INT8_DIR / checkpoint_path(name, width, head).with_suffix(".int8.onnx").name
+    return INT8_DIR / checkpoint_path(name, width, classes).with_suffix(".int8.onnx").name
 
 
-def int8_meta(name: str, width: float | None, head: str = "flowers") -> dict | None:
+def int8_meta(name: str, width: float | None, classes: str = "flowers") -> dict | None:
     """The provenance written beside a shipped INT8 model, or None when there is none."""
-    path = int8_path(name, width, head).with_suffix(".json")
+    path = int8_path(name, width, classes).with_suffix(".json")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
 
 
-def shipped_int8(name: str, width: float | None, head: str, float_sha: str) -> Path | None:
+def shipped_int8(name: str, width: float | None, classes: str, float_sha: str) -> Path | None:
     """The shipped INT8 ONNX model for this float model, if it was made from these exact weights."""
-    path, meta = int8_path(name, width, head), int8_meta(name, width, head)
+    path, meta = int8_path(name, width, classes), int8_meta(name, width, classes)
     if path.is_file() and meta and meta.get("float_sha256") == float_sha:
         return path
     return None

@@ -1,4 +1,4 @@
-"""Predictor: one model at one width, precision, head and engine, from an upright RGB image to top-k classes."""
+"""Predictor: one model at one width, precision, class set and engine, from an upright RGB image to top-k classes."""
 
 from __future__ import annotations
 
@@ -50,16 +50,16 @@ class Predictor:
     """
 
     def __init__(self, name: str = "mobilenet_v2", width: float | None = 1.0, precision: str = "fp32",
-                 head: str = "flowers", *, engine: str = "auto", loaded: LoadedModel | None = None,
+                 classes: str = "flowers", *, engine: str = "auto", loaded: LoadedModel | None = None,
                  threads: int | None = None) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         if engine != "auto" and engine not in engines.ENGINES:
             raise ValueError(f"engine must be auto or one of {', '.join(engines.ENGINES)}, not {engine!r}")
-        self.loaded = loaded or load_model(name, width, head)
+        self.loaded = loaded or load_model(name, width, classes)
         self.precision = precision
-        self.head = self.loaded.info.head
-        self.names = labels.class_names(self.head)
+        self.classes = self.loaded.info.classes
+        self.names = labels.class_names(self.classes)
         self.model = self.loaded.model  # the float torch model (Grad-CAM, params, MACs)
         self.runner = self._runner(engine, threads)
         self._warm_up()
@@ -68,20 +68,20 @@ class Predictor:
         loaded = self.loaded
         int8_file = None
         if self.precision == "int8" and engine in ("auto", "onnxruntime"):
-            int8_file = engines.shipped_int8(loaded.name, loaded.width, self.head, engines.state_sha(loaded.model))
+            int8_file = engines.shipped_int8(loaded.name, loaded.width, self.classes, engines.state_sha(loaded.model))
         if engine == "auto":
             engine = engines.default_engine(self.precision, loaded.name, loaded.width)
             if self.precision == "int8" and int8_file is None:
                 engine = "torch"
         if engine == "onnxruntime" and self.precision == "fp32":
-            tag = f"{loaded.name}_{loaded.width}_{self.head}"
+            tag = f"{loaded.name}_{loaded.width}_{self.classes}"
             return engines.ort_runner(engines.onnx_for(loaded.model, self.input_size, tag), "fp32", threads,
                                       "exported to ONNX (FP32)")
         if engine == "onnxruntime":
             if int8_file is None:
                 raise engines.EngineError(f"No ONNX INT8 model is shipped for {loaded.title} with these weights; "
                                           f"use the PyTorch engine, or make one with python -m mnv2_core quantize.")
-            meta = engines.int8_meta(loaded.name, loaded.width, self.head) or {}
+            meta = engines.int8_meta(loaded.name, loaded.width, self.classes) or {}
             return engines.ort_runner(int8_file, "int8", threads, "static QDQ INT8, calibrated offline with "
                                       f"{meta.get('calibration', {}).get('method_title', '?')} on "
                                       f"{meta.get('calibration', {}).get('images', '?')} photos")
@@ -141,7 +141,7 @@ class Predictor:
         end = time.perf_counter()
         probs = torch.softmax(logits.float(), dim=1)[0]
         values, indices = probs.topk(min(top_k, probs.numel()))
-        top = [Prediction(self.names[i], labels.class_id(self.head, i), float(p))
+        top = [Prediction(self.names[i], labels.class_id(self.classes, i), float(p))
                for p, i in zip(values.tolist(), indices.tolist())]
         return PredictResult(top, (end - mid) * 1000, (mid - start) * 1000, self.info)
 
