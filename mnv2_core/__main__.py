@@ -60,9 +60,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _predict(args: argparse.Namespace) -> int:
     from mnv2_core.images.decode import ImageDecodeError, load_path
+    from mnv2_core.runtime.model_config import ModelConfig
     from mnv2_core.runtime.predictor import Predictor
 
-    predictor = Predictor(args.model, args.width, args.precision, args.classes, engine=args.engine)
+    predictor = Predictor(ModelConfig(args.model, args.width, args.precision, args.classes, args.engine))
     if not predictor.info.trained:
         print(f"warning: {predictor.info.description}", file=sys.stderr)
     out, failed = [], 0
@@ -123,12 +124,13 @@ def _photo_rows(args: argparse.Namespace) -> list[dict]:
     from mnv2_core import config
     from mnv2_core.images.flowers import flower_samples
     from mnv2_core.measure.latency import phone_jpeg, photo_to_prediction
+    from mnv2_core.runtime.model_config import ModelConfig
     from mnv2_core.runtime.predictor import Predictor
 
     jpeg = phone_jpeg(flower_samples(config.data_dir(), "test")[0][0])
     out = []
     for precision in args.precisions:
-        predictor = Predictor("mobilenet_v2", 1.0, precision, "flowers")
+        predictor = Predictor(ModelConfig(precision=precision))
         whole, model = photo_to_prediction(predictor, jpeg, runs=args.runs, warmup=args.warmup)
         out.append({"precision": precision, "engine": predictor.engine, "photo_ms": whole.median_ms,
                     "model_ms": model.median_ms, "ratio": whole.median_ms / model.median_ms})

@@ -12,14 +12,15 @@ from mnv2_core import config
 from mnv2_core.images.decode import SUPPORTED_FORMATS, DecodedImage, ImageDecodeError, decode_image
 from mnv2_core.images.flowers import test_photos
 from mnv2_core.runtime.engines import ENGINE_TITLES
-from pages.common import get_availability, get_footprint, get_predictor, model_controls, show_user_error
+from mnv2_core.runtime.model_config import ModelConfig
+from pages.common import BY_KEY, get_availability, get_footprint, get_predictor, model_controls, show_user_error
 
 st.title("Classify a flower")
 st.caption("Upload a photo (JPEG, PNG, WebP, HEIC from an iPhone...), take one with the camera, or try a test image. "
            "Change the width and precision and watch the prediction, size and speed change.")
 
-name, width, precision, classes, engine = model_controls()
-available = get_availability(name, width, classes)
+choice = model_controls()
+available = get_availability(choice.model, choice.width, choice.classes)
 if not available.trained:
     # An untrained model would still name a flower with confidence: say why it is off, and how to train it.
     st.warning(f"{available.reason} It is listed so you can see the whole family, but it does not answer until it "
@@ -34,10 +35,10 @@ def _decode(data: bytes) -> DecodedImage:
     return decode_image(data)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _heatmap(data: bytes, name: str, width: float | None, precision: str, classes: str, engine: str):
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_KEY)
+def _heatmap(data: bytes, config: ModelConfig):
     """Grad-CAM for the top-1 class, once per image and model (a backward pass is too slow for every rerun)."""
-    return get_predictor(name, width, precision, classes, engine).explain(_decode(data).image)
+    return get_predictor(config).explain(_decode(data).image)
 
 
 source = st.segmented_control("Image", ["Upload", "Camera", "Test-set sample"], default="Upload", key="source") \
@@ -72,8 +73,8 @@ if not available.trained:
     st.stop()  # the photo stays uploaded: pick a trained model or width and it is classified
 
 try:
-    with st.spinner(f"Loading {name} {precision.upper()} (first time only)..."):
-        predictor = get_predictor(name, width, precision, classes, engine)
+    with st.spinner(f"Loading {choice.title} (first time only)..."):
+        predictor = get_predictor(choice)
 except (ValueError, RuntimeError, OSError) as exc:
     show_user_error(exc)
     st.stop()
@@ -94,7 +95,7 @@ with left:
     if show_cam:
         from mnv2_core.runtime.explain import overlay
 
-        heat = _heatmap(data, name, width, precision, classes, engine)
+        heat = _heatmap(data, choice)
         st.image(overlay(view, heat), caption=f"What the model sees ({predictor.input_size}x{predictor.input_size}), "
                  f"red where evidence for '{result.top[0].label}' is strongest", width="stretch")
     else:
@@ -109,10 +110,10 @@ with right:
                       margin=dict(l=10, r=10, t=40, b=10))
     st.plotly_chart(fig, key="top5")
 
-    fp = get_footprint(name, width, precision, classes, engine)
+    fp = get_footprint(choice)
     m = st.columns(2)
     m[0].metric("Latency (this prediction)", f"{result.latency_ms:.1f} ms",
-                help=f"Model forward pass only, batch 1, {precision.upper()} on {ENGINE_TITLES[predictor.engine]}; "
+                help=f"Model forward pass only, batch 1, {choice.precision.upper()} on {ENGINE_TITLES[predictor.engine]}; "
                      f"resize and normalise took {result.preprocess_ms:.1f} ms. One call is noisy: measure the "
                      f"warm median below.")
     m[1].metric("Parameters", f"{fp.params / 1e6:.2f} M")

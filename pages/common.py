@@ -10,6 +10,7 @@ import streamlit as st
 from mnv2_core import config
 from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, display_name
 from mnv2_core.models.labels import CLASSES_TITLES
+from mnv2_core.runtime.model_config import ModelConfig
 
 MODEL_CHOICES = ["mobilenet_v2", "resnet18", "resnet50", "efficientnet_b0", "lenet5"]
 SOURCE_WORDS = {
@@ -24,20 +25,23 @@ SOURCE_WORDS = {
 ENGINE_CHOICES = {"auto": "Auto (fastest measured)", "onnxruntime": "ONNX Runtime", "torch": "PyTorch"}
 
 
-@st.cache_resource(show_spinner=False, max_entries=12)
-def get_predictor(name: str, width: float | None, precision: str, classes: str, engine: str = "auto"):
-    """One cached model per (model, width, precision, classes, engine): loading and export happen once."""
+BY_KEY = {ModelConfig: lambda config: config.cache_key}  # one cache entry per configuration
+
+
+@st.cache_resource(show_spinner=False, max_entries=12, hash_funcs=BY_KEY)
+def get_predictor(config: ModelConfig):
+    """One cached model per configuration (model, width, precision, classes, engine): loading happens once."""
     from mnv2_core.runtime.predictor import Predictor
 
-    return Predictor(name, width, precision, classes, engine=engine)
+    return Predictor(config)
 
 
-@st.cache_data(show_spinner=False, max_entries=12)
-def get_footprint(name: str, width: float | None, precision: str, classes: str, engine: str = "auto"):
+@st.cache_data(show_spinner=False, max_entries=12, hash_funcs=BY_KEY)
+def get_footprint(config: ModelConfig):
     """Params, MACs and size on disk of the cached model (counted once per configuration)."""
     from mnv2_core.runtime.predictor import footprint
 
-    return footprint(get_predictor(name, width, precision, classes, engine))
+    return footprint(get_predictor(config))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -73,7 +77,7 @@ def sidebar_status() -> None:
         st.caption(f"Data: `{data}`" + ("" if data.exists() else " (not found; set MNV2_DATA)"))
 
 
-def model_controls(*, allow_precision: bool = True) -> tuple[str, float | None, str, str, str]:
+def model_controls(*, allow_precision: bool = True) -> ModelConfig:
     """Model, width, precision, head and engine pickers; choices live in session_state so pages share them."""
     cols = st.columns([2, 3, 2, 3])
     classes_now = st.session_state.get("classes") or "flowers"
@@ -100,7 +104,7 @@ def model_controls(*, allow_precision: bool = True) -> tuple[str, float | None, 
                                      format_func=lambda h: CLASSES_TITLES[h]) or "flowers"
     engine = cols[0].selectbox("Engine", list(ENGINE_CHOICES), format_func=ENGINE_CHOICES.get, key="engine",
                                help="Auto runs the engine measured fastest here for this precision (Benchmark page)")
-    return name, width, precision, classes, engine
+    return ModelConfig(name, width, precision, classes, engine)
 
 
 def show_user_error(exc: BaseException) -> None:

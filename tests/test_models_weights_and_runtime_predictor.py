@@ -15,6 +15,7 @@ from mnv2_core.images.decode import load_path
 from mnv2_core.models import mobilenet_v2, weights
 from mnv2_core.models.labels import flower_names, imagenet_names
 from mnv2_core.runtime.availability import availability
+from mnv2_core.runtime.model_config import ModelConfig
 from mnv2_core.runtime.predictor import Predictor, footprint
 
 REPO = Path(__file__).resolve().parent.parent
@@ -104,7 +105,7 @@ def test_imagenet_classes_without_any_source_are_untrained(offline: Path, monkey
 
 
 def test_imagenet_classes_use_the_imported_tflite_weights(offline: Path, tflite_path: Path, sample_flower: Path) -> None:
-    predictor = Predictor("mobilenet_v2", 1.0, "fp32", "imagenet")
+    predictor = Predictor(ModelConfig("mobilenet_v2", 1.0, "fp32", "imagenet"))
     assert predictor.info.source == "tflite" and predictor.info.mean == (0.5, 0.5, 0.5)
     result = predictor.predict(load_path(sample_flower).image)
     assert result.top[0].label == "daisy" and result.top[0].class_id == 985
@@ -114,7 +115,7 @@ def test_imagenet_classes_use_the_imported_tflite_weights(offline: Path, tflite_
 
 
 def test_predictor_top_k_and_footprint(offline: Path, sample_flower: Path) -> None:
-    predictor = Predictor("lenet5", None, "fp32", "flowers")
+    predictor = Predictor(ModelConfig("lenet5", None, "fp32", "flowers"))
     result = predictor.predict(load_path(sample_flower).image, top_k=3)
     assert len(result.top) == 3 and all(1 <= p.class_id <= 102 for p in result.top)
     assert [p.prob for p in result.top] == sorted((p.prob for p in result.top), reverse=True)
@@ -123,7 +124,7 @@ def test_predictor_top_k_and_footprint(offline: Path, sample_flower: Path) -> No
 
 
 def test_warm_latency_reports_the_timed_runs_after_warm_up(offline: Path) -> None:
-    stats = Predictor("lenet5", None, "fp32", "flowers").warm_latency(runs=4, warmup=2)
+    stats = Predictor(ModelConfig("lenet5", None, "fp32", "flowers")).warm_latency(runs=4, warmup=2)
     assert (stats.runs, stats.warmup) == (4, 2) and 0 < stats.median_ms <= stats.p90_ms
 
 
@@ -132,13 +133,13 @@ def test_a_checkpoint_right_on_under_half_the_test_photos_is_flagged(offline: Pa
 
     path = weights.checkpoint_path("lenet5", None)
     weights.save_checkpoint(path, lenet5(num_classes=102), {"test_top1": 0.476, "recipe": "scratch"})
-    assert "only 48% of Oxford-102 test photos" in Predictor("lenet5", None).accuracy_warning()
+    assert "only 48% of Oxford-102 test photos" in Predictor(ModelConfig("lenet5", None)).accuracy_warning()
     weights.save_checkpoint(path, lenet5(num_classes=102), {"test_top1": 0.9})
-    assert Predictor("lenet5", None).accuracy_warning() is None
+    assert Predictor(ModelConfig("lenet5", None)).accuracy_warning() is None
 
 
 def test_untrained_weights_get_no_accuracy_warning_they_say_meaningless_instead(offline: Path) -> None:
-    assert Predictor("lenet5", None).accuracy_warning() is None
+    assert Predictor(ModelConfig("lenet5", None)).accuracy_warning() is None
 
 
 def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -15,6 +15,7 @@ from mnv2_core.measure.accuracy import agreement, top1
 from mnv2_core.models import build_model, weights
 from mnv2_core.runtime import engines
 from mnv2_core.runtime.int8_onnx import METHODS, split_logits
+from mnv2_core.runtime.model_config import ModelConfig
 from mnv2_core.runtime.predictor import Predictor, footprint
 
 
@@ -30,13 +31,13 @@ def test_onnx_export_matches_torch(name: str, width: float | None, size: int, tm
 
 
 def test_flower_model_on_onnx_runtime_matches_torch_and_is_the_fp32_default() -> None:
-    predictor = Predictor("mobilenet_v2", 1.0, "fp32", "flowers")  # TF-'SAME' padding, exported with fixed pads
+    predictor = Predictor(ModelConfig("mobilenet_v2", 1.0, "fp32", "flowers"))  # TF-'SAME' padding, exported with fixed pads
     assert predictor.engine == engines.default_engine("fp32") == "onnxruntime"
     x = torch.randn(1, 3, 224, 224)
     with torch.inference_mode():
         expected = predictor.loaded.model(x)
     assert torch.allclose(predictor.logits(x), expected, atol=1e-4, rtol=1e-4)
-    eager = Predictor("mobilenet_v2", 1.0, "fp32", "flowers", engine="torch", loaded=predictor.loaded)
+    eager = Predictor(ModelConfig("mobilenet_v2", 1.0, "fp32", "flowers", engine="torch"), loaded=predictor.loaded)
     assert eager.engine == "torch" and torch.equal(eager.logits(x), expected)
     # the FP32 ONNX file: 3.5M float32 weights
     assert footprint(predictor).size_bytes == predictor.runner.size_bytes and 8e6 < predictor.runner.size_bytes < 11e6
@@ -52,9 +53,9 @@ def test_shipped_int8_model_holds_its_accuracy(flowers_dir: Path) -> None:
     assert test["images"] == 819 and test["agreement"] >= 0.94 and test["drop_points"] <= 1.5
     assert record["size_bytes"]["int8_onnx"] * 3 < record["size_bytes"]["fp32_onnx"]
 
-    predictor = Predictor("mobilenet_v2", 1.0, "int8", "flowers")  # auto: the shipped file, no calibration
+    predictor = Predictor(ModelConfig("mobilenet_v2", 1.0, "int8", "flowers"))  # auto: the shipped file, no calibration
     assert predictor.engine == "onnxruntime" and "calibrated offline" in predictor.runner.detail
-    fp32 = Predictor("mobilenet_v2", 1.0, "fp32", "flowers", engine="onnxruntime", loaded=predictor.loaded)
+    fp32 = Predictor(ModelConfig("mobilenet_v2", 1.0, "fp32", "flowers", engine="onnxruntime"), loaded=predictor.loaded)
     samples = flower_samples(flowers_dir, "test")[::4]  # 205 images: the same measurement, smaller
     logits = split_logits({"fp32": fp32.runner, "int8": predictor.runner}, samples, 224, predictor.info.mean,
                           predictor.info.std)
@@ -66,7 +67,7 @@ def test_shipped_int8_model_holds_its_accuracy(flowers_dir: Path) -> None:
 def test_int8_without_a_shipped_model_is_one_sentence_or_falls_back() -> None:
     loaded = weights.load_model("mobilenet_v2", 0.35, "imagenet")
     with pytest.raises(engines.EngineError, match="No ONNX INT8 model is shipped") as info:
-        Predictor("mobilenet_v2", 0.35, "int8", "imagenet", engine="onnxruntime", loaded=loaded)
+        Predictor(ModelConfig("mobilenet_v2", 0.35, "int8", "imagenet", engine="onnxruntime"), loaded=loaded)
     assert "\n" not in str(info.value)
 
 

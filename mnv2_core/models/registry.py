@@ -67,6 +67,17 @@ def get_spec(name: str) -> ModelSpec:
         raise KeyError(f"unknown model {name!r}; choose one of {', '.join(REGISTRY)}") from None
 
 
+def normalise_width(name: str, width: float | None) -> float | None:
+    """The width as the model takes it: None for models without widths, 1.0 when unset, else one it comes in."""
+    spec = get_spec(name)
+    if not spec.has_widths:
+        return None
+    width = 1.0 if width is None else float(width)
+    if width not in spec.widths:
+        raise ValueError(f"{spec.title} has widths {', '.join(f'{w:g}' for w in spec.widths)}, not {width:g}")
+    return width
+
+
 def build_model(name: str, num_classes: int = 1000, width: float | None = None, **options) -> nn.Module:
     """Build an untrained model from the registry (``options``: architecture switches such as MobileNetV2's padding)."""
     return get_spec(name).build(num_classes=num_classes, width=width, **options)

@@ -24,7 +24,7 @@ from mnv2_core import config
 from mnv2_core.files import atomic_torch_save
 from mnv2_core.images.views import IMAGENET_MEAN, IMAGENET_STD
 from mnv2_core.models import build_model, display_name, get_spec, labels
-from mnv2_core.models.registry import format_width
+from mnv2_core.models.registry import format_width, normalise_width
 
 Source = Literal["checkpoint", "torchvision-cache", "tflite", "torchvision-download", "untrained"]
 
@@ -174,14 +174,6 @@ def _untrained(name: str, width: float | None, classes: str, why: str) -> Loaded
     return LoadedModel(name, width, model, info, get_spec(name).input_size)
 
 
-def normalise_width(name: str, width: float | None) -> float | None:
-    spec = get_spec(name)
-    if not spec.has_widths:
-        return None
-    width = 1.0 if width is None else float(width)
-    if width not in spec.widths:
-        raise ValueError(f"{spec.title} has widths {', '.join(f'{w:g}' for w in spec.widths)}, not {width:g}")
-    return width
 
 
 def _tflite_file() -> Path:

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from mnv2_core.measure.records import load_runs
 from mnv2_core.models import display_name, get_spec, weights
-from mnv2_core.models.registry import format_width
-from mnv2_core.models.weights import normalise_width
+from mnv2_core.models.registry import format_width, normalise_width
 
 TEACHER_CHECKPOINT = "assets/checkpoints/mobilenet_v2_1.0_flowers102.pt"
 # The reduced recipe of the peers on a CPU (scripts/train_peers.sh): 9 epochs of 112 px crops, tested at 128 px.

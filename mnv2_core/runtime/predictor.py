@@ -14,8 +14,7 @@ from mnv2_core.measure.latency import LatencyStats, measure_latency
 from mnv2_core.models import labels
 from mnv2_core.models.weights import LoadedModel, WeightsInfo, load_model
 from mnv2_core.runtime import engines
-
-PRECISIONS = ("fp32", "int8")
+from mnv2_core.runtime.model_config import ModelConfig
 
 
 @dataclass(frozen=True)
@@ -49,19 +48,15 @@ class Predictor:
     falls back to PyTorch INT8, calibrated here on 32 photos (seconds, once per cache key).
     """
 
-    def __init__(self, name: str = "mobilenet_v2", width: float | None = 1.0, precision: str = "fp32",
-                 classes: str = "flowers", *, engine: str = "auto", loaded: LoadedModel | None = None,
+    def __init__(self, config: ModelConfig | None = None, *, loaded: LoadedModel | None = None,
                  threads: int | None = None) -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-        if engine != "auto" and engine not in engines.ENGINES:
-            raise ValueError(f"engine must be auto or one of {', '.join(engines.ENGINES)}, not {engine!r}")
-        self.loaded = loaded or load_model(name, width, classes)
-        self.precision = precision
+        self.config = config = config or ModelConfig()
+        self.loaded = loaded or load_model(config.model, config.width, config.classes)
+        self.precision = config.precision
         self.classes = self.loaded.info.classes
         self.names = labels.class_names(self.classes)
         self.model = self.loaded.model  # the float torch model (Grad-CAM, params, MACs)
-        self.runner = self._runner(engine, threads)
+        self.runner = self._runner(config.engine, threads)
         self._warm_up()
 
     def _runner(self, engine: str, threads: int | None) -> engines.Runner:
