@@ -16,7 +16,6 @@ is "background" and is dropped to give the 1000 ImageNet classes. TF uses 'SAME'
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +24,7 @@ import torch
 
 from mnv2_core import config
 from mnv2_core.files import atomic_torch_save
+from mnv2_core.models.tflite_ops import TFLiteImportError, conv_ops
 
 if TYPE_CHECKING:
     from mnv2_core.models.mobilenetv2 import MobileNetV2
@@ -38,120 +38,6 @@ TFLITE_SHA256 = "7aad0c74c5e3c06e5eb3c827e13304fdd68a83da6087d92ee169c24ff9fd477
 TFLITE_MEAN = (0.5, 0.5, 0.5)
 TFLITE_STD = (0.5, 0.5, 0.5)
 BN_EPS = 1e-5  # BatchNorm2d's default; running_var = 1 - eps makes sqrt(var + eps) exactly 1 in float32
-
-_NUMPY_TYPES = {0: np.float32, 2: np.int32, 3: np.uint8, 9: np.int8}  # tflite.TensorType codes
-_OP_CONV, _OP_DEPTHWISE = 3, 4  # tflite.BuiltinOperator codes
-_ACT_NONE, _ACT_RELU6 = 0, 3  # tflite.ActivationFunctionType codes
-_PAD_SAME = 0  # tflite.Padding.SAME
-
-
-class TFLiteImportError(ValueError):
-    """The TFLite file is missing, unreadable, or not the MobileNetV2 1.0 this importer knows."""
-
-
-@dataclass(frozen=True)
-class _ConvOp:
-    """One conv op of the file: float weight (OIHW), float bias, stride, fused ReLU6 or not."""
-
-    weight: np.ndarray
-    bias: np.ndarray
-    stride: int
-    relu6: bool
-    padding_same: bool
-    op_index: int = -1
-    weight_name: str = ""
-    depthwise: bool = False
-
-
-def _read_model(path: Path):
-    import tflite  # lazy: only the importer needs the flatbuffer reader
-
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise TFLiteImportError(f"Cannot read the TFLite file {path}: {exc.strerror or exc}.") from None
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise TFLiteImportError(f"{path.name} is not a TFLite model (no 'TFL3' flatbuffer identifier).")
-    try:
-        model = tflite.Model.GetRootAsModel(data, 0)
-        if model.SubgraphsLength() != 1:
-            raise TFLiteImportError(f"{path.name} has {model.SubgraphsLength()} subgraphs; expected one.")
-    except TFLiteImportError:
-        raise
-    except Exception:
-        raise TFLiteImportError(f"{path.name} could not be parsed as a TFLite flatbuffer.") from None
-    return model, data
-
-
-def _tensor_array(model, data: bytes, graph, index: int) -> np.ndarray:
-    """The stored constant of tensor ``index``, dequantized to float32 if it carries quantization parameters."""
-    tensor = graph.Tensors(index)
-    dtype = _NUMPY_TYPES.get(tensor.Type())
-    if dtype is None:
-        raise TFLiteImportError(f"Tensor {tensor.Name().decode()!r} has unsupported type code {tensor.Type()}.")
-    buffer = model.Buffers(tensor.Buffer())
-    if buffer.DataLength() > 0:
-        raw = buffer.DataAsNumpy().tobytes()
-    elif buffer.Offset() > 1:  # files over 2 GB keep constants outside the flatbuffer, at an offset
-        raw = data[buffer.Offset(): buffer.Offset() + buffer.Size()]
-    else:
-        raise TFLiteImportError(f"Tensor {tensor.Name().decode()!r} has no constant data.")
-    shape = tuple(int(s) for s in tensor.ShapeAsNumpy())
-    values = np.frombuffer(raw, dtype=dtype).reshape(shape)
-    quant = tensor.Quantization()
-    if quant is None or quant.ScaleLength() == 0:
-        return values.astype(np.float32)
-    scale = quant.ScaleAsNumpy().astype(np.float64)
-    zero_point = quant.ZeroPointAsNumpy().astype(np.float64) if quant.ZeroPointLength() else np.zeros_like(scale)
-    if scale.size > 1:  # per-channel: broadcast along the quantized dimension
-        axis_shape = [1] * len(shape)
-        axis_shape[quant.QuantizedDimension()] = scale.size
-        scale, zero_point = scale.reshape(axis_shape), zero_point.reshape(axis_shape)
-    return ((values.astype(np.float64) - zero_point) * scale).astype(np.float32)
-
-
-def _conv_ops(path: Path) -> list[_ConvOp]:
-    """All CONV_2D and DEPTHWISE_CONV_2D ops of the file, in file order, as float arrays in PyTorch layout."""
-    model, data = _read_model(path)
-    try:
-        return _extract_conv_ops(model, data, path)
-    except TFLiteImportError:
-        raise
-    except Exception:  # flatbuffers parse lazily: a damaged file fails here, with IndexError, struct.error, ...
-        raise TFLiteImportError(f"{path.name} is damaged: its tensors or operators could not be read.") from None
-
-
-def _extract_conv_ops(model, data: bytes, path: Path) -> list[_ConvOp]:
-    import tflite
-
-    graph = model.Subgraphs(0)
-    ops: list[_ConvOp] = []
-    for i in range(graph.OperatorsLength()):
-        op = graph.Operators(i)
-        code_entry = model.OperatorCodes(op.OpcodeIndex())
-        # Newer files store the code in BuiltinCode; older ones only in the deprecated int8 field.
-        code = max(code_entry.BuiltinCode(), code_entry.DeprecatedBuiltinCode())
-        if code not in (_OP_CONV, _OP_DEPTHWISE):
-            continue
-        inputs = op.InputsAsNumpy()
-        weight = _tensor_array(model, data, graph, int(inputs[1]))
-        bias = _tensor_array(model, data, graph, int(inputs[2]))
-        if code == _OP_CONV:
-            options = tflite.Conv2DOptions()
-            weight = weight.transpose(0, 3, 1, 2)  # OHWI -> OIHW
-        else:
-            options = tflite.DepthwiseConv2DOptions()
-            weight = weight.transpose(3, 0, 1, 2)  # [1, H, W, C] -> [C, 1, H, W]
-        table = op.BuiltinOptions()
-        options.Init(table.Bytes, table.Pos)
-        ops.append(_ConvOp(np.ascontiguousarray(weight), bias, int(options.StrideH()),
-                           options.FusedActivationFunction() == _ACT_RELU6, options.Padding() == _PAD_SAME, i,
-                           graph.Tensors(int(inputs[1])).Name().decode(), code == _OP_DEPTHWISE))
-        if options.StrideH() != options.StrideW():
-            raise TFLiteImportError(f"{path.name}: op {i} has unequal strides; not MobileNetV2.")
-        if options.FusedActivationFunction() not in (_ACT_NONE, _ACT_RELU6):
-            raise TFLiteImportError(f"{path.name}: op {i} has an activation other than ReLU6; not MobileNetV2.")
-    return ops
 
 
 def _conv_modules(model: torch.nn.Module) -> list[tuple[str, torch.nn.Conv2d, str | None, bool]]:
@@ -182,7 +68,7 @@ def convert_tflite_mobilenet_v2(path: Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise TFLiteImportError(f"The TFLite weights file {path} does not exist.")
-    ops = _conv_ops(path)
+    ops = conv_ops(path)
     reference = mobilenet_v2(width_mult=1.0, num_classes=1000, padding="tf_same")
     convs = _conv_modules(reference)
     if len(ops) != len(convs) + 1:
@@ -223,7 +109,7 @@ def layer_origins(path: Path | None = None) -> list[dict[str, object]]:
     path = Path(path) if path is not None else default_path()
     if not path.is_file():
         raise TFLiteImportError(f"The TFLite weights file {path} does not exist.")
-    ops = _conv_ops(path)
+    ops = conv_ops(path)
     names = [name for name, *_ in _conv_modules(mobilenet_v2(padding="tf_same"))] + ["classifier.1"]
     return [{"layer": name, "tflite_op": op.op_index, "kind": "depthwise conv" if op.depthwise else "conv",
              "tflite_tensor": op.weight_name.split(";")[0], "shape": " x ".join(map(str, op.weight.shape)),
