@@ -171,7 +171,7 @@ def test_default_path_comes_from_config(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 def test_provenance(tflite_path: Path) -> None:
     info = tflite_provenance(tflite_path)
-    assert info["official"] is True and info["size_bytes"] == 3_610_798
+    assert info["official"] is True and info["size_bytes"] == 3_610_798  # the file in ../shared/weights (SOURCE.md)
     assert info["file"] == tflite_path.name and "MobileNetV2" in info["what"]
 
 

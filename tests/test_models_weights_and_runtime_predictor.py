@@ -120,7 +120,10 @@ def test_predictor_top_k_and_footprint(offline: Path, sample_flower: Path) -> No
     assert len(result.top) == 3 and all(1 <= p.class_id <= 102 for p in result.top)
     assert [p.prob for p in result.top] == sorted((p.prob for p in result.top), reverse=True)
     fp = footprint(predictor)
-    assert fp.params == 69_826 and fp.macs == 659_448 and fp.size_bytes > fp.params * 4
+    # LeNet-5 on 3 x 32 x 32 with 102 classes. Params: C1 3*6*25+6, C3 6*16*25+16, C5 400*120+120, F6 120*84+84,
+    # output 84*102+102. MACs: C1 28*28*6*75, C3 10*10*16*150, then the three linear layers' weights.
+    assert fp.params == 456 + 2_416 + 48_120 + 10_164 + 8_670 == 69_826
+    assert fp.macs == 352_800 + 240_000 + 48_000 + 10_080 + 8_568 == 659_448 and fp.size_bytes > fp.params * 4
 
 
 def test_warm_latency_reports_the_timed_runs_after_warm_up(offline: Path) -> None:
