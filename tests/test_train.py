@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -87,50 +89,81 @@ def _spec(data: Path, out: Path, **kw) -> RunSpec:
     return RunSpec(**{**base, **kw})
 
 
-def test_transfer_two_phases_end_to_end_on_a_tiny_subset(flowers_dir: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    data = _tiny_copy(flowers_dir, tmp_path / "data")
-    out = tmp_path / "out"
+@dataclass
+class TinyTransfer:
+    """One two-phase transfer run on 3 classes (4/2/2 photos each), shared by the tests that read it."""
+
+    data: Path
+    out: Path
+    cache: Path
+    result: Any
+
+    @property
+    def record(self) -> dict:
+        (first,) = [r for r in load_runs(self.out / "results" / "runs") if r["id"] == self.result.run["id"]]
+        return first
+
+
+@pytest.fixture(scope="module")
+def tiny_transfer(flowers_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> TinyTransfer:
+    root = tmp_path_factory.mktemp("tiny_transfer")
+    data, out = _tiny_copy(flowers_dir, root / "data"), root / "out"
     spec = _spec(data, out, model="mobilenet_v2", width=1.0, recipe="transfer", init="imagenet",
                  head=HeadConfig(epochs=3, batch_size=4), fit={"epochs": 1, "img_size": 48, "eval_size": 64,
                                                                 "freeze_bn": True})
-    result = run(spec, log=lambda *_: None, cache=tmp_path / "cache")
-    assert result.shipped and result.checkpoint == out / "checkpoints" / "mobilenet_v2_1.0_flowers102.pt"
+    return TinyTransfer(data, out, root / "cache", run(spec, log=lambda *_: None, cache=root / "cache"))
+
+
+def test_a_first_transfer_run_ships_an_fp16_checkpoint_that_names_its_run(tiny_transfer: TinyTransfer) -> None:
+    result = tiny_transfer.result
+    assert result.shipped and result.checkpoint == tiny_transfer.out / "checkpoints" / "mobilenet_v2_1.0_flowers102.pt"
     blob = torch.load(result.checkpoint, map_location="cpu", weights_only=True)
     assert blob["state_dict"]["classifier.1.weight"].dtype == torch.float16
     meta = blob["meta"]
     assert meta["run_id"] == result.run["id"] and meta["input_size"] == 64 and meta["padding"] == "tf_same"
     assert (meta["model"], meta["width"]) == ("mobilenet_v2", 1.0)
 
-    runs = load_runs(out / "results" / "runs")
-    assert [r["id"] for r in runs] == [result.run["id"]]
-    record = runs[0]
+
+def test_the_run_record_lists_both_phases_and_every_epoch_in_order(tiny_transfer: TinyTransfer) -> None:
+    record = tiny_transfer.record
+    assert record["id"] == tiny_transfer.result.run["id"]
     assert record["kind"] == "transfer2" and [p["phase"] for p in record["phases"]] == [1, 2]
     assert [(h["epoch"], h["phase"]) for h in record["history"]] == [(1, 1), (2, 1), (3, 1), (4, 2)]
+    rows = list(csv.DictReader(open(tiny_transfer.out / "results" / "runs" / f"{record['id']}.csv",
+                                    encoding="utf-8")))
+    assert [r["phase"] for r in rows] == ["1", "1", "1", "2"]
+
+
+def test_phase_2_never_ends_below_phase_1_on_valid(tiny_transfer: TinyTransfer) -> None:
+    # Phase 2 starts from phase 1's weights and keeps them unless an epoch beats them on valid.
+    record = tiny_transfer.record
+    assert record["metrics"]["valid_top1"] >= record["phases"][0]["best_valid_top1"]
+
+
+def test_the_record_carries_metrics_per_class_scores_and_provenance(tiny_transfer: TinyTransfer) -> None:
+    record = tiny_transfer.record
     assert {"test_top1", "test_top5", "valid_top1"} <= set(record["metrics"])
     assert all(0.0 <= v <= 1.0 for v in record["metrics"].values())
-    # Phase 2 starts from phase 1's weights and keeps them unless an epoch beats them on valid.
-    assert record["metrics"]["valid_top1"] >= record["phases"][0]["best_valid_top1"]
     assert len(record["per_class"]) == 102 and sum(c["n"] for c in record["per_class"]) == 6
     assert record["provenance"]["split_sizes"] == {"train": 12, "valid": 6, "test": 6}
     assert record["provenance"]["command"] == "pytest" and record["provenance"]["date"]
     # MobileNetV2 1.0 with a 102-way classifier: torchvision's 3,504,872 - (1280 x 1000 + 1000) + (1280 x 102 + 102)
     assert record["params"] == 3_504_872 - 1_281_000 + 130_662 == 2_354_534 and record["macs"] > 0
-    rows = list(csv.DictReader(open(out / "results" / "runs" / f"{record['id']}.csv", encoding="utf-8")))
-    assert [r["phase"] for r in rows] == ["1", "1", "1", "2"]
 
-    # A second run reads the cached features (extracting again would be a cache miss) and, not beating the
-    # shipped checkpoint on valid, leaves it alone.
+
+def test_a_second_run_reads_cached_features_and_keeps_a_better_shipped_checkpoint(
+        tiny_transfer: TinyTransfer, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_extraction(*args, **kwargs):
         raise AssertionError("features were recomputed despite the cache")
 
     monkeypatch.setattr("mnv2_core.train.features.extract_features", no_extraction)
-    before = result.checkpoint.read_bytes()
-    again = run(_spec(data, out, model="mobilenet_v2", width=1.0, recipe="transfer", init="imagenet", phases=1,
-                      head=HeadConfig(epochs=1, batch_size=4), fit={"eval_size": 64}),
-                log=lambda *_: None, cache=tmp_path / "cache")
-    if again.run["metrics"]["valid_top1"] <= record["metrics"]["valid_top1"]:
-        assert not again.shipped and again.checkpoint.is_file() and result.checkpoint.read_bytes() == before
+    shipped = tiny_transfer.result.checkpoint
+    before, first_valid = shipped.read_bytes(), tiny_transfer.record["metrics"]["valid_top1"]
+    again = run(_spec(tiny_transfer.data, tiny_transfer.out, model="mobilenet_v2", width=1.0, recipe="transfer",
+                      init="imagenet", phases=1, head=HeadConfig(epochs=1, batch_size=4), fit={"eval_size": 64}),
+                log=lambda *_: None, cache=tiny_transfer.cache)
+    if again.run["metrics"]["valid_top1"] <= first_valid:
+        assert not again.shipped and again.checkpoint.is_file() and shipped.read_bytes() == before
 
 
 def test_a_checkpoint_over_the_size_limit_goes_to_the_local_folder_not_assets(flowers_dir: Path, tmp_path: Path,
