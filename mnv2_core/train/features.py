@@ -18,6 +18,7 @@ from mnv2_core.files import atomic_torch_save
 from mnv2_core.images.flowers import FlowerDataset
 from mnv2_core.images.views import to_tensor
 from mnv2_core.measure.accuracy import top1
+from mnv2_core.train.loop import keep_if_better, lr_at
 from mnv2_core.train.spec import NUM_CLASSES, HeadConfig, TrainError
 
 
@@ -119,22 +120,22 @@ def train_head(head: nn.Module, train: Features, valid: Features, cfg: HeadConfi
     optimizer = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, math.ceil(len(train.y) / cfg.batch_size))
     total = cfg.epochs * steps_per_epoch
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     history: list[dict[str, Any]] = []
-    best_top1, best_state = -1.0, None
+    best: dict[str, Any] = {"top1": -1.0, "epoch": 0, "state": None}
     for epoch in range(1, cfg.epochs + 1):
         head.train()
-        lr = optimizer.param_groups[0]["lr"]
+        lr = lr_at((epoch - 1) * steps_per_epoch, total, 0, cfg.lr)  # cosine decay per step, no warm-up
         order = torch.randperm(len(train.y), generator=gen)
         total_loss = 0.0
-        for start in range(0, len(order), cfg.batch_size):
+        for i, start in enumerate(range(0, len(order), cfg.batch_size)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at((epoch - 1) * steps_per_epoch + i, total, 0, cfg.lr)
             idx = order[start:start + cfg.batch_size]
             loss = loss_fn(head(train.x[idx]), train.y[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            schedule.step()
             total_loss += float(loss.detach()) * len(idx)
         head.eval()
         with torch.inference_mode():
@@ -144,13 +145,10 @@ def train_head(head: nn.Module, train: Features, valid: Features, cfg: HeadConfi
         if log:
             log(f"epoch {epoch:3d}  lr {lr:.2e}  train loss {total_loss / len(train.y):.4f}  "
                 f"valid top-1 {valid_top1:.2%}")
-        if valid_top1 > best_top1:  # strict: on ties the earlier (less trained) epoch wins
-            best_top1 = valid_top1
-            best_state = {k: v.detach().clone() for k, v in head.state_dict().items()}
-    assert best_state is not None
-    head.load_state_dict(best_state)
+        best = keep_if_better(best, valid_top1, epoch, head)
+    head.load_state_dict(best["state"])
     head.eval()
-    return history, best_top1
+    return history, best["top1"]
 
 
 @torch.inference_mode()

@@ -145,6 +145,57 @@ def _describe(scores: dict[str, float]) -> str:
     return text + (f", phone proxy {scores['valid_phone_top1']:.2%}" if "valid_phone_top1" in scores else "")
 
 
+def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached CPU copy of the weights, to load back the best epoch at the end."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def keep_if_better(best: dict[str, Any], score: float, epoch: int, model: nn.Module, **extra: Any) -> dict[str, Any]:
+    """The best epoch so far: this one if it scores strictly higher (on ties the earlier, less trained one wins)."""
+    if score > best["top1"]:
+        return {"top1": score, "epoch": epoch, "state": snapshot(model), **extra}
+    return best
+
+
+def _train_mode(model: nn.Module, freeze_bn: bool) -> None:
+    model.train()
+    if freeze_bn:
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
+
+
+def _train_epoch(model: nn.Module, train: ImageBank, cfg: FitConfig, optimizer: torch.optim.Optimizer,
+                 gen: torch.Generator, *, first_step: int, total: int, warmup: int, stats: Stats,
+                 device: torch.device, teacher: Teacher | None, bar) -> tuple[float, float]:
+    """One pass over ``train`` in a seeded random order; returns the mean loss and the train top-1."""
+    _train_mode(model, cfg.freeze_bn)
+    order = torch.randperm(len(train), generator=gen)
+    loss_sum, correct = 0.0, 0
+    for i, start in enumerate(range(0, len(order), cfg.batch_size)):
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(first_step + i, total, warmup, cfg.lr)
+        index = order[start:start + cfg.batch_size]
+        raw = augmented_batch(train, index, cfg, gen).to(device, non_blocking=True)
+        target = train.labels[index].to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            logits = model(_layout(normalize(raw, *stats))).float()
+            if teacher is not None:
+                with torch.no_grad():
+                    teacher_logits = teacher.model(_layout(normalize(raw, *teacher.stats))).float()
+        if teacher is not None:
+            loss = distill_loss(logits, teacher_logits, target, cfg)
+        else:
+            loss = F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += float(loss.detach()) * len(index)
+        correct += int((logits.detach().argmax(1) == target).sum())
+        bar.update(1)
+    return loss_sum / len(order), correct / len(order)
+
+
 def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *, stats: Stats, phase: int,
         device: torch.device, state_file: Path, csv_file: Path | None = None, teacher: Teacher | None = None,
         history: list[dict[str, Any]] | None = None, stop_after: int | None = None,
@@ -184,8 +235,7 @@ def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *,
         log(f"phase {phase}: resuming after epoch {done} of {cfg.epochs} from {state_file}")
     else:  # the starting weights count as "epoch 0": a phase never ends worse on valid than it began
         start = _valid_scores(model, valid, valid_phone, cfg, stats, device)
-        best = {"top1": start["score"], "valid_top1": start["valid_top1"], "epoch": 0,
-                "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+        best = keep_if_better(best, start["score"], 0, model, valid_top1=start["valid_top1"])
         log(f"phase {phase}: before training " + _describe(start))
     resumed_from = done
 
@@ -194,50 +244,21 @@ def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *,
         for epoch in range(done + 1, cfg.epochs + 1):
             if stop_after is not None and epoch > resumed_from + stop_after:
                 break
-            model.train()
-            if cfg.freeze_bn:
-                for module in model.modules():
-                    if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                        module.eval()
-            order = torch.randperm(len(train), generator=gen)
-            loss_sum, correct, seen = 0.0, 0, 0
             epoch_start = time.perf_counter()
-            for i, start in enumerate(range(0, len(order), cfg.batch_size)):
-                step = (epoch - 1) * steps + i
-                for group in optimizer.param_groups:
-                    group["lr"] = lr_at(step, total, warmup, cfg.lr)
-                index = order[start:start + cfg.batch_size]
-                raw = augmented_batch(train, index, cfg, gen).to(device, non_blocking=True)
-                target = train.labels[index].to(device)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-                    logits = model(_layout(normalize(raw, *stats))).float()
-                    if teacher is not None:
-                        with torch.no_grad():
-                            teacher_logits = teacher.model(_layout(normalize(raw, *teacher.stats))).float()
-                if teacher is not None:
-                    loss = distill_loss(logits, teacher_logits, target, cfg)
-                else:
-                    loss = F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                loss_sum += float(loss.detach()) * len(index)
-                correct += int((logits.detach().argmax(1) == target).sum())
-                seen += len(index)
-                bar.update(1)
+            loss, train_top1 = _train_epoch(model, train, cfg, optimizer, gen, first_step=(epoch - 1) * steps,
+                                            total=total, warmup=warmup, stats=stats, device=device, teacher=teacher,
+                                            bar=bar)
             scores = _valid_scores(model, valid, valid_phone, cfg, stats, device)
             row = {"epoch": len(earlier) + epoch, "phase": phase, "lr": lr_at((epoch - 1) * steps, total, warmup,
                                                                               cfg.lr),
-                   "train_loss": loss_sum / seen, "train_top1": correct / seen, "valid_top1": scores["valid_top1"],
+                   "train_loss": loss, "train_top1": train_top1, "valid_top1": scores["valid_top1"],
                    "seconds": round(time.perf_counter() - epoch_start, 1)}
             if "valid_phone_top1" in scores:
                 row["valid_phone_top1"] = scores["valid_phone_top1"]
             rows.append(row)
-            log(f"phase {phase} epoch {epoch:3d}/{cfg.epochs}  loss {loss_sum / seen:.4f}  train top-1 "
-                f"{correct / seen:.2%}  " + _describe(scores))
-            if scores["score"] > best["top1"]:  # strict: on ties the earlier epoch wins
-                best = {"top1": scores["score"], "valid_top1": scores["valid_top1"], "epoch": epoch,
-                        "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+            log(f"phase {phase} epoch {epoch:3d}/{cfg.epochs}  loss {loss:.4f}  train top-1 {train_top1:.2%}  "
+                + _describe(scores))
+            best = keep_if_better(best, scores["score"], epoch, model, valid_top1=scores["valid_top1"])
             atomic_torch_save({"config": asdict(cfg), "phase": phase, "epoch": epoch, "rows": rows, "best": best,
                                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                "generator": gen.get_state()}, state_file)
