@@ -93,7 +93,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     def progress(i: int, n: int, config) -> None:
         if config is not None and not args.json:
-            print(f"[{i + 1}/{n}] {config.label}", file=sys.stderr, flush=True)
+            print(f"[{i + 1}/{n}] {config.title}", file=sys.stderr, flush=True)
 
     rows = run_benchmark(configs, runs=args.runs, warmup=args.warmup, threads=args.threads, progress=progress,
                          max_seconds=None)

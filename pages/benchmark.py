@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, display_name
+from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, model_title
 from mnv2_core.runtime.engines import (
     ENGINE_TITLES,
     measured_timings,
@@ -49,7 +49,7 @@ def _saved_timings() -> None:
     saved["engine"] = saved["engine"].map(ENGINE_TITLES)
     st.subheader("Engines, as last recorded on this kind of machine")
     info = timings_record()
-    chart = px.bar(saved, x="median_ms", y=[display_name(m, w if w == w else None)
+    chart = px.bar(saved, x="median_ms", y=[model_title(m, w if w == w else None)
                                             for m, w in zip(saved["model"], saved["width"])],
                    color="engine", pattern_shape="precision", barmode="group", orientation="h",
                    labels={"median_ms": "median ms, batch 1", "y": ""},
@@ -84,7 +84,7 @@ if go:
         bar = st.progress(0.0, text="Starting...")
 
         def progress(i: int, n: int, config) -> None:
-            bar.progress(i / n, text=f"Measuring {config.label} ({i + 1}/{n})" if config else "Done")
+            bar.progress(i / n, text=f"Measuring {config.title} ({i + 1}/{n})" if config else "Done")
 
         try:
             rows = run_benchmark(configs, runs=runs, warmup=warmup, threads=threads, progress=progress)
@@ -115,13 +115,13 @@ st.dataframe(frame, hide_index=True, column_config={
 })
 st.download_button("Download CSV", frame.to_csv(index=False).encode(), "benchmark.csv", "text/csv", key="bench_csv")
 
-bars = px.bar(frame, x="label", y="median_ms", color="model", pattern_shape="engine", error_y=frame["p90_ms"] - frame["median_ms"],
+bars = px.bar(frame, x="title", y="median_ms", color="model", pattern_shape="engine", error_y=frame["p90_ms"] - frame["median_ms"],
               error_y_minus=[0] * len(frame),
-              labels={"median_ms": "median latency (ms), bar to p90", "label": ""}, title="Latency, batch 1")
+              labels={"median_ms": "median latency (ms), bar to p90", "title": ""}, title="Latency, batch 1")
 st.plotly_chart(bars, key="latency_bars")
 scored = frame.dropna(subset=["imagenet_top1"])
 if not scored.empty:
-    scatter = px.scatter(scored, x="median_ms", y="imagenet_top1", size="params_m", color="model", text="label",
+    scatter = px.scatter(scored, x="median_ms", y="imagenet_top1", size="params_m", color="model", text="title",
                          hover_data=["macs_m", "source"], log_x=True,
                          labels={"median_ms": "median latency here (ms, log)", "imagenet_top1": "ImageNet top-1 (%)"},
                          title="Accuracy (published, see source) vs latency (measured here); size = params")
@@ -129,7 +129,7 @@ if not scored.empty:
     st.plotly_chart(scatter, key="acc_scatter")
 flowers = frame.dropna(subset=["flowers_top1"])
 if not flowers.empty:
-    scatter = px.scatter(flowers, x="median_ms", y="flowers_top1", size="params_m", color="model", text="label",
+    scatter = px.scatter(flowers, x="median_ms", y="flowers_top1", size="params_m", color="model", text="title",
                          symbol="flowers_training", hover_data=["flowers_run"], log_x=True,
                          labels={"median_ms": "median latency here (ms, log)", "flowers_training": "training",
                                  "flowers_top1": "Oxford-102 test top-1 (%), measured by this project"},

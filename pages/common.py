@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mnv2_core import config
-from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, display_name
+from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, model_title
 from mnv2_core.models.labels import CLASSES_TITLES
 from mnv2_core.runtime.model_config import ModelConfig
 
@@ -51,7 +51,7 @@ def planned_sources(classes: str) -> list[tuple[str, str]]:
     rows = []
     for name in MODEL_CHOICES:
         for width in REGISTRY[name].widths:
-            rows.append((display_name(name, width), planned_source(name, width, classes)))
+            rows.append((model_title(name, width), planned_source(name, width, classes)))
     return rows
 
 

@@ -60,11 +60,11 @@ class BenchConfig:
     engine: str = "torch"
 
     @property
-    def label(self) -> str:
-        from mnv2_core.models import display_name
+    def title(self) -> str:
+        from mnv2_core.models import model_title
         from mnv2_core.runtime.engines import ENGINE_TITLES
 
-        return f"{display_name(self.model, self.width)} {self.precision.upper()} {ENGINE_TITLES[self.engine]}"
+        return f"{model_title(self.model, self.width)} {self.precision.upper()} {ENGINE_TITLES[self.engine]}"
 
 
 def expand_configs(models: Iterable[str], widths: Iterable[float], precisions: Iterable[str],
@@ -167,7 +167,7 @@ def results_frame(rows: list[BenchRow]):
     import pandas as pd
 
     from mnv2_core.measure.records import KIND_LABELS, load_runs, measured_run, run_kind
-    from mnv2_core.models import display_name
+    from mnv2_core.models import model_title
     from mnv2_core.models.references import imagenet_reference
     from mnv2_core.runtime.engines import ENGINE_TITLES
 
@@ -178,7 +178,7 @@ def results_frame(rows: list[BenchRow]):
         ref = imagenet_reference(r.model, r.width)
         top1 = (ref.top1 if r.precision == "fp32" else ref.int8_top1) if ref else None
         records.append({
-            "label": f"{display_name(r.model, r.width)} {r.precision.upper()} {ENGINE_TITLES[r.engine]}",
+            "title": f"{model_title(r.model, r.width)} {r.precision.upper()} {ENGINE_TITLES[r.engine]}",
             "model": r.model, "width": r.width, "precision": r.precision, "engine": r.engine,
             "params_m": r.params / 1e6, "macs_m": r.macs / 1e6, "median_ms": r.median_ms, "p90_ms": r.p90_ms,
             "cv": r.cv, "x_ort_fp32": ratio, "threads": r.threads, "runs": r.runs,

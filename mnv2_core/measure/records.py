@@ -45,11 +45,14 @@ def run_kind(run: dict[str, Any]) -> str:
 
 def comparison_rows(runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """One row per run for the comparison table: what was trained, how, and what it scored on the test split."""
+    from mnv2_core.models import model_title
+
     rows = []
     for r in runs if runs is not None else load_runs():
         metrics, prov = r.get("metrics", {}), r.get("provenance", {})
         rows.append({
-            "run": r.get("id"), "model": r.get("model"), "width": r.get("width"),
+            "run": r.get("id"), "title": model_title(r["model"], r.get("width")), "model": r.get("model"),
+            "width": r.get("width"),
             "training": KIND_LABELS[run_kind(r)], "init": r.get("init"), "epochs": r.get("epochs"),
             "train_px": r.get("train_img_size", r.get("img_size")), "test_px": r.get("img_size"),
             "test_top1": metrics.get("test_top1"), "test_top5": metrics.get("test_top5"),

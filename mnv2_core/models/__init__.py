@@ -3,7 +3,7 @@
 
 from mnv2_core.models.lenet5 import LeNet5, lenet5
 from mnv2_core.models.mobilenetv2 import MobileNetV2, mobilenet_v2
-from mnv2_core.models.registry import MOBILENET_WIDTHS, REGISTRY, ModelSpec, build_model, display_name, get_spec
+from mnv2_core.models.registry import MOBILENET_WIDTHS, REGISTRY, ModelSpec, build_model, model_title, get_spec
 
 __all__ = ["LeNet5", "lenet5", "MobileNetV2", "mobilenet_v2", "MOBILENET_WIDTHS", "REGISTRY", "ModelSpec",
-           "build_model", "display_name", "get_spec"]
+           "build_model", "model_title", "get_spec"]

@@ -88,6 +88,6 @@ def format_width(width: float) -> str:
     return f"{width:.1f}" if float(width).is_integer() else f"{width:g}"
 
 
-def display_name(name: str, width: float | None = None) -> str:
+def model_title(name: str, width: float | None = None) -> str:
     spec = get_spec(name)
     return f"{spec.title} {format_width(width)}" if width is not None and spec.has_widths else spec.title

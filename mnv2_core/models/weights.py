@@ -23,7 +23,7 @@ from torch import nn
 from mnv2_core import config
 from mnv2_core.files import atomic_torch_save
 from mnv2_core.images.views import IMAGENET_MEAN, IMAGENET_STD
-from mnv2_core.models import build_model, display_name, get_spec, labels
+from mnv2_core.models import build_model, model_title, get_spec, labels
 from mnv2_core.models.registry import format_width, normalise_width
 
 Source = Literal["checkpoint", "torchvision-cache", "tflite", "torchvision-download", "untrained"]
@@ -62,7 +62,7 @@ class LoadedModel:
 
     @property
     def title(self) -> str:
-        return display_name(self.name, self.width)
+        return model_title(self.name, self.width)
 
 
 def checkpoint_path(name: str, width: float | None, classes: str = "flowers") -> Path:
@@ -202,7 +202,7 @@ def load_model(name: str, width: float | None = None, classes: str = "flowers") 
     """Build ``name`` at ``width`` with the best weights available here for ``classes`` (see module docstring)."""
     width = normalise_width(name, width)
     source = planned_source(name, width, classes)
-    title = display_name(name, width)
+    title = model_title(name, width)
     if source == "checkpoint":
         return load_checkpoint_file(find_checkpoint(name, width, classes), name, width, classes)
     if source == "torchvision-cache":

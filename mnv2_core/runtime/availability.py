@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mnv2_core.measure.records import load_runs
-from mnv2_core.models import display_name, get_spec, weights
+from mnv2_core.models import model_title, get_spec, weights
 from mnv2_core.models.registry import format_width, normalise_width
 
 TEACHER_CHECKPOINT = "assets/checkpoints/mobilenet_v2_1.0_flowers102.pt"
@@ -51,7 +51,7 @@ def availability(name: str, width: float | None = None, classes: str = "flowers"
     width = normalise_width(name, width)
     if weights.planned_source(name, width, classes) != "untrained":
         return Availability(True)
-    title = display_name(name, width)
+    title = model_title(name, width)
     if classes == "flowers":
         too_large = _recorded_size_over_limit(name, width)
         if too_large:

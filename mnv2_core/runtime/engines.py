@@ -206,10 +206,10 @@ def default_engine(precision: str, model: str = "mobilenet_v2", width: float | N
 
 def shipped_int8_rows() -> list[dict]:
     """One row per shipped INT8 model for a table: calibration, FP32 vs INT8 test top-1, agreement, sizes."""
-    from mnv2_core.models import display_name
+    from mnv2_core.models import model_title
 
     return [{
-        "model": display_name(r["model"], r.get("width")),
+        "model": model_title(r["model"], r.get("width")),
         "calibration": f"{r['calibration']['method_title']}, {r['calibration']['images']} training photos",
         "FP32 top-1": r["test"]["fp32_top1"], "INT8 top-1": r["test"]["int8_top1"],
         "drop (points)": r["test"]["drop_points"], "top-1 agreement": r["test"]["agreement"],

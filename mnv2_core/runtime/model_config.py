@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import astuple, dataclass
 
-from mnv2_core.models import display_name, labels
+from mnv2_core.models import model_title, labels
 from mnv2_core.models.registry import normalise_width
 from mnv2_core.runtime.engines import ENGINE_TITLES, ENGINES
 
@@ -33,7 +33,7 @@ class ModelConfig:
     def title(self) -> str:
         """E.g. "MobileNetV2 0.5 INT8 (ONNX Runtime)"."""
         engine = "auto engine" if self.engine == "auto" else ENGINE_TITLES[self.engine]
-        return f"{display_name(self.model, self.width)} {self.precision.upper()} ({engine})"
+        return f"{model_title(self.model, self.width)} {self.precision.upper()} ({engine})"
 
     @property
     def cache_key(self) -> tuple:
