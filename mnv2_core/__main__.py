@@ -53,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--data", default=None, help="Oxford-102 folder for the valid/test splits")
     q.add_argument("--threads", type=int, default=None)
 
+    e = sub.add_parser("evaluate", help="score the flower checkpoints on a split and its phone proxy")
+    e.add_argument("--model", default="mobilenet_v2")
+    e.add_argument("--widths", nargs="+", type=_width, default=[1.0], help="MobileNetV2 widths (others: ignored)")
+    e.add_argument("--split", choices=("train", "valid", "test"), default="test")
+    e.add_argument("--data", default=None, help="Oxford-102 folder (default: MNV2_DATA or ../shared/data/flowers102)")
+    e.add_argument("--no-phone", action="store_true", help="skip the phone proxy")
+    e.add_argument("--threads", type=int, default=None)
+    e.add_argument("--json", action="store_true")
+
     # Options belong to mnv2_core.train.cli's own parser; `python -m mnv2_core train --help` shows them.
     sub.add_parser("train", help="transfer learning on Oxford-102 (python -m mnv2_core train --help)", add_help=False)
     return parser
@@ -177,6 +186,29 @@ def _quantize(args: argparse.Namespace) -> int:
     return 0 if done else 2
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    import torch
+
+    from mnv2_core.jobs.evaluate import evaluate
+    from mnv2_core.models import get_spec
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    widths = args.widths if get_spec(args.model).has_widths else [None]
+    rows = []
+    for width in widths:
+        row = evaluate(args.model, width, split=args.split, data=args.data, phone=not args.no_phone)
+        rows.append(row)
+        if not args.json:
+            phone = (f"  phone proxy {row['phone_top1']:.2%} / {row['phone_top5']:.2%}" if "phone_top1" in row
+                     else "")
+            print(f"{args.model} {width if width is not None else '':<5} {args.split} ({row['images']} images): "
+                  f"top-1 {row['top1']:.2%}  top-5 {row['top5']:.2%}{phone}  [{row['seconds']:.0f} s]")
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["train"]:
@@ -185,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         return train_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
-        return {"predict": _predict, "bench": _bench, "quantize": _quantize}[args.command](args)
+        return {"predict": _predict, "bench": _bench, "quantize": _quantize, "evaluate": _evaluate}[args.command](args)
     except (ValueError, KeyError) as exc:  # user errors: unknown model, bad width, missing data
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
