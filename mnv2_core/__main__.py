@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .labels import HEADS
+from mnv2_core.models.labels import CLASS_SETS
 
 
 def _width(text: str) -> float:
@@ -23,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="mobilenet_v2")
     p.add_argument("--width", type=_width, default=None, help="MobileNetV2 width multiplier (default 1.0)")
     p.add_argument("--precision", choices=("fp32", "int8"), default="fp32")
-    p.add_argument("--head", choices=HEADS, default="flowers")
+    p.add_argument("--classes", "--head", dest="classes", choices=CLASS_SETS, default="flowers",
+                   help="flowers: Oxford-102 (102 classes); imagenet: ImageNet-1k (--head is the old name)")
     p.add_argument("--engine", choices=("auto", "torch", "onnxruntime"), default="auto",
                    help="auto = the engine measured fastest for the precision")
     p.add_argument("--top", type=int, default=5)
@@ -52,16 +53,26 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--data", default=None, help="Oxford-102 folder for the valid/test splits")
     q.add_argument("--threads", type=int, default=None)
 
-    # Options belong to mnv2_core.train's own parser; `python -m mnv2_core train --help` shows them.
+    e = sub.add_parser("evaluate", help="score the flower checkpoints on a split and its phone proxy")
+    e.add_argument("--model", default="mobilenet_v2")
+    e.add_argument("--widths", nargs="+", type=_width, default=[1.0], help="MobileNetV2 widths (others: ignored)")
+    e.add_argument("--split", choices=("train", "valid", "test"), default="test")
+    e.add_argument("--data", default=None, help="Oxford-102 folder (default: MNV2_DATA or ../shared/data/flowers102)")
+    e.add_argument("--no-phone", action="store_true", help="skip the phone proxy")
+    e.add_argument("--threads", type=int, default=None)
+    e.add_argument("--json", action="store_true")
+
+    # Options belong to mnv2_core.train.cli's own parser; `python -m mnv2_core train --help` shows them.
     sub.add_parser("train", help="transfer learning on Oxford-102 (python -m mnv2_core train --help)", add_help=False)
     return parser
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .inference import Predictor
-    from .preprocess import ImageDecodeError, load_path
+    from mnv2_core.images.decode import ImageDecodeError, load_path
+    from mnv2_core.runtime.model_config import ModelConfig
+    from mnv2_core.runtime.predictor import Predictor
 
-    predictor = Predictor(args.model, args.width, args.precision, args.head, engine=args.engine)
+    predictor = Predictor(ModelConfig(args.model, args.width, args.precision, args.classes, args.engine))
     if not predictor.info.trained:
         print(f"warning: {predictor.info.description}", file=sys.stderr)
     out, failed = [], 0
@@ -84,14 +95,14 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .compare import DEFAULT_MODELS, expand_configs, ort_ratios, run_benchmark
-    from .models.zoo import format_width
+    from mnv2_core.jobs.benchmark import DEFAULT_MODELS, expand_configs, ort_ratios, run_benchmark
+    from mnv2_core.models.registry import format_width
 
     configs = expand_configs(args.models or DEFAULT_MODELS, args.widths, args.precisions, args.engines)
 
     def progress(i: int, n: int, config) -> None:
         if config is not None and not args.json:
-            print(f"[{i + 1}/{n}] {config.label}", file=sys.stderr, flush=True)
+            print(f"[{i + 1}/{n}] {config.title}", file=sys.stderr, flush=True)
 
     rows = run_benchmark(configs, runs=args.runs, warmup=args.warmup, threads=args.threads, progress=progress,
                          max_seconds=None)
@@ -109,7 +120,7 @@ def _bench(args: argparse.Namespace) -> int:
     for r, ratio in zip(rows, ratios):
         width = format_width(r.width) if r.width is not None else "-"
         shown = f"{ratio:.2f}" if ratio is not None else "-"
-        print(f"{r.model:<16}{width:>6} {r.precision:<5}{r.runtime:<12}{r.params / 1e6:>9.2f}M{r.macs / 1e6:>9.1f}M"
+        print(f"{r.model:<16}{width:>6} {r.precision:<5}{r.engine:<12}{r.params / 1e6:>9.2f}M{r.macs / 1e6:>9.1f}M"
               f"{r.median_ms:>11.2f}{r.p90_ms:>9.2f}{r.cv:>7.1%}{shown:>11}{r.threads:>8}")
     for p in photo:
         print(f"12 MP JPEG -> top-5, {p['precision']} on {p['engine']}: median {p['photo_ms']:.1f} ms = "
@@ -119,15 +130,16 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _photo_rows(args: argparse.Namespace) -> list[dict]:
     """Bytes-to-prediction time of a 12 MP phone photo with the flower model, per precision, default engine."""
-    from . import config
-    from .bench import phone_jpeg, photo_to_prediction
-    from .data import flower_samples
-    from .inference import Predictor
+    from mnv2_core import config
+    from mnv2_core.images.flowers import flower_samples
+    from mnv2_core.measure.latency import phone_jpeg, photo_to_prediction
+    from mnv2_core.runtime.model_config import ModelConfig
+    from mnv2_core.runtime.predictor import Predictor
 
     jpeg = phone_jpeg(flower_samples(config.data_dir(), "test")[0][0])
     out = []
     for precision in args.precisions:
-        predictor = Predictor("mobilenet_v2", 1.0, precision, "flowers")
+        predictor = Predictor(ModelConfig(precision=precision))
         whole, model = photo_to_prediction(predictor, jpeg, runs=args.runs, warmup=args.warmup)
         out.append({"precision": precision, "engine": predictor.engine, "photo_ms": whole.median_ms,
                     "model_ms": model.median_ms, "ratio": whole.median_ms / model.median_ms})
@@ -138,8 +150,8 @@ def _save_timings(records: list[dict], args: argparse.Namespace) -> None:
     import platform
     from datetime import datetime, timezone
 
-    from .engines import ENGINE_TIMINGS
-    from .files import atomic_write_json
+    from mnv2_core.files import atomic_write_json
+    from mnv2_core.runtime.engines import ENGINE_TIMINGS
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -156,8 +168,8 @@ def _save_timings(records: list[dict], args: argparse.Namespace) -> None:
 def _quantize(args: argparse.Namespace) -> int:
     import torch
 
-    from .onnx_int8 import make_shipped_int8
-    from .weights import checkpoint_path
+    from mnv2_core.models.weights import checkpoint_path
+    from mnv2_core.runtime.int8_onnx import make_shipped_int8
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -174,15 +186,38 @@ def _quantize(args: argparse.Namespace) -> int:
     return 0 if done else 2
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    import torch
+
+    from mnv2_core.jobs.evaluate import evaluate
+    from mnv2_core.models import get_spec
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    widths = args.widths if get_spec(args.model).has_widths else [None]
+    rows = []
+    for width in widths:
+        row = evaluate(args.model, width, split=args.split, data=args.data, phone=not args.no_phone)
+        rows.append(row)
+        if not args.json:
+            phone = (f"  phone proxy {row['phone_top1']:.2%} / {row['phone_top5']:.2%}" if "phone_top1" in row
+                     else "")
+            print(f"{args.model} {width if width is not None else '':<5} {args.split} ({row['images']} images): "
+                  f"top-1 {row['top1']:.2%}  top-5 {row['top5']:.2%}{phone}  [{row['seconds']:.0f} s]")
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["train"]:
-        from .train import main as train_main
+        from mnv2_core.train.cli import main as train_main
 
         return train_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
-        return {"predict": _predict, "bench": _bench, "quantize": _quantize}[args.command](args)
+        return {"predict": _predict, "bench": _bench, "quantize": _quantize, "evaluate": _evaluate}[args.command](args)
     except (ValueError, KeyError) as exc:  # user errors: unknown model, bad width, missing data
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2

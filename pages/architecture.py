@@ -6,9 +6,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from mnv2_core.architecture import stage_table
+from mnv2_core.measure.stages import anatomy, stage_table
 from mnv2_core.models import MOBILENET_WIDTHS
-from mnv2_core.references import PAPER_TABLE_3_PEAK_MEMORY_K
+from mnv2_core.models.references import PAPER_TABLE_3_PEAK_MEMORY_K
 
 st.title("Inside MobileNetV2")
 st.caption("Sandler, Howard, Zhu, Zhmoginov, Chen. *MobileNetV2: Inverted Residuals and Linear Bottlenecks*, "
@@ -46,34 +46,25 @@ st.caption("t: expansion factor, c: output channels (width-scaled, rounded to a 
 
 
 @st.cache_data(show_spinner="Tracing the model...")
-def _tables(width: float, resolution: int) -> tuple[pd.DataFrame, pd.DataFrame, int, int, int]:
-    from mnv2_core.bench import block_table, count_macs, count_params, layer_table, peak_activation_memory
-    from mnv2_core.models import mobilenet_v2
-
-    model = mobilenet_v2(width_mult=width).eval()
-    layers = pd.DataFrame([r.__dict__ for r in layer_table(model, resolution)])
-    blocks = pd.DataFrame([r.__dict__ for r in block_table(model, resolution)])
-    return (layers, blocks, count_params(model), count_macs(model, resolution),
-            peak_activation_memory(model, resolution, bytes_per_value=2))
+def _anatomy(width: float, resolution: int):
+    return anatomy(width, resolution)
 
 
-layers, blocks, params, macs, peak = _tables(width, resolution)
+parts = _anatomy(width, resolution)
+layers, blocks = pd.DataFrame(parts.layers), pd.DataFrame(parts.blocks)
 m = st.columns(3)
-m[0].metric("Parameters", f"{params / 1e6:.2f} M")
-m[1].metric("MACs", f"{macs / 1e6:.1f} M")
-m[2].metric("Peak activation memory (16-bit)", f"{peak / 1000:.0f} KB")
+m[0].metric("Parameters", f"{parts.params / 1e6:.2f} M")
+m[1].metric("MACs", f"{parts.macs / 1e6:.1f} M")
+m[2].metric("Peak activation memory (16-bit)", f"{parts.peak_activation_bytes / 1000:.0f} KB")
 
 st.subheader("Per block")
-for col in ("in_shape", "out_shape"):
-    blocks[col] = blocks[col].map(lambda s: " x ".join(map(str, s)))
-blocks["activation_kb"] = blocks["activation_bytes"] / 1000
 st.plotly_chart(px.bar(blocks, x="name", y="macs", hover_data=["kind", "params", "out_shape"],
                        title="MACs per block: the early high-resolution blocks cost most compute",
                        labels={"macs": "MACs", "name": ""}), key="block_macs")
 st.plotly_chart(px.bar(blocks, x="name", y="activation_kb", hover_data=["kind", "out_shape"],
                        title="Output activation memory per block (fp32)", labels={"activation_kb": "KB", "name": ""}),
                 key="block_mem")
-st.dataframe(blocks.drop(columns=["activation_bytes"]), hide_index=True)
+st.dataframe(blocks, hide_index=True)
 st.caption("Peak activation memory here is the largest input + output of any block when blocks run one after another "
            "(Section 5.1; the expanded tensor inside a bottleneck is computed in chunks and not counted). The paper's "
            "Table 3 counts a single bottleneck tensor and removes the stem with its first-layer trick: "
@@ -81,19 +72,16 @@ st.caption("Peak activation memory here is the largest input + output of any blo
            + " (16-bit; MobileNetV2's 400K is the 16 x 112 x 112 bottleneck).")
 
 with st.expander(f"Every conv and linear layer ({len(layers)})"):
-    for col in ("in_shape", "out_shape"):
-        layers[col] = layers[col].map(lambda s: " x ".join(map(str, s)))
     st.dataframe(layers, hide_index=True)
 
 with st.expander("Where the ImageNet weights come from (width 1.0)"):
-    from mnv2_core import config
-    from mnv2_core.tflite_import import TFLITE_FILE, TFLiteImportError, layer_origins
+    from mnv2_core.models.tflite import TFLITE_FILE, TFLiteImportError, default_path, layer_origins
 
     try:
         st.caption(f"Each layer of our MobileNetV2 1.0 gets its ImageNet weights from one op of Google's official "
                    f"`{TFLITE_FILE}` (uint8, dequantized). A flower model fine-tuned here keeps these in its backbone "
                    "and trains its own 102-class head.")
-        st.dataframe(pd.DataFrame(layer_origins(config.weights_dir() / TFLITE_FILE)), hide_index=True)
+        st.dataframe(pd.DataFrame(layer_origins(default_path())), hide_index=True)
     except TFLiteImportError as exc:
         st.info(str(exc) + " Set MNV2_WEIGHTS to the folder that holds it.")
 
@@ -104,7 +92,7 @@ cin = c[1].number_input("Input channels", 1, 4096, 64, key="dw_in")
 cout = c[2].number_input("Output channels", 1, 4096, 128, key="dw_out")
 h = c[3].number_input("Height", 1, 1024, 56, key="dw_h")
 w = c[4].number_input("Width", 1, 1024, 56, key="dw_w")
-from mnv2_core.bench import depthwise_separable_cost  # noqa: E402
+from mnv2_core.measure.counts import depthwise_separable_cost  # noqa: E402
 
 cost = depthwise_separable_cost(int(k), int(cin), int(cout), int(h), int(w))
 st.dataframe(pd.DataFrame([cost]), hide_index=True)

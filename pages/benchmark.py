@@ -6,8 +6,14 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from mnv2_core.engines import ENGINE_TITLES, ENGINE_TIMINGS, measured_timings, shipped_int8_records
-from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, display_name
+from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, model_title
+from mnv2_core.runtime.engines import (
+    ENGINE_TITLES,
+    measured_timings,
+    shipped_int8_records,
+    shipped_int8_rows,
+    timings_record,
+)
 from pages.common import MODEL_CHOICES, show_user_error
 
 st.title("Benchmark on this machine")
@@ -25,14 +31,7 @@ def _int8_accuracy() -> None:
     if not records:
         st.info("No INT8 models are shipped yet: make them with `python -m mnv2_core quantize`.")
         return
-    table = pd.DataFrame([{
-        "model": display_name(r["model"], r.get("width")),
-        "calibration": f"{r['calibration']['method_title']}, {r['calibration']['images']} training photos",
-        "FP32 top-1": r["test"]["fp32_top1"], "INT8 top-1": r["test"]["int8_top1"],
-        "drop (points)": r["test"]["drop_points"], "top-1 agreement": r["test"]["agreement"],
-        "FP32 MB": r["size_bytes"]["fp32_onnx"] / 1e6, "INT8 MB": r["size_bytes"]["int8_onnx"] / 1e6,
-        "test images": r["test"]["images"], "made": r["provenance"]["date"][:10],
-    } for r in records])
+    table = pd.DataFrame(shipped_int8_rows())
     st.dataframe(table, hide_index=True, column_config={
         c: st.column_config.NumberColumn(c, format="percent") for c in ("FP32 top-1", "INT8 top-1",
                                                                         "top-1 agreement")} | {
@@ -47,12 +46,10 @@ def _saved_timings() -> None:
     if not rows:
         return
     saved = pd.DataFrame(rows)
-    saved["engine"] = saved["runtime"].map(ENGINE_TITLES)
+    saved["engine"] = saved["engine"].map(ENGINE_TITLES)
     st.subheader("Engines, as last recorded on this kind of machine")
-    import json
-
-    info = json.loads(ENGINE_TIMINGS.read_text(encoding="utf-8"))
-    chart = px.bar(saved, x="median_ms", y=[display_name(m, w if w == w else None)
+    info = timings_record()
+    chart = px.bar(saved, x="median_ms", y=[model_title(m, w if w == w else None)
                                             for m, w in zip(saved["model"], saved["width"])],
                    color="engine", pattern_shape="precision", barmode="group", orientation="h",
                    labels={"median_ms": "median ms, batch 1", "y": ""},
@@ -78,7 +75,7 @@ with st.form("bench"):
     go = st.form_submit_button("Run benchmark", type="primary")
 
 if go:
-    from mnv2_core.compare import expand_configs, run_benchmark
+    from mnv2_core.jobs.benchmark import expand_configs, run_benchmark
 
     configs = expand_configs(models, widths, precisions, engines)
     if not configs:
@@ -87,14 +84,14 @@ if go:
         bar = st.progress(0.0, text="Starting...")
 
         def progress(i: int, n: int, config) -> None:
-            bar.progress(i / n, text=f"Measuring {config.label} ({i + 1}/{n})" if config else "Done")
+            bar.progress(i / n, text=f"Measuring {config.title} ({i + 1}/{n})" if config else "Done")
 
         try:
             rows = run_benchmark(configs, runs=runs, warmup=warmup, threads=threads, progress=progress)
         except (ValueError, RuntimeError) as exc:
             show_user_error(exc)
         else:
-            from mnv2_core.compare import results_frame
+            from mnv2_core.jobs.benchmark import results_frame
 
             st.session_state.bench_rows = results_frame(rows)
 
@@ -118,13 +115,13 @@ st.dataframe(frame, hide_index=True, column_config={
 })
 st.download_button("Download CSV", frame.to_csv(index=False).encode(), "benchmark.csv", "text/csv", key="bench_csv")
 
-bars = px.bar(frame, x="label", y="median_ms", color="model", pattern_shape="runtime", error_y=frame["p90_ms"] - frame["median_ms"],
+bars = px.bar(frame, x="title", y="median_ms", color="model", pattern_shape="engine", error_y=frame["p90_ms"] - frame["median_ms"],
               error_y_minus=[0] * len(frame),
-              labels={"median_ms": "median latency (ms), bar to p90", "label": ""}, title="Latency, batch 1")
+              labels={"median_ms": "median latency (ms), bar to p90", "title": ""}, title="Latency, batch 1")
 st.plotly_chart(bars, key="latency_bars")
 scored = frame.dropna(subset=["imagenet_top1"])
 if not scored.empty:
-    scatter = px.scatter(scored, x="median_ms", y="imagenet_top1", size="params_m", color="model", text="label",
+    scatter = px.scatter(scored, x="median_ms", y="imagenet_top1", size="params_m", color="model", text="title",
                          hover_data=["macs_m", "source"], log_x=True,
                          labels={"median_ms": "median latency here (ms, log)", "imagenet_top1": "ImageNet top-1 (%)"},
                          title="Accuracy (published, see source) vs latency (measured here); size = params")
@@ -132,7 +129,7 @@ if not scored.empty:
     st.plotly_chart(scatter, key="acc_scatter")
 flowers = frame.dropna(subset=["flowers_top1"])
 if not flowers.empty:
-    scatter = px.scatter(flowers, x="median_ms", y="flowers_top1", size="params_m", color="model", text="label",
+    scatter = px.scatter(flowers, x="median_ms", y="flowers_top1", size="params_m", color="model", text="title",
                          symbol="flowers_training", hover_data=["flowers_run"], log_x=True,
                          labels={"median_ms": "median latency here (ms, log)", "flowers_training": "training",
                                  "flowers_top1": "Oxford-102 test top-1 (%), measured by this project"},

@@ -9,16 +9,18 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mnv2_core import config
-from mnv2_core.engines import ENGINE_TITLES
-from mnv2_core.preprocess import SUPPORTED_FORMATS, DecodedImage, ImageDecodeError, decode_image
-from pages.common import get_availability, get_footprint, get_predictor, model_controls, show_user_error
+from mnv2_core.images.decode import SUPPORTED_FORMATS, DecodedImage, ImageDecodeError, decode_image
+from mnv2_core.images.flowers import test_photos
+from mnv2_core.runtime.engines import ENGINE_TITLES
+from mnv2_core.runtime.model_config import ModelConfig
+from pages.common import BY_KEY, get_availability, get_footprint, get_predictor, model_controls, show_user_error
 
 st.title("Classify a flower")
 st.caption("Upload a photo (JPEG, PNG, WebP, HEIC from an iPhone...), take one with the camera, or try a test image. "
            "Change the width and precision and watch the prediction, size and speed change.")
 
-name, width, precision, head, engine = model_controls()
-available = get_availability(name, width, head)
+choice = model_controls()
+available = get_availability(choice.model, choice.width, choice.classes)
 if not available.trained:
     # An untrained model would still name a flower with confidence: say why it is off, and how to train it.
     st.warning(f"{available.reason} It is listed so you can see the whole family, but it does not answer until it "
@@ -33,15 +35,10 @@ def _decode(data: bytes) -> DecodedImage:
     return decode_image(data)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _heatmap(data: bytes, name: str, width: float | None, precision: str, head: str, engine: str):
+@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_KEY)
+def _heatmap(data: bytes, config: ModelConfig):
     """Grad-CAM for the top-1 class, once per image and model (a backward pass is too slow for every rerun)."""
-    return get_predictor(name, width, precision, head, engine).explain(_decode(data).image)
-
-
-def _sample_files() -> list[str]:
-    test = config.data_dir() / "test"
-    return sorted(str(p) for p in test.glob("*/*.jpg")) if test.exists() else []
+    return get_predictor(config).explain(_decode(data).image)
 
 
 source = st.segmented_control("Image", ["Upload", "Camera", "Test-set sample"], default="Upload", key="source") \
@@ -54,7 +51,7 @@ elif source == "Camera":
     shot = st.camera_input("Take a photo", key="camera")
     data = shot.getvalue() if shot is not None else None
 else:
-    samples = _sample_files()
+    samples = [str(p) for p in test_photos()]
     if not samples:
         st.info(f"No test images found under {config.data_dir()}; set MNV2_DATA to an Oxford-102 folder.")
     else:
@@ -76,8 +73,8 @@ if not available.trained:
     st.stop()  # the photo stays uploaded: pick a trained model or width and it is classified
 
 try:
-    with st.spinner(f"Loading {name} {precision.upper()} (first time only)..."):
-        predictor = get_predictor(name, width, precision, head, engine)
+    with st.spinner(f"Loading {choice.title} (first time only)..."):
+        predictor = get_predictor(choice)
 except (ValueError, RuntimeError, OSError) as exc:
     show_user_error(exc)
     st.stop()
@@ -85,9 +82,8 @@ except (ValueError, RuntimeError, OSError) as exc:
 result = predictor.predict(decoded.image, top_k=5)
 if not predictor.info.trained:
     st.warning(predictor.info.description, icon=":material/casino:")
-elif isinstance(score := predictor.info.meta.get("test_top1"), float) and score < 0.5:
-    st.info(f"This checkpoint gets only {score:.0%} of Oxford-102 test photos right ({predictor.info.meta.get('recipe')}"
-            f"); expect many wrong answers. See the Training page.", icon=":material/science:")
+elif warning := predictor.accuracy_warning():
+    st.info(warning, icon=":material/science:")
 
 left, right = st.columns([2, 3])
 with left:
@@ -97,9 +93,9 @@ with left:
     view = predictor.model_view(decoded.image)
     show_cam = st.toggle("Where the model looked (Grad-CAM)", value=True, key="cam")
     if show_cam:
-        from mnv2_core.explain import overlay
+        from mnv2_core.runtime.explain import overlay
 
-        heat = _heatmap(data, name, width, precision, head, engine)
+        heat = _heatmap(data, choice)
         st.image(overlay(view, heat), caption=f"What the model sees ({predictor.input_size}x{predictor.input_size}), "
                  f"red where evidence for '{result.top[0].label}' is strongest", width="stretch")
     else:
@@ -114,10 +110,10 @@ with right:
                       margin=dict(l=10, r=10, t=40, b=10))
     st.plotly_chart(fig, key="top5")
 
-    fp = get_footprint(name, width, precision, head, engine)
+    fp = get_footprint(choice)
     m = st.columns(2)
     m[0].metric("Latency (this prediction)", f"{result.latency_ms:.1f} ms",
-                help=f"Model forward pass only, batch 1, {precision.upper()} on {ENGINE_TITLES[predictor.engine]}; "
+                help=f"Model forward pass only, batch 1, {choice.precision.upper()} on {ENGINE_TITLES[predictor.engine]}; "
                      f"resize and normalise took {result.preprocess_ms:.1f} ms. One call is noisy: measure the "
                      f"warm median below.")
     m[1].metric("Parameters", f"{fp.params / 1e6:.2f} M")
@@ -131,12 +127,7 @@ with right:
     @st.fragment
     def warm_latency() -> None:
         if st.button("Measure warm latency (20 runs)", key="warm"):
-            import torch
-
-            from mnv2_core.bench import measure_latency
-
-            x = torch.zeros(1, 3, predictor.input_size, predictor.input_size)
-            stats = measure_latency(lambda: predictor.logits(x), warmup=5, runs=20)
+            stats = predictor.warm_latency(runs=20, warmup=5)
             st.write(f"median **{stats.median_ms:.1f} ms**, p90 {stats.p90_ms:.1f} ms, "
                      f"{stats.threads} threads, {stats.runs} runs after {stats.warmup} warm-up")
 

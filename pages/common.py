@@ -8,8 +8,9 @@ from __future__ import annotations
 import streamlit as st
 
 from mnv2_core import config
-from mnv2_core.labels import HEAD_TITLES
-from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, display_name
+from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, model_title
+from mnv2_core.models.labels import CLASSES_TITLES
+from mnv2_core.runtime.model_config import ModelConfig
 
 MODEL_CHOICES = ["mobilenet_v2", "resnet18", "resnet50", "efficientnet_b0", "lenet5"]
 SOURCE_WORDS = {
@@ -24,48 +25,51 @@ SOURCE_WORDS = {
 ENGINE_CHOICES = {"auto": "Auto (fastest measured)", "onnxruntime": "ONNX Runtime", "torch": "PyTorch"}
 
 
-@st.cache_resource(show_spinner=False, max_entries=12)
-def get_predictor(name: str, width: float | None, precision: str, head: str, engine: str = "auto"):
-    """One cached model per (model, width, precision, head, engine): loading and export happen once."""
-    from mnv2_core.inference import Predictor
-
-    return Predictor(name, width, precision, head, engine=engine)
+BY_KEY = {ModelConfig: lambda config: config.cache_key}  # one cache entry per configuration
 
 
-@st.cache_data(show_spinner=False, max_entries=12)
-def get_footprint(name: str, width: float | None, precision: str, head: str, engine: str = "auto"):
+@st.cache_resource(show_spinner=False, max_entries=12, hash_funcs=BY_KEY)
+def get_predictor(config: ModelConfig):
+    """One cached model per configuration (model, width, precision, classes, engine): loading happens once."""
+    from mnv2_core.runtime.predictor import Predictor
+
+    return Predictor(config)
+
+
+@st.cache_data(show_spinner=False, max_entries=12, hash_funcs=BY_KEY)
+def get_footprint(config: ModelConfig):
     """Params, MACs and size on disk of the cached model (counted once per configuration)."""
-    from mnv2_core.inference import footprint
+    from mnv2_core.runtime.predictor import footprint
 
-    return footprint(get_predictor(name, width, precision, head, engine))
+    return footprint(get_predictor(config))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def planned_sources(head: str) -> list[tuple[str, str]]:
-    from mnv2_core.weights import planned_source
+def planned_sources(classes: str) -> list[tuple[str, str]]:
+    from mnv2_core.models.weights import planned_source
 
     rows = []
     for name in MODEL_CHOICES:
         for width in REGISTRY[name].widths:
-            rows.append((display_name(name, width), planned_source(name, width, head)))
+            rows.append((model_title(name, width), planned_source(name, width, classes)))
     return rows
 
 
-def get_availability(name: str, width: float | None, head: str):
+def get_availability(name: str, width: float | None, classes: str):
     """Whether this model answers with trained weights. Not cached: it only looks at files, and a checkpoint
     trained while the app runs must count at once."""
-    from mnv2_core.availability import availability
+    from mnv2_core.runtime.availability import availability
 
-    return availability(name, width, head)
+    return availability(name, width, classes)
 
 
 def sidebar_status() -> None:
     """Which weights each model gets, where the data is, and how many threads torch uses."""
     with st.sidebar:
-        head = st.session_state.get("head", "flowers")
-        st.caption(f"**Weights for the {HEAD_TITLES[head]} classes**")
+        classes = st.session_state.get("classes", "flowers")
+        st.caption(f"**Weights for the {CLASSES_TITLES[classes]} classes**")
         groups: dict[str, list[str]] = {}
-        for title, source in planned_sources(head):
+        for title, source in planned_sources(classes):
             groups.setdefault(source, []).append(title)
         for source, titles in groups.items():
             st.caption(f"{', '.join(titles)}: **{SOURCE_WORDS[source]}**")
@@ -73,21 +77,21 @@ def sidebar_status() -> None:
         st.caption(f"Data: `{data}`" + ("" if data.exists() else " (not found; set MNV2_DATA)"))
 
 
-def model_controls(*, allow_precision: bool = True) -> tuple[str, float | None, str, str, str]:
+def model_controls(*, allow_precision: bool = True) -> ModelConfig:
     """Model, width, precision, head and engine pickers; choices live in session_state so pages share them."""
     cols = st.columns([2, 3, 2, 3])
-    head_now = st.session_state.get("head") or "flowers"
+    classes_now = st.session_state.get("classes") or "flowers"
 
     def model_title(n: str) -> str:
-        trained = any(get_availability(n, w, head_now).trained for w in REGISTRY[n].widths)
+        trained = any(get_availability(n, w, classes_now).trained for w in REGISTRY[n].widths)
         return REGISTRY[n].title + ("" if trained else " (not trained)")
 
     def width_title(w: float) -> str:
-        return f"{w:g}" if get_availability("mobilenet_v2", w, head_now).trained else f"{w:g} (not trained)"
+        return f"{w:g}" if get_availability("mobilenet_v2", w, classes_now).trained else f"{w:g} (not trained)"
 
     name = cols[0].selectbox("Model", MODEL_CHOICES, format_func=model_title, key="model")
     width = None
-    if REGISTRY[name].widths != (None,):
+    if REGISTRY[name].has_widths:
         width = cols[1].select_slider("Width multiplier", options=list(MOBILENET_WIDTHS), value=1.0, key="width",
                                       format_func=width_title)
     else:
@@ -96,11 +100,11 @@ def model_controls(*, allow_precision: bool = True) -> tuple[str, float | None, 
     if allow_precision:
         precision = cols[2].segmented_control("Precision", ["fp32", "int8"], default="fp32", key="precision",
                                               format_func=str.upper) or "fp32"
-    head = cols[3].segmented_control("Classes", ["flowers", "imagenet"], default="flowers", key="head",
-                                     format_func=lambda h: HEAD_TITLES[h]) or "flowers"
+    classes = cols[3].segmented_control("Classes", ["flowers", "imagenet"], default="flowers", key="classes",
+                                     format_func=lambda h: CLASSES_TITLES[h]) or "flowers"
     engine = cols[0].selectbox("Engine", list(ENGINE_CHOICES), format_func=ENGINE_CHOICES.get, key="engine",
                                help="Auto runs the engine measured fastest here for this precision (Benchmark page)")
-    return name, width, precision, head, engine
+    return ModelConfig(name, width, precision, classes, engine)
 
 
 def show_user_error(exc: BaseException) -> None:

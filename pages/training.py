@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from mnv2_core.measure.records import FAMILY_STEPS, comparison_rows, family_rows, family_steps, load_runs, runs_dir
 from mnv2_core.models import MOBILENET_WIDTHS
-from mnv2_core.results import FAMILY_STEPS, comparison_rows, family_rows, family_steps, load_runs, runs_dir
 
 st.title("Training on Oxford-102")
 st.caption("Two-phase transfer learning (phase 1 trains a new head on the frozen ImageNet backbone, phase 2 "
@@ -37,6 +37,7 @@ st.markdown(
     "from outside the dataset. Valid top-1 is shown after each step.")
 COLUMNS = {
     "width": st.column_config.NumberColumn("width", format="%.2f"),
+    "title": st.column_config.TextColumn("model"),
     "how": st.column_config.TextColumn("how it was made"),
     "test_top1": st.column_config.NumberColumn("test top-1", format="percent"),
     "test_top5": st.column_config.NumberColumn("test top-5", format="percent"),
@@ -61,14 +62,13 @@ if not steps.empty:
     st.plotly_chart(chart, key="family_steps")
 
 table = pd.DataFrame(comparison_rows(runs))
-first = ["model", "width", "training", "test_top1", "test_top5", "valid_top1", "params", "macs", "epochs"]
+first = ["title", "training", "test_top1", "test_top5", "valid_top1", "params", "macs", "epochs"]
 table = table[first + [c for c in table.columns if c not in first]]
 st.subheader("Comparison")
 st.dataframe(table, hide_index=True, column_config=COLUMNS)
 scored = table.dropna(subset=["test_top1", "macs"]).copy()
 if not scored.empty:
-    scored["label"] = [m if w != w else f"{m} x{w:.2f}" for m, w in zip(scored["model"], scored["width"])]
-    chart = px.scatter(scored, x="macs", y="test_top1", color="training", symbol="training", text="label",
+    chart = px.scatter(scored, x="macs", y="test_top1", color="training", symbol="training", text="title",
                        hover_data=["run", "epochs", "device"], log_x=True,
                        labels={"macs": "MACs at the test resolution (log)", "test_top1": "Oxford-102 test top-1"},
                        title="Accuracy vs compute, by how the model was trained")

@@ -1,6 +1,6 @@
 """Run the OFFICIAL TFLite interpreter on fixed Oxford-102 test images; write tests/fixtures/tflite_reference.npz.
 
-The fixture lets ``tests/test_tflite_import.py`` check our float import of the same file against Google's own
+The fixture lets ``tests/test_models_tflite.py`` check our float import of the same file against Google's own
 uint8 inference, without the interpreter installed. The interpreter needs numpy<2 (tflite-runtime) or a large
 wheel (ai-edge-litert), so this script runs in its own venv and imports nothing from mnv2_core but ``config``
 (plain paths, no torch)::
@@ -8,7 +8,7 @@ wheel (ai-edge-litert), so this script runs in its own venv and imports nothing 
     python3 -m venv /tmp/tflvenv && /tmp/tflvenv/bin/pip install ai-edge-litert pillow numpy
     /tmp/tflvenv/bin/python scripts/make_tflite_reference.py
 
-Preprocessing is plain PIL + numpy and must stay identical to mnv2_core.preprocess's centre crop (torchvision's
+Preprocessing is plain PIL + numpy and must stay identical to mnv2_core.images.decode's centre crop (torchvision's
 ``Resize(256)`` + ``CenterCrop(224)`` on PIL images): RGB, shorter side to 256 with BILINEAR (long side
 ``int(256 * long / short)``), centre crop 224 (offset ``round((size - 224) / 2)``), then uint8 HWC straight into the
 model, whose input quantization (scale 1/128, zero point 128) is the float model's ``x / 127.5 - 1`` up to rounding.

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnv2_core import weights
+from mnv2_core.models import weights
 
 TIMEOUT = 180
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -39,7 +39,7 @@ def _top5_titles(at: AppTest) -> list[str]:
     return [c.proto.spec for c in at.get("plotly_chart")]
 
 
-def test_classify_upload_then_change_width_precision_and_head(sample_flower: Path, flowers_dir: Path,
+def test_classify_upload_then_change_width_precision_and_classes(sample_flower: Path, flowers_dir: Path,
                                                               tflite_path: Path) -> None:
     at = _app()
     assert at.title[0].value == "Classify a flower"
@@ -65,7 +65,7 @@ def test_classify_upload_then_change_width_precision_and_head(sample_flower: Pat
 
     at.button_group(key="precision").set_value("fp32")
     at.select_slider(key="width").set_value(1.0)
-    at.button_group(key="head").set_value("imagenet").run()
+    at.button_group(key="classes").set_value("imagenet").run()
     assert not at.exception, at.exception
     assert any("daisy" in spec for spec in _top5_titles(at))
     assert not at.warning
@@ -87,7 +87,7 @@ def test_a_model_without_trained_weights_is_listed_but_does_not_answer(sample_fl
 def test_imagenet_classes_at_a_width_without_imagenet_weights_say_why(sample_flower: Path) -> None:
     at = _upload(_app(), sample_flower.name, sample_flower.read_bytes())
     at.select_slider(key="width").set_value(0.5)
-    at.button_group(key="head").set_value("imagenet").run()
+    at.button_group(key="classes").set_value("imagenet").run()
     assert not at.exception, at.exception
     assert any("width 1.0 only" in w.value for w in at.warning)
     assert not any("Top-5" in spec for spec in _top5_titles(at))
@@ -112,7 +112,7 @@ def test_benchmark_runs_a_small_model() -> None:
     assert not at.exception, at.exception
     frame = at.dataframe[0].value
     # ONNX Runtime FP32 is timed beside each model as the reference of the ratio column
-    assert list(zip(frame["model"], frame["runtime"])) == [("lenet5", "torch"), ("lenet5", "onnxruntime"),
+    assert list(zip(frame["model"], frame["engine"])) == [("lenet5", "torch"), ("lenet5", "onnxruntime"),
                                                            ("mobilenet_v2", "torch"), ("mobilenet_v2", "onnxruntime")]
     assert list(frame["x_ort_fp32"])[1::2] == [1.0, 1.0] and (frame["x_ort_fp32"] > 0).all()
     assert frame["macs_m"].iloc[2] == pytest.approx(59.3, rel=0.005) and (frame["median_ms"] > 0).all()

@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import IN_CI, require_shared_path
 
 REPO = Path(__file__).resolve().parent.parent

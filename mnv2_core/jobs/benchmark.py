@@ -1,0 +1,190 @@
+"""Side-by-side measurement on this machine: models x widths x precisions x engines, one row each.
+
+Every (model, width) is also timed on ONNX Runtime FP32 in the same run, so each row can state its speed as a
+ratio to that peer (timings drift 5-10% between runs on these machines; ratios measured together do not).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import torch
+from torch import nn
+
+from mnv2_core.measure.counts import count_macs, count_params
+from mnv2_core.measure.latency import time_model
+from mnv2_core.measure.probe import InputSize
+from mnv2_core.models import build_model, get_spec
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One line of the benchmark table: what was measured and how, ready for CSV/JSON."""
+
+    model: str
+    width: float | None
+    precision: str
+    engine: str
+    params: int
+    macs: int
+    median_ms: float
+    p90_ms: float
+    cv: float
+    threads: int
+    runs: int
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def bench_row(model: nn.Module, name: str, input_size: InputSize, *, width: float | None = None,
+              precision: str = "fp32", engine: str = "torch", in_channels: int = 3, **kw) -> BenchRow:
+    """Count and time an eager torch model in one go; ``kw`` go to :func:`measure_latency`."""
+    stats = time_model(model, input_size, in_channels=in_channels, **kw)
+    return BenchRow(model=name, width=width, precision=precision, engine=engine, params=count_params(model),
+                    macs=count_macs(model, input_size, in_channels), median_ms=stats.median_ms, p90_ms=stats.p90_ms,
+                    cv=stats.cv, threads=stats.threads, runs=stats.runs)
+
+
+DEFAULT_MODELS = ("mobilenet_v2", "resnet18", "resnet50", "efficientnet_b0", "lenet5")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    model: str
+    width: float | None = None
+    precision: str = "fp32"
+    engine: str = "torch"
+
+    @property
+    def title(self) -> str:
+        from mnv2_core.models import model_title
+        from mnv2_core.runtime.engines import ENGINE_TITLES
+
+        return f"{model_title(self.model, self.width)} {self.precision.upper()} {ENGINE_TITLES[self.engine]}"
+
+
+def expand_configs(models: Iterable[str], widths: Iterable[float], precisions: Iterable[str],
+                   engines: Iterable[str] = ("torch",), *, with_ort_reference: bool = True) -> list[BenchConfig]:
+    """Every (model, width, precision, engine); widths apply to models that have them (MobileNetV2).
+
+    ``with_ort_reference`` adds ONNX Runtime FP32 for each (model, width) when ONNX Runtime is installed.
+    """
+    from mnv2_core.runtime.engines import ort_available
+
+    engines = list(engines)
+    configs = []
+    for name in models:
+        spec = get_spec(name)
+        model_widths = [w for w in widths if w in spec.widths] if spec.has_widths else [None]
+        for width in model_widths:
+            batch = [BenchConfig(name, width, p, e) for e in engines for p in precisions]
+            reference = BenchConfig(name, width, "fp32", "onnxruntime")
+            if with_ort_reference and ort_available() and reference not in batch:
+                batch.append(reference)
+            configs.extend(batch)
+    return configs
+
+
+def _bench_classes(model: str) -> int:
+    return 102 if model == "lenet5" else 1000  # LeNet-5 has no ImageNet form; it is the flowers baseline
+
+
+def _timing_call(config: BenchConfig, float_model: torch.nn.Module, workdir: Path,
+                 threads: int) -> Callable[[torch.Tensor], object]:
+    """The deployed model as a callable. ImageNet-shaped (1000 classes) so params and MACs compare with published
+    figures; weight values do not change the time a dense forward pass takes, so untrained weights are timed, and
+    INT8 is calibrated on real images after re-estimating BN statistics (else activations are near zero and the
+    ranges are not real)."""
+    from mnv2_core.runtime import engines
+
+    size = get_spec(config.model).input_size
+    if config.engine == "torch":
+        if config.precision == "fp32":
+            return engines.torch_runner(float_model, "fp32")
+        from mnv2_core.runtime.int8_torch import calibrated_int8
+
+        return engines.torch_runner(calibrated_int8(float_model, size), "int8")
+    fp32 = engines.export_onnx(float_model, size, workdir / f"{config.model}_{config.width}_fp32.onnx")
+    if config.precision == "fp32":
+        return engines.ort_runner(fp32, "fp32", threads)
+    import copy
+
+    from mnv2_core.images.views import IMAGENET_MEAN, IMAGENET_STD
+    from mnv2_core.runtime.calibration import calibration_arrays, calibration_paths, calibration_tensors
+    from mnv2_core.runtime.int8_onnx import quantize_qdq
+    from mnv2_core.runtime.int8_torch import reestimate_bn_stats
+
+    calibrated = copy.deepcopy(float_model)
+    reestimate_bn_stats(calibrated, calibration_tensors(size, IMAGENET_MEAN, IMAGENET_STD))
+    fp32 = engines.export_onnx(calibrated, size, workdir / f"{config.model}_{config.width}_bn.onnx")
+    arrays = calibration_arrays(calibration_paths(32), size, IMAGENET_MEAN, IMAGENET_STD)
+    int8 = quantize_qdq(fp32, workdir / f"{config.model}_{config.width}_int8.onnx", arrays)
+    return engines.ort_runner(int8, "int8", threads)
+
+
+def run_benchmark(configs: list[BenchConfig], *, runs: int = 30, warmup: int = 5, threads: int | None = None,
+                  max_seconds: float | None = 20.0,
+                  progress: Callable[[int, int, BenchConfig], None] | None = None) -> list[BenchRow]:
+    """Measure each configuration in turn (params and MACs on the float model, latency on the deployed one)."""
+    import tempfile
+
+    from mnv2_core.measure.latency import measure_latency
+
+    rows = []
+    threads = threads or torch.get_num_threads()
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, config in enumerate(configs):
+            if progress:
+                progress(i, len(configs), config)
+            spec = get_spec(config.model)
+            torch.manual_seed(0)
+            float_model = build_model(config.model, num_classes=_bench_classes(config.model),
+                                      width=config.width).eval()
+            params, macs = count_params(float_model), count_macs(float_model, spec.input_size)
+            call = _timing_call(config, float_model, Path(tmp), threads)
+            x = torch.randn(1, 3, spec.input_size, spec.input_size)
+            stats = measure_latency(lambda: call(x), warmup=warmup, runs=runs, threads=threads,
+                                    max_seconds=max_seconds)
+            rows.append(BenchRow(config.model, config.width, config.precision, config.engine, params, macs,
+                                 stats.median_ms, stats.p90_ms, stats.cv, stats.threads, stats.runs))
+    if progress:
+        progress(len(configs), len(configs), None)  # type: ignore[arg-type]
+    return rows
+
+
+def ort_ratios(rows: list[BenchRow]) -> list[float | None]:
+    """Each row's median over the ONNX Runtime FP32 median of the same model and width in the same run."""
+    reference = {(r.model, r.width): r.median_ms for r in rows if r.engine == "onnxruntime" and r.precision == "fp32"}
+    return [r.median_ms / reference[(r.model, r.width)] if (r.model, r.width) in reference else None for r in rows]
+
+
+def results_frame(rows: list[BenchRow]):
+    """Benchmark rows as a table, with the published ImageNet accuracy and its source beside each model."""
+    import pandas as pd
+
+    from mnv2_core.measure.records import KIND_LABELS, load_runs, measured_run, run_kind
+    from mnv2_core.models import model_title
+    from mnv2_core.models.references import imagenet_reference
+    from mnv2_core.runtime.engines import ENGINE_TITLES
+
+    runs = load_runs()
+    records = []
+    for r, ratio in zip(rows, ort_ratios(rows)):
+        flower = measured_run(r.model, r.width, runs) if r.precision == "fp32" else None
+        ref = imagenet_reference(r.model, r.width)
+        top1 = (ref.top1 if r.precision == "fp32" else ref.int8_top1) if ref else None
+        records.append({
+            "title": f"{model_title(r.model, r.width)} {r.precision.upper()} {ENGINE_TITLES[r.engine]}",
+            "model": r.model, "width": r.width, "precision": r.precision, "engine": r.engine,
+            "params_m": r.params / 1e6, "macs_m": r.macs / 1e6, "median_ms": r.median_ms, "p90_ms": r.p90_ms,
+            "cv": r.cv, "x_ort_fp32": ratio, "threads": r.threads, "runs": r.runs,
+            "imagenet_top1": top1, "source": ref.source if top1 is not None else None,
+            "flowers_top1": 100 * flower["metrics"]["test_top1"] if flower else None,
+            "flowers_training": KIND_LABELS[run_kind(flower)] if flower else None,
+            "flowers_run": f"{flower['id']} ({flower.get('recipe')}, init {flower.get('init')})" if flower else None,
+        })
+    return pd.DataFrame.from_records(records)

@@ -1,0 +1,37 @@
+"""Score a model's flower checkpoint on a split, from the image files exactly as the app prepares an upload, and
+on the phone proxy of that split: the command that re-measures the accuracy the app and the README quote."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mnv2_core.images.flowers import split_samples
+from mnv2_core.measure.accuracy import classification_report
+from mnv2_core.models.weights import load_model
+from mnv2_core.train.features import evaluate_model
+from mnv2_core.train.run import phone_proxy_scores
+
+
+def evaluate(model: str, width: float | None, *, split: str = "test", data: str | Path | None = None,
+             phone: bool = True) -> dict[str, Any]:
+    """Top-1/top-5 of the checkpoint the app loads for (model, width), clean and (optionally) on the phone proxy."""
+    started = time.perf_counter()
+    loaded = load_model(model, width, "flowers")
+    if not loaded.info.trained:
+        raise ValueError(f"{loaded.title} has no trained flower checkpoint here, so there is nothing to evaluate.")
+    samples = split_samples(data, split)
+    stats = (loaded.info.mean, loaded.info.std)
+    logits = evaluate_model(loaded.model, samples, loaded.input_size, *stats, desc=split)
+    report = classification_report(logits, torch.tensor([y for _, y in samples]))
+    row = {"model": model, "width": loaded.width, "checkpoint": loaded.info.path, "split": split,
+           "images": len(samples), "input_size": loaded.input_size, "top1": report["top1"], "top5": report["top5"],
+           "recorded_top1": loaded.info.meta.get("test_top1") if split == "test" else None}
+    if phone:
+        proxy = phone_proxy_scores(loaded.model, samples, loaded.input_size, stats)
+        row |= {"phone_top1": proxy["top1"], "phone_top5": proxy["top5"]}
+    row["seconds"] = round(time.perf_counter() - started, 1)
+    return row

@@ -1,0 +1,156 @@
+"""Measured results with their provenance: one JSON file per run under assets/results/runs/."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from mnv2_core import config
+
+
+def runs_dir() -> Path:
+    return config.RESULTS_DIR / "runs"
+
+
+def load_runs(folder: Path | None = None) -> list[dict[str, Any]]:
+    """Every recorded run, newest first; files that do not parse are skipped rather than breaking the app."""
+    folder = folder or runs_dir()
+    runs = []
+    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
+        try:
+            run = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(run, dict):
+            run.setdefault("id", path.stem)
+            runs.append(run)
+    return sorted(runs, key=lambda r: str(r.get("provenance", {}).get("date", "")), reverse=True)
+
+
+KIND_LABELS = {"transfer1": "transfer (head only)", "transfer2": "transfer (head + fine-tune)",
+               "scratch": "from scratch", "distill": "distilled",
+               "finetune": "transfer + phone-photo fine-tune", "prune": "pruned + distilled",
+               "widen": "widened + distilled"}
+
+
+def run_kind(run: dict[str, Any]) -> str:
+    """transfer1 | transfer2 | scratch | distill (runs recorded before ``kind`` existed were phase-1 transfer)."""
+    kind = run.get("kind")
+    if kind in KIND_LABELS:
+        return kind
+    return "transfer1" if str(run.get("recipe", "")).startswith("transfer phase 1") else "scratch"
+
+
+def comparison_rows(runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One row per run for the comparison table: what was trained, how, and what it scored on the test split."""
+    from mnv2_core.models import model_title
+
+    rows = []
+    for r in runs if runs is not None else load_runs():
+        metrics, prov = r.get("metrics", {}), r.get("provenance", {})
+        rows.append({
+            "run": r.get("id"), "title": model_title(r["model"], r.get("width")), "model": r.get("model"),
+            "width": r.get("width"),
+            "training": KIND_LABELS[run_kind(r)], "init": r.get("init"), "epochs": r.get("epochs"),
+            "train_px": r.get("train_img_size", r.get("img_size")), "test_px": r.get("img_size"),
+            "test_top1": metrics.get("test_top1"), "test_top5": metrics.get("test_top5"),
+            "valid_top1": metrics.get("valid_top1"), "phone_top1": metrics.get("test_phone_top1"),
+            "params": r.get("params"), "macs": r.get("macs"),
+            "shipped": r.get("checkpoint", {}).get("shipped", True), "device": prov.get("device"),
+            "minutes": round(prov["seconds"] / 60, 1) if isinstance(prov.get("seconds"), (int, float)) else None,
+            "commit": str(prov.get("git_commit") or "")[:8],
+        })
+    return rows
+
+
+@functools.lru_cache(maxsize=32)
+def _checkpoint_run_id(path: str, mtime_ns: int) -> str | None:
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True).get("meta", {}).get("run_id")
+    except Exception:  # an unreadable checkpoint names no run; the weights loader reports it to the user
+        return None
+
+
+def shipped_run(model: str, width: float | None, runs: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """The run whose checkpoint is the one in assets/checkpoints (the checkpoint names its run); for files that do
+    not, the newest run of this model and width that shipped."""
+    from mnv2_core.models.weights import checkpoint_path
+
+    candidates = [r for r in (runs if runs is not None else load_runs())
+                  if r.get("model") == model and r.get("width") == width
+                  and r.get("checkpoint", {}).get("shipped", True)]
+    path = checkpoint_path(model, width)
+    if path.is_file():
+        run_id = _checkpoint_run_id(str(path), path.stat().st_mtime_ns)
+        named = [r for r in candidates if r.get("id") == run_id]
+        if named:
+            return named[0]
+    return max(candidates, key=lambda r: str(r.get("provenance", {}).get("date", "")), default=None)
+
+
+def measured_run(model: str, width: float | None, runs: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """The run behind the shipped checkpoint; for a model whose checkpoint could not ship (too large for the
+    repository), the newest run recorded for it: its accuracy was still measured by this project."""
+    runs = runs if runs is not None else load_runs()
+    found = shipped_run(model, width, runs)
+    if found is not None:
+        return found
+    recorded = [r for r in runs if r.get("model") == model and r.get("width") == width]
+    return max(recorded, key=lambda r: str(r.get("provenance", {}).get("date", "")), default=None)
+
+
+FAMILY_STEPS = ("1.0 (source)", "pruned: weights copied", "pruned: least-squares refit", "widened (Net2WiderNet)",
+                "after distillation")  # the order in which a width is made, for charts
+
+
+def family_rows(widths: tuple[float, ...], runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The shipped MobileNetV2 of each width: how it was made, its cost, its accuracy, and each step's valid top-1.
+
+    ``steps`` lists (step, valid top-1) in order: the source network, the pruned or widened one before training
+    (for pruning: weights only copied, then refit by least squares), and the final one after distillation.
+    """
+    runs = runs if runs is not None else load_runs()
+    rows = []
+    for width in widths:
+        run = shipped_run("mobilenet_v2", width, runs)
+        if run is None:
+            rows.append({"width": width, "how": "not trained yet", "steps": []})
+            continue
+        # ``steps`` stays last: the page shows every other field as a table column.
+        metrics, prov = run.get("metrics", {}), run.get("provenance", {})
+        derived = prov.get("derived", {})
+        steps = []
+        if derived:
+            source, copied, refit, widened, distilled = FAMILY_STEPS
+            steps.append((source, derived.get("source_valid_top1")))
+            if "copied_valid_top1" in derived:
+                steps.append((copied, derived["copied_valid_top1"]))
+                steps.append((refit, derived.get("refit_valid_top1")))
+            if "widened_valid_top1" in derived:
+                steps.append((widened, derived["widened_valid_top1"]))
+            steps.append((distilled, metrics.get("valid_top1")))
+        seconds = prov.get("seconds")
+        how = KIND_LABELS[run_kind(run)]
+        if derived and run.get("phases") and run["phases"][-1].get("best_epoch") == 0:
+            how += " (training did not beat its start on valid: the start ships)"
+        rows.append({
+            "width": width, "how": how, "params": run.get("params"), "macs": run.get("macs"),
+            # the shipped file's own figures (fp16) where recorded: that file is what the app runs
+            "test_top1": metrics.get("checkpoint_test_top1", metrics.get("test_top1")),
+            "test_top5": metrics.get("checkpoint_test_top5", metrics.get("test_top5")),
+            "phone_top1": metrics.get("test_phone_top1"), "phone_top5": metrics.get("test_phone_top5"),
+            "valid_top1": metrics.get("valid_top1"), "epochs": run.get("epochs"),
+            "minutes": round(seconds / 60, 1) if isinstance(seconds, (int, float)) else None,
+            "device": prov.get("device"), "run": run.get("id"), "command": prov.get("command"), "steps": steps,
+        })
+    return rows
+
+
+def family_steps(family: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``steps`` of :func:`family_rows` as long-form rows (width, step, valid top-1) for a chart."""
+    return [{"width": f"{row['width']:g}", "step": step, "valid_top1": value}
+            for row in family for step, value in row["steps"] if value is not None]

@@ -1,0 +1,222 @@
+"""Where a model's weights come from, in one place.
+
+Order of preference for a (model, width, classes):
+1. a checkpoint this project trained and shipped in ``assets/checkpoints`` (flowers classes), else one trained on this
+   machine that is too large to ship (``MNV2_CACHE/checkpoints``);
+2. torchvision's ImageNet weights already in the torch hub cache (ImageNet classes);
+3. the official TFLite MobileNetV2 1.0 from the shared weights folder, converted to float (ImageNet classes, width 1.0);
+4. torchvision's download, for users with internet (ImageNet classes);
+5. untrained weights, which the UI must label as meaningless.
+
+Each source also says which input normalisation its weights expect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from mnv2_core import config
+from mnv2_core.files import atomic_torch_save
+from mnv2_core.images.views import IMAGENET_MEAN, IMAGENET_STD
+from mnv2_core.models import build_model, model_title, get_spec, labels
+from mnv2_core.models.registry import format_width, normalise_width
+
+Source = Literal["checkpoint", "torchvision-cache", "tflite", "torchvision-download", "untrained"]
+
+
+class WeightsError(ValueError):
+    """A checkpoint exists but cannot be used; the message is one sentence for the UI."""
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """Which weights a model carries, where they came from, and how to feed it."""
+
+    source: Source
+    trained: bool
+    description: str
+    classes: str
+    path: str | None = None
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class LoadedModel:
+    """A float model in eval mode, its weights' provenance, and what its outputs mean."""
+
+    name: str
+    width: float | None
+    model: nn.Module
+    info: WeightsInfo
+    input_size: int
+
+    @property
+    def title(self) -> str:
+        return model_title(self.name, self.width)
+
+
+def checkpoint_path(name: str, width: float | None, classes: str = "flowers") -> Path:
+    suffix = f"_{format_width(width)}" if width is not None and get_spec(name).has_widths else ""
+    return config.CHECKPOINT_DIR / f"{name}{suffix}_{'flowers102' if classes == 'flowers' else classes}.pt"
+
+
+def find_checkpoint(name: str, width: float | None, classes: str = "flowers") -> Path | None:
+    """The shipped checkpoint, else the one trained on this machine (too large for the repository), else None."""
+    shipped = checkpoint_path(name, width, classes)
+    local = config.local_checkpoint_dir() / shipped.name
+    return next((p for p in (shipped, local) if p.is_file()), None)
+
+
+def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any], *, half: bool = True) -> None:
+    """Write ``{"state_dict", "meta"}`` atomically; fp16 halves the size and rarely changes top-1."""
+    state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    atomic_torch_save({"state_dict": state, "meta": meta}, path)
+
+
+def update_checkpoint_meta(path: Path, **changes: Any) -> None:
+    """Rewrite a checkpoint's metadata in place (atomically), leaving its tensors as they are."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob["meta"] = {**blob.get("meta", {}), **changes}
+    atomic_torch_save(blob, path)
+
+
+def _identity_from_name(path: Path) -> tuple[str, float | None]:
+    """``mobilenet_v2_0.35_flowers102.pt`` -> ("mobilenet_v2", 0.35); ``lenet5_flowers102.pt`` -> ("lenet5", None)."""
+    from mnv2_core.models.registry import REGISTRY
+
+    stem = path.stem.removesuffix("_flowers102")
+    for name in sorted(REGISTRY, key=len, reverse=True):
+        if stem == name:
+            return name, None
+        if stem.startswith(name + "_"):
+            return name, float(stem[len(name) + 1:])
+    raise WeightsError(f"The checkpoint {path.name} does not say which model it holds.")
+
+
+def load_checkpoint_file(path: Path, name: str | None = None, width: float | None = None,
+                         classes: str = "flowers") -> LoadedModel:
+    """Load a checkpoint written by :func:`save_checkpoint`; the model is read from its meta or its file name."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"There is no checkpoint at {path}.")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
+        meta = dict(blob.get("meta", {}))
+    except Exception as exc:  # a corrupt or truncated file is the user's to fix, not a crash
+        raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
+                           f"delete or replace it.") from exc
+    if name is None:
+        name, width = (meta["model"], meta.get("width")) if "model" in meta else _identity_from_name(path)
+    try:
+        # Fine-tuned from the TFLite backbone, a model keeps TF 'SAME' padding: the checkpoint says so.
+        options = {"padding": meta["padding"]} if meta.get("padding") else {}
+        model = build_model(name, num_classes=labels.num_classes(classes), width=width, **options)
+        model.load_state_dict(state, strict=True)
+    except Exception as exc:  # a mismatched file is the user's to fix, not a crash
+        raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
+                           f"delete or replace it.") from exc
+    spec = get_spec(name)
+    scored = (f"; {meta['recipe']}, test top-1 {meta['test_top1']:.1%}" if isinstance(meta.get("test_top1"), float)
+              and meta.get("recipe") else "")
+    info = WeightsInfo("checkpoint", True, f"Trained by this project on Oxford-102 ({path.name}{scored}).", classes,
+                       str(path), tuple(meta.get("mean", IMAGENET_MEAN)), tuple(meta.get("std", IMAGENET_STD)), meta)
+    return LoadedModel(name, width, model.eval(), info, int(meta.get("input_size", spec.input_size)))
+
+
+def _torchvision_weights(name: str, width: float | None) -> Any | None:
+    spec = get_spec(name)
+    if spec.torchvision_name is None or (spec.has_widths and width != 1.0):
+        return None
+    from torchvision.models import get_model_weights
+
+    return get_model_weights(spec.torchvision_name).DEFAULT
+
+
+def _torchvision_cache_file(weights: Any) -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+
+
+def _from_torchvision(name: str, width: float | None, weights: Any, source: Source) -> LoadedModel:
+    model = build_model(name, num_classes=1000, width=width)
+    model.load_state_dict(weights.get_state_dict(progress=False, check_hash=True), strict=True)
+    metrics = weights.meta.get("_metrics", {}).get("ImageNet-1K", {})
+    where = "torch hub cache" if source == "torchvision-cache" else "downloaded by torchvision"
+    info = WeightsInfo(source, True, f"torchvision ImageNet weights {weights.name} ({where}; published top-1 "
+                       f"{metrics.get('acc@1', '?')}%).", "imagenet", str(_torchvision_cache_file(weights)),
+                       meta={"published_top1": metrics.get("acc@1"), "weights": str(weights)})
+    return LoadedModel(name, width, model.eval(), info, get_spec(name).input_size)
+
+
+def _from_tflite(path: Path) -> LoadedModel:
+    from mnv2_core.models import tflite
+
+    model = tflite.load_tflite_mobilenet_v2(path)
+    info = WeightsInfo("tflite", True, f"Official TFLite MobileNetV2 1.0/224 ImageNet weights (Google), imported from "
+                       f"{path.name} (uint8, dequantized to float).", "imagenet", str(path),
+                       tflite.TFLITE_MEAN, tflite.TFLITE_STD, tflite.tflite_provenance(path))
+    return LoadedModel("mobilenet_v2", 1.0, model, info, 224)
+
+
+def _untrained(name: str, width: float | None, classes: str, why: str) -> LoadedModel:
+    model = build_model(name, num_classes=labels.num_classes(classes), width=width).eval()
+    info = WeightsInfo("untrained", False, f"Untrained (random) weights: {why} Its predictions are meaningless.", classes)
+    return LoadedModel(name, width, model, info, get_spec(name).input_size)
+
+
+
+
+def _tflite_file() -> Path:
+    from mnv2_core.models import tflite
+
+    return tflite.default_path()
+
+
+def planned_source(name: str, width: float | None = None, classes: str = "flowers") -> Source:
+    """Which source :func:`load_model` will use, decided from files alone (cheap: nothing is loaded)."""
+    width = normalise_width(name, width)
+    labels.num_classes(classes)  # validates the classes
+    if find_checkpoint(name, width, classes) is not None:
+        return "checkpoint"
+    if classes == "flowers":
+        return "untrained"
+    tv = _torchvision_weights(name, width)
+    if tv is not None and _torchvision_cache_file(tv).exists():
+        return "torchvision-cache"
+    if name == "mobilenet_v2" and width == 1.0 and _tflite_file().exists():
+        return "tflite"
+    return "torchvision-download" if tv is not None and config.downloads_allowed() else "untrained"
+
+
+def load_model(name: str, width: float | None = None, classes: str = "flowers") -> LoadedModel:
+    """Build ``name`` at ``width`` with the best weights available here for ``classes`` (see module docstring)."""
+    width = normalise_width(name, width)
+    source = planned_source(name, width, classes)
+    title = model_title(name, width)
+    if source == "checkpoint":
+        return load_checkpoint_file(find_checkpoint(name, width, classes), name, width, classes)
+    if source == "torchvision-cache":
+        return _from_torchvision(name, width, _torchvision_weights(name, width), source)
+    if source == "tflite":
+        return _from_tflite(_tflite_file())
+    if source == "torchvision-download":
+        try:
+            return _from_torchvision(name, width, _torchvision_weights(name, width), source)
+        except Exception:  # offline, a proxy, or a partial file: fall back to an honest "untrained"
+            return _untrained(name, width, classes, "the ImageNet weights could not be downloaded (no internet?).")
+    if classes == "flowers":
+        return _untrained(name, width, classes, f"no Oxford-102 checkpoint for {title} in assets/checkpoints.")
+    return _untrained(name, width, classes, f"no ImageNet weights for {title} are available here.")
+
+
+MAX_SHIPPED_BYTES = 15_000_000  # the largest checkpoint this repository ships in assets/

@@ -1,0 +1,70 @@
+"""Whether a model answers with trained weights here and, when it does not, why and the command that trains it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mnv2_core.measure.records import load_runs
+from mnv2_core.models import model_title, get_spec, weights
+from mnv2_core.models.registry import format_width, normalise_width
+
+TEACHER_CHECKPOINT = "assets/checkpoints/mobilenet_v2_1.0_flowers102.pt"
+# The reduced recipe of the peers on a CPU (scripts/train_peers.sh): 9 epochs of 112 px crops, tested at 128 px.
+PEER_RECIPE = "--epochs 9 --warmup-epochs 1 --batch-size 64 --img-size 112 --eval-size 128"
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a (model, width, classes) answers with trained weights here; if not, why and how to train it."""
+
+    trained: bool
+    reason: str = ""
+    command: str = ""
+
+
+def train_command(name: str, width: float | None = None) -> str:
+    """The command that makes this model's Oxford-102 checkpoint (the recipes of the shipped models)."""
+    width = normalise_width(name, width)
+    if name == "mobilenet_v2" and width == 1.0:
+        return ("python -m mnv2_core train --recipe transfer --model mobilenet_v2 --width 1.0 --epochs 3 "
+                f"--img-size 160 && python -m mnv2_core train --recipe finetune --start-from {TEACHER_CHECKPOINT} "
+                "--width 1.0 --augment phone --bf16")
+    if name == "mobilenet_v2":
+        recipe = "prune" if width < 1.0 else "widen"
+        return (f"python -m mnv2_core train --recipe {recipe} --width {format_width(width)} --start-from "
+                f"{TEACHER_CHECKPOINT} --augment phone --bf16")
+    if name == "lenet5":
+        return "python -m mnv2_core train --recipe scratch --model lenet5"
+    return (f"python -m mnv2_core train --recipe scratch --model {name} --distill-from {TEACHER_CHECKPOINT} "
+            f"{PEER_RECIPE}")
+
+
+def _recorded_size_over_limit(name: str, width: float | None) -> int | None:
+    """The size of this model's recorded checkpoint when a run made one too large for the repository."""
+    sizes = [r["checkpoint"].get("size_bytes", 0) for r in load_runs()
+             if (r.get("model"), r.get("width")) == (name, width) and not r.get("checkpoint", {}).get("shipped", True)]
+    return max((s for s in sizes if s > weights.MAX_SHIPPED_BYTES), default=None)
+
+
+def availability(name: str, width: float | None = None, classes: str = "flowers") -> Availability:
+    """Decided from files alone (nothing is loaded), like :func:`planned_source`."""
+    width = normalise_width(name, width)
+    if weights.planned_source(name, width, classes) != "untrained":
+        return Availability(True)
+    title = model_title(name, width)
+    if classes == "flowers":
+        too_large = _recorded_size_over_limit(name, width)
+        if too_large:
+            return Availability(False, f"{title} was trained by this project, but its checkpoint "
+                                       f"({too_large / 1e6:.0f} MB) is too large to ship in the repository; the "
+                                       f"command below makes it on this machine, and until then it would only "
+                                       f"guess.", train_command(name, width))
+        return Availability(False, f"{title} has no Oxford-102 checkpoint in assets/checkpoints yet, so it would "
+                                   f"only guess.", train_command(name, width))
+    if name == "mobilenet_v2" and width != 1.0:
+        return Availability(False, f"There are no ImageNet weights for {title} here: torchvision publishes "
+                                   f"MobileNetV2 ImageNet weights for width 1.0 only.")
+    if get_spec(name).torchvision_name is None:
+        return Availability(False, f"{title} has no ImageNet weights: it was never trained on ImageNet.")
+    return Availability(False, f"There are no ImageNet weights for {title} here, and downloading them is off "
+                               f"(MNV2_DOWNLOAD=0).")

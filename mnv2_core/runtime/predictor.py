@@ -1,0 +1,168 @@
+"""Predictor: one model at one width, precision, class set and engine, from an upright RGB image to top-k classes."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from PIL import Image
+
+from mnv2_core.images.views import center_crop_view, to_tensor
+from mnv2_core.measure.latency import LatencyStats, measure_latency
+from mnv2_core.models import labels
+from mnv2_core.models.weights import LoadedModel, WeightsInfo, load_model
+from mnv2_core.runtime import engines
+from mnv2_core.runtime.model_config import ModelConfig
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    class_id: int
+    prob: float
+
+
+@dataclass(frozen=True)
+class PredictResult:
+    top: list[Prediction]
+    latency_ms: float  # the model's forward pass alone
+    preprocess_ms: float
+    weights: WeightsInfo
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"top": [p.__dict__ for p in self.top], "latency_ms": round(self.latency_ms, 3),
+                "preprocess_ms": round(self.preprocess_ms, 3), "weights": self.weights.description,
+                "weights_source": self.weights.source, "trained": self.weights.trained}
+
+
+WEAK_BELOW = 0.5  # test top-1 under which the app warns that the model is often wrong
+
+
+class Predictor:
+    """A loaded model on one engine, ready to classify images.
+
+    ``engine="auto"`` picks the engine measured fastest for the precision (:func:`engines.default_engine`). INT8 on
+    ONNX Runtime uses the INT8 model shipped in assets/int8 for these exact weights; where none is shipped, auto
+    falls back to PyTorch INT8, calibrated here on 32 photos (seconds, once per cache key).
+    """
+
+    def __init__(self, config: ModelConfig | None = None, *, loaded: LoadedModel | None = None,
+                 threads: int | None = None) -> None:
+        self.config = config = config or ModelConfig()
+        self.loaded = loaded or load_model(config.model, config.width, config.classes)
+        self.precision = config.precision
+        self.classes = self.loaded.info.classes
+        self.names = labels.class_names(self.classes)
+        self.model = self.loaded.model  # the float torch model (Grad-CAM, params, MACs)
+        self.runner = self._runner(config.engine, threads)
+        self._warm_up()
+
+    def _runner(self, engine: str, threads: int | None) -> engines.Runner:
+        loaded = self.loaded
+        int8_file = None
+        if self.precision == "int8" and engine in ("auto", "onnxruntime"):
+            int8_file = engines.shipped_int8(loaded.name, loaded.width, self.classes, engines.state_sha(loaded.model))
+        if engine == "auto":
+            engine = engines.default_engine(self.precision, loaded.name, loaded.width)
+            if self.precision == "int8" and int8_file is None:
+                engine = "torch"
+        if engine == "onnxruntime" and self.precision == "fp32":
+            tag = f"{loaded.name}_{loaded.width}_{self.classes}"
+            return engines.ort_runner(engines.onnx_for(loaded.model, self.input_size, tag), "fp32", threads,
+                                      "exported to ONNX (FP32)")
+        if engine == "onnxruntime":
+            if int8_file is None:
+                raise engines.EngineError(f"No ONNX INT8 model is shipped for {loaded.title} with these weights; "
+                                          f"use the PyTorch engine, or make one with python -m mnv2_core quantize.")
+            meta = engines.int8_meta(loaded.name, loaded.width, self.classes) or {}
+            return engines.ort_runner(int8_file, "int8", threads, "static QDQ INT8, calibrated offline with "
+                                      f"{meta.get('calibration', {}).get('method_title', '?')} on "
+                                      f"{meta.get('calibration', {}).get('images', '?')} photos")
+        if self.precision == "int8":
+            from mnv2_core.runtime.int8_torch import quantize_for_predictor
+
+            self.model = quantize_for_predictor(loaded)
+            return engines.torch_runner(self.model, "int8", "FX static INT8, calibrated here on 32 photos")
+        return engines.torch_runner(self.model, "fp32", "eager")
+
+    @property
+    def engine(self) -> str:
+        return self.runner.engine
+
+    def _warm_up(self, calls: int = 2) -> None:
+        """The first forward passes allocate and pick kernels (seconds, not ms): pay that here, not in a prediction."""
+        x = torch.zeros(1, 3, self.input_size, self.input_size)
+        for _ in range(calls):
+            self.logits(x)
+
+    @property
+    def info(self) -> WeightsInfo:
+        return self.loaded.info
+
+    def warm_latency(self, *, runs: int = 20, warmup: int = 5) -> LatencyStats:
+        """Median and p90 of the forward pass alone, after warm-up calls (a single call is too noisy to quote)."""
+        x = torch.zeros(1, 3, self.input_size, self.input_size)
+        return measure_latency(lambda: self.logits(x), warmup=warmup, runs=runs)
+
+    def accuracy_warning(self) -> str | None:
+        """A sentence for a checkpoint that is right on fewer than half the test photos, else None."""
+        score = self.info.meta.get("test_top1")
+        if not self.info.trained or not isinstance(score, float) or score >= WEAK_BELOW:
+            return None
+        return (f"This checkpoint gets only {score:.0%} of Oxford-102 test photos right ({self.info.meta.get('recipe')}"
+                f"); expect many wrong answers. See the Training page.")
+
+    @property
+    def input_size(self) -> int:
+        return self.loaded.input_size
+
+    def model_view(self, image: Image.Image) -> Image.Image:
+        """The centre crop the model sees, before normalisation."""
+        return center_crop_view(image, self.input_size)
+
+    def tensor(self, image: Image.Image) -> torch.Tensor:
+        return to_tensor(image, self.input_size, mean=self.info.mean, std=self.info.std)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.runner(x)
+
+    def predict(self, image: Image.Image, top_k: int = 5) -> PredictResult:
+        start = time.perf_counter()
+        x = self.tensor(image)
+        mid = time.perf_counter()
+        logits = self.logits(x)
+        end = time.perf_counter()
+        probs = torch.softmax(logits.float(), dim=1)[0]
+        values, indices = probs.topk(min(top_k, probs.numel()))
+        top = [Prediction(self.names[i], labels.class_id(self.classes, i), float(p))
+               for p, i in zip(values.tolist(), indices.tolist())]
+        return PredictResult(top, (end - mid) * 1000, (mid - start) * 1000, self.info)
+
+    def explain(self, image: Image.Image, class_index: int | None = None):
+        """Grad-CAM heat map over the model's view; INT8 models are explained by their float twin."""
+        from mnv2_core.runtime.explain import grad_cam
+
+        x = self.tensor(image)
+        model = self.loaded.model
+        if class_index is None:
+            with torch.inference_mode():
+                class_index = int(model(x).argmax(1))
+        return grad_cam(model, x, class_index)
+
+
+@dataclass(frozen=True)
+class Footprint:
+    params: int
+    macs: int
+    size_bytes: int  # the deployed model on disk: torch state_dict, or the ONNX file
+
+
+def footprint(predictor: Predictor) -> Footprint:
+    """Params and MACs of the float architecture, and the deployed model's size on disk."""
+    from mnv2_core.measure.counts import count_macs, count_params
+
+    float_model = predictor.loaded.model
+    return Footprint(count_params(float_model), count_macs(float_model, predictor.input_size),
+                     predictor.runner.size_bytes)

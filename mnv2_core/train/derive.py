@@ -1,0 +1,144 @@
+"""The start of a run from a trained flower checkpoint: the same width (finetune), a narrower one by pruning or a
+wider one by widening (:mod:`mnv2_core.models.width_family`), each step measured on valid; and the teacher."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from mnv2_core.files import atomic_torch_save
+from mnv2_core.images.views import IMAGENET_MEAN, IMAGENET_STD
+from mnv2_core.measure.accuracy import top1
+from mnv2_core.models import weights
+from mnv2_core.models.registry import build_model
+from mnv2_core.train.loop import Teacher
+from mnv2_core.train.provenance import file_identity
+from mnv2_core.train.spec import DERIVED, NUM_CLASSES, RunSpec, TrainError
+
+
+def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | None, state_dir: Path | None,
+                  device: torch.device | None = None, log=print) -> tuple[nn.Module, dict[str, Any]]:
+    """The start of a finetune, prune or widen run: the --start-from checkpoint, at this or a new width.
+
+    Pruning and widening take a minute or two; their result is kept beside the run's resumable state, and the
+    before/after of each step is measured on the valid split for the Training page's lesson.
+    """
+    source = weights.load_checkpoint_file(spec.start_from)
+    if source.name != spec.model:
+        raise TrainError(f"{spec.start_from.name} holds {source.name}, not {spec.model}.")
+    scored = source.info.meta.get("test_top1")
+    how: dict[str, Any] = {"mean": source.info.mean, "std": source.info.std, "padding": source.info.meta.get("padding"),
+                           "init": f"{spec.start_from.name} ({source.info.meta.get('recipe', 'trained')}"
+                                   + (f", test top-1 {scored:.2%})" if isinstance(scored, float) else ")")}
+    if spec.recipe == "finetune":
+        if source.width != spec.width:
+            raise TrainError(f"--recipe finetune keeps the width: {spec.start_from.name} is width {source.width}.")
+        return source.model, how
+    if spec.model != "mobilenet_v2":
+        raise TrainError("--recipe prune and widen change a MobileNetV2's width; use --model mobilenet_v2.")
+    if spec.recipe == "prune" and not spec.width < source.width:
+        raise TrainError(f"--recipe prune makes a narrower network: --width must be below {source.width}.")
+    if spec.recipe == "widen" and not spec.width > source.width:
+        raise TrainError(f"--recipe widen makes a wider network: --width must be above {source.width}.")
+    from mnv2_core.images.augment import load_bank
+    from mnv2_core.models import width_family
+    from mnv2_core.train.loop import bank_logits
+
+    assert samples is not None and state_dir is not None
+    # Keyed on what shapes the start alone, so that a run with other epochs or lr reuses a pruned network.
+    start_key = hashlib.sha256(repr((spec.model, spec.width, spec.recipe, file_identity(spec.start_from),
+                                     str(spec.data), spec.fit.seed, spec.fit.eval_size, PRUNE_PHOTOS,
+                                     width_family.VERSION)).encode()).hexdigest()[:16]
+    cached = state_dir / f"start_{start_key}.pt"
+    if spec.fresh:
+        cached.unlink(missing_ok=True)
+    student = build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width, padding=how["padding"]) \
+        if how["padding"] else build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width)
+    if cached.is_file():
+        blob = torch.load(cached, map_location="cpu", weights_only=True)
+        student.load_state_dict(blob["state_dict"])
+        how["provenance"] = {"derived": blob["steps"]}
+        log(f"{spec.recipe}: start model from {cached}")
+        return student, how
+    started = time.perf_counter()
+    stats = (how["mean"], how["std"])
+    size = spec.fit.eval_size
+    valid = load_bank(samples["valid"], round(size * 256 / 224), eval_crop=size, desc="decode valid")
+
+    def validtop1(model: nn.Module) -> float:
+        return top1(bank_logits(model, valid, size, stats, torch.device("cpu")), valid.labels)
+
+    steps: dict[str, Any] = {"source": spec.start_from.name, "source_valid_top1": validtop1(source.model)}
+    if spec.recipe == "widen":
+        student = width_family.widen(source.model, spec.width, seed=spec.fit.seed)
+        steps["widened_valid_top1"] = validtop1(student)
+        log(f"widen: valid top-1 {steps['source_valid_top1']:.2%} (1.0) -> {steps['widened_valid_top1']:.2%} "
+            f"(width {spec.width}, before fine-tuning)")
+    else:
+        images = calibration_images(samples["train"], PRUNE_PHOTOS, size, stats, seed=spec.fit.seed)
+        copied, _ = width_family.prune(source.model, spec.width, images, refit=False)
+        steps["copied_valid_top1"] = validtop1(copied)
+        student, plan = width_family.prune(source.model, spec.width, images, log=log)
+        steps["refit_valid_top1"] = validtop1(student)
+        steps["calibration_photos"] = len(images)
+        log(f"prune: valid top-1 {steps['source_valid_top1']:.2%} (source) -> {steps['copied_valid_top1']:.2%} "
+            f"(channels kept, weights copied) -> {steps['refit_valid_top1']:.2%} (least-squares refit)")
+    steps["seconds"] = round(time.perf_counter() - started, 1)
+    atomic_torch_save({"state_dict": student.state_dict(), "steps": steps}, cached)
+    how["provenance"] = {"derived": steps}
+    return student, how
+
+
+PRUNE_PHOTOS = 512
+
+
+def calibration_images(samples: list[tuple[Path, int]], count: int, size: int, stats: tuple, *,
+                       seed: int = 0) -> torch.Tensor:
+    """``count`` training photos, round-robin over the classes, half as the app's view and half phone-like."""
+    from mnv2_core.images.augment import load_bank, normalize
+    from mnv2_core.images.flowers import spread_over_classes
+    from mnv2_core.images.phone import phone_batch
+
+    picked = spread_over_classes(samples, count)
+    clean = load_bank(picked, round(size * 256 / 224), eval_crop=size, desc="calibration photos")
+    raw = load_bank(picked, round(size * 256 / 224), desc="calibration photos (phone-like)")
+    half = torch.arange(0, len(picked), 2)
+    views = torch.stack(clean.images)
+    views[half] = phone_batch(raw.images, half, size, torch.Generator().manual_seed(seed))
+    return normalize(views, *stats)
+
+
+def load_teacher(path: Path) -> Teacher:
+    """A trained flower checkpoint as a frozen distillation teacher."""
+    loaded = weights.load_checkpoint_file(path)
+    for p in loaded.model.parameters():
+        p.requires_grad_(False)
+    return Teacher(loaded.model.eval(), (loaded.info.mean, loaded.info.std))
+
+
+def build_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | None = None,
+                state_dir: Path | None = None, device: torch.device | None = None,
+                log=print) -> tuple[nn.Module, dict[str, Any]]:
+    """The model to start from, with how to feed it (ImageNet backbone, a trained checkpoint or random init)."""
+    from mnv2_core.models import build_model
+
+    if spec.recipe in DERIVED:
+        return derived_start(spec, samples=samples, state_dir=state_dir, device=device, log=log)
+    if spec.init == "imagenet":
+        if spec.model != "mobilenet_v2" or spec.width != 1.0:
+            raise TrainError("ImageNet initialisation is available offline only for MobileNetV2 1.0 (the official "
+                             "TFLite weights); use --init scratch for other models or widths.")
+        from mnv2_core.models import tflite
+
+        model = tflite.load_tflite_mobilenet_v2(tflite.default_path())
+        return model, {"mean": tflite.TFLITE_MEAN, "std": tflite.TFLITE_STD, "padding": "tf_same",
+                       "init": "imagenet (official TFLite MobileNetV2 1.0)"}
+    torch.manual_seed(spec.fit.seed)
+    model = build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width)
+    return model, {"mean": IMAGENET_MEAN, "std": IMAGENET_STD, "padding": None,
+                   "init": "scratch (random initialisation)"}

@@ -1,0 +1,189 @@
+"""A model run over image files as the app prepares an upload: logits for evaluation, and the frozen backbone's
+pooled features, cached per backbone, files and size, on which transfer phase 1 trains a new linear head."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from mnv2_core import config
+from mnv2_core.files import atomic_torch_save
+from mnv2_core.images.flowers import FlowerDataset
+from mnv2_core.images.views import to_tensor
+from mnv2_core.measure.accuracy import top1
+from mnv2_core.train.loop import keep_if_better, lr_at
+from mnv2_core.train.spec import NUM_CLASSES, HeadConfig, TrainError
+
+
+@dataclass
+class Features:
+    """Pooled backbone features of one split, with labels, in :func:`flower_samples` order."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    from_cache: bool = False
+
+
+def image_transform(size: int, mean: tuple[float, float, float], std: tuple[float, float, float]):
+    """PIL image -> [3, size, size] tensor, exactly as the Classify page prepares an upload."""
+
+    def transform(image) -> torch.Tensor:
+        return to_tensor(image, size=size, mean=mean, std=std)[0]
+
+    return transform
+
+
+def backbone_sha(model: nn.Module) -> str:
+    """A hash of the backbone's weights (everything but the classifier), to key the feature cache."""
+    from mnv2_core.runtime.engines import state_sha
+
+    return state_sha(model, skip_prefix="classifier.")
+
+
+def _samples_sha(samples: list[tuple[Path, int]]) -> str:
+    digest = hashlib.sha256()
+    for path, label in samples:
+        digest.update(f"{path.parent.parent.name}/{path.parent.name}/{path.name}:{path.stat().st_size}:{label}\n"
+                      .encode())
+    return digest.hexdigest()
+
+
+@torch.inference_mode()
+def _run_over_files(fn, samples: list[tuple[Path, int]], size: int, mean: tuple[float, float, float],
+                    std: tuple[float, float, float], *, batch_size: int, desc: str,
+                    device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """``fn(batch)`` over every sample, prepared from its file as the app prepares an upload, with a progress bar."""
+    from torch.utils.data import DataLoader
+    from tqdm import tqdm
+
+    loader = DataLoader(FlowerDataset(samples, image_transform(size, mean, std)), batch_size=batch_size,
+                        shuffle=False, num_workers=0)
+    out, ys = [], []
+    with tqdm(total=len(samples), desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True) as bar:
+        for images, targets in loader:
+            out.append(fn(images.to(device)).float().cpu())
+            ys.append(targets)
+            bar.update(len(targets))
+    return torch.cat(out), torch.cat(ys).long()
+
+
+@torch.inference_mode()
+def extract_features(model: nn.Module, samples: list[tuple[Path, int]], size: int,
+                     mean: tuple[float, float, float], std: tuple[float, float, float], *, batch_size: int = 32,
+                     desc: str = "features", device: torch.device | str = "cpu") -> Features:
+    """Run the frozen backbone (``model.forward_features``) over every sample, with a progress bar and ETA."""
+    model.eval()
+    x, y = _run_over_files(model.forward_features, samples, size, mean, std, batch_size=batch_size, desc=desc,
+                           device=device)
+    return Features(x, y)
+
+
+def cached_features(model: nn.Module, samples: list[tuple[Path, int]], split: str, size: int,
+                    mean: tuple[float, float, float], std: tuple[float, float, float], *, cache: Path | None = None,
+                    batch_size: int = 32, backbone: str | None = None,
+                    device: torch.device | str = "cpu") -> Features:
+    """Features of ``split``, from ``cache`` when the same backbone saw the same files at the same size before."""
+    backbone = backbone or backbone_sha(model)
+    key = hashlib.sha256(f"{_samples_sha(samples)}|{size}|{mean}|{std}".encode()).hexdigest()
+    folder = (cache or config.cache_dir()) / "features"
+    target = folder / f"{split}_{backbone[:12]}_{key[:12]}_{size}px.pt"
+    if target.is_file():
+        try:
+            blob = torch.load(target, map_location="cpu", weights_only=True)
+            if blob["x"].shape[0] == len(samples):
+                return Features(blob["x"], blob["y"], from_cache=True)
+        except Exception:  # a truncated cache file is recomputed, never fatal
+            pass
+    feats = extract_features(model, samples, size, mean, std, batch_size=batch_size, desc=split, device=device)
+    try:
+        atomic_torch_save({"x": feats.x, "y": feats.y}, target)
+    except OSError:  # a read-only cache only costs the next run another pass
+        pass
+    return feats
+
+
+def train_head(head: nn.Module, train: Features, valid: Features, cfg: HeadConfig,
+               *, log=None) -> tuple[list[dict[str, Any]], float]:
+    """Train ``head`` (the model's classifier) on cached features; load the best-valid epoch's weights back.
+
+    Returns the per-epoch history and the best valid top-1.
+    """
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = max(1, math.ceil(len(train.y) / cfg.batch_size))
+    total = cfg.epochs * steps_per_epoch
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    history: list[dict[str, Any]] = []
+    best: dict[str, Any] = {"top1": -1.0, "epoch": 0, "state": None}
+    for epoch in range(1, cfg.epochs + 1):
+        head.train()
+        lr = lr_at((epoch - 1) * steps_per_epoch, total, 0, cfg.lr)  # cosine decay per step, no warm-up
+        order = torch.randperm(len(train.y), generator=gen)
+        total_loss = 0.0
+        for i, start in enumerate(range(0, len(order), cfg.batch_size)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at((epoch - 1) * steps_per_epoch + i, total, 0, cfg.lr)
+            idx = order[start:start + cfg.batch_size]
+            loss = loss_fn(head(train.x[idx]), train.y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total_loss += float(loss.detach()) * len(idx)
+        head.eval()
+        with torch.inference_mode():
+            valid_top1 = top1(head(valid.x), valid.y)
+        history.append({"epoch": epoch, "phase": 1, "lr": lr, "train_loss": total_loss / len(train.y),
+                        "valid_top1": valid_top1})
+        if log:
+            log(f"epoch {epoch:3d}  lr {lr:.2e}  train loss {total_loss / len(train.y):.4f}  "
+                f"valid top-1 {valid_top1:.2%}")
+        best = keep_if_better(best, valid_top1, epoch, head)
+    head.load_state_dict(best["state"])
+    head.eval()
+    return history, best["top1"]
+
+
+@torch.inference_mode()
+def evaluate_model(model: nn.Module, samples: list[tuple[Path, int]], size: int, mean: tuple[float, float, float],
+                   std: tuple[float, float, float], *, batch_size: int = 32, desc: str = "test",
+                   device: torch.device | str = "cpu") -> torch.Tensor:
+    """Logits of the whole model (backbone + head) on ``samples``, straight from the image files."""
+    model.eval()
+    return _run_over_files(model, samples, size, mean, std, batch_size=batch_size, desc=desc, device=device)[0]
+
+
+def new_head(model: nn.Module, seed: int) -> None:
+    """Replace the classifier's last Linear with a fresh 102-way layer (small normal init, zero bias)."""
+    torch.manual_seed(seed)
+    layer = nn.Linear(model.classifier[-1].in_features, NUM_CLASSES)
+    nn.init.normal_(layer.weight, 0, 0.01)
+    nn.init.zeros_(layer.bias)
+    model.classifier[-1] = layer
+
+
+def phase1(model: nn.Module, samples: dict[str, list[tuple[Path, int]]], cfg: HeadConfig, *, img_size: int,
+           stats: tuple, device: torch.device, cache: Path | None, log) -> tuple[list[dict[str, Any]], float, dict]:
+    """Transfer phase 1: a new head on the frozen backbone's cached features. Returns history, valid top-1, info."""
+    if not hasattr(model, "forward_features"):
+        raise TrainError("Phase 1 needs a backbone with forward_features(); this model has none.")
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    new_head(model, cfg.seed)
+    model.to(device)
+    backbone = backbone_sha(model)
+    feats = {s: cached_features(model, samples[s], s, img_size, *stats, cache=cache, backbone=backbone,
+                                device=device) for s in ("train", "valid")}
+    log("features: " + ", ".join(f"{s} {tuple(f.x.shape)}" for s, f in feats.items()))
+    model.cpu()
+    history, valid_top1 = train_head(model.classifier, feats["train"], feats["valid"], cfg, log=log)
+    return history, valid_top1, {"backbone_sha256": backbone,
+                                 "features_from_cache": {s: f.from_cache for s, f in feats.items()}}

@@ -1,0 +1,272 @@
+"""One training loop for every recipe: transfer phase 2, from scratch, and distillation.
+
+AdamW with a linear warm-up and cosine decay per step, label smoothing, and an optional teacher whose softened
+outputs join the labels (Hinton et al. 2015, "Distilling the Knowledge in a Neural Network": loss =
+alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE). The epoch with the best valid top-1 is kept.
+
+After every epoch the loop writes its whole state (weights, optimiser, RNG, history, best epoch) atomically, and the
+per-epoch metrics to a CSV; a run started again with the same state file continues where it stopped and ends with
+the same numbers as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from mnv2_core.files import atomic_torch_save, atomic_write
+from mnv2_core.images.augment import ImageBank, eval_batch, normalize, train_batch
+from mnv2_core.images.phone import phone_batch
+from mnv2_core.measure.accuracy import top1
+
+Stats = tuple[tuple[float, float, float], tuple[float, float, float]]  # (mean, std)
+
+
+@dataclass
+class FitConfig:
+    """Hyper-parameters of one phase; ``asdict`` of it goes into the run's provenance."""
+
+    epochs: int
+    lr: float
+    weight_decay: float = 0.05
+    label_smoothing: float = 0.1
+    batch_size: int = 64
+    warmup_epochs: float = 1.0
+    img_size: int = 224  # training crop
+    eval_size: int = 224
+    seed: int = 0
+    distill_alpha: float = 0.7
+    distill_temperature: float = 4.0
+    # BatchNorm layers keep their running statistics (eval mode) while the rest trains. Needed for the imported
+    # TFLite backbone, whose BN is folded into the convolutions: batch statistics would change the function.
+    freeze_bn: bool = False
+    # "crop": random-resized crop + flip; "phone": :func:`mnv2_core.images.phone.phone_like` (framing, tilt, colour cast,
+    # blur, noise, JPEG), for photos taken outside the dataset.
+    augment: str = "crop"
+    # Autocast to bfloat16 on the CPU (or CUDA): about 2x faster where the CPU has AMX/AVX512-BF16. Weights and the
+    # optimiser stay float32.
+    bf16: bool = False
+
+
+@dataclass
+class Teacher:
+    """A frozen model whose outputs the student learns from, with its own input normalisation."""
+
+    model: nn.Module
+    stats: Stats
+
+
+@dataclass
+class FitResult:
+    history: list[dict[str, Any]]
+    best_valid_top1: float
+    best_epoch: int
+    resumed_from: int = 0  # epochs already done when this process started
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def lr_at(step: int, total: int, warmup: int, peak: float) -> float:
+    """Linear warm-up to ``peak`` over ``warmup`` steps, then cosine decay to zero at ``total``."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def distill_loss(student: torch.Tensor, teacher: torch.Tensor, target: torch.Tensor, cfg: FitConfig) -> torch.Tensor:
+    """Soft targets at temperature T (scaled by T^2 so gradients keep their size) plus smoothed hard labels."""
+    t = cfg.distill_temperature
+    soft = F.kl_div(F.log_softmax(student / t, 1), F.log_softmax(teacher / t, 1), reduction="batchmean",
+                    log_target=True) * t * t
+    hard = F.cross_entropy(student, target, label_smoothing=cfg.label_smoothing)
+    return cfg.distill_alpha * soft + (1 - cfg.distill_alpha) * hard
+
+
+@torch.inference_mode()
+def bank_logits(model: nn.Module, bank: ImageBank, size: int, stats: Stats, device: torch.device,
+                batch_size: int = 128) -> torch.Tensor:
+    """Logits of ``model`` on every image of ``bank`` with the test recipe (resize, centre crop); always float32."""
+    model.eval()
+    out = []
+    for start in range(0, len(bank), batch_size):
+        index = torch.arange(start, min(start + batch_size, len(bank)))
+        x = normalize(eval_batch(bank, index, size).to(device, non_blocking=True), *stats)
+        out.append(model(x).float().cpu())
+    return torch.cat(out)
+
+
+def augmented_batch(bank: ImageBank, index: torch.Tensor, cfg: FitConfig, gen: torch.Generator) -> torch.Tensor:
+    """The training view of each indexed image, by ``cfg.augment``."""
+    if cfg.augment == "phone":
+        return phone_batch(bank.images, index, cfg.img_size, gen)
+    if cfg.augment == "crop":
+        return train_batch(bank, index, cfg.img_size, gen)
+    raise ValueError(f"unknown augmentation {cfg.augment!r}; choose crop or phone")
+
+
+def write_history_csv(history: list[dict[str, Any]], path: Path) -> None:
+    """Per-epoch metrics of every phase as one CSV (a phase's missing columns stay empty)."""
+    fields = list(dict.fromkeys(k for row in history for k in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, restval="")
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write(path, lambda fh: fh.write(buffer.getvalue().encode()))
+
+
+def _layout(x: torch.Tensor) -> torch.Tensor:
+    # channels-last feeds oneDNN's fast convolution kernels on the CPU; the result is the same function.
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def _valid_scores(model: nn.Module, valid: ImageBank, valid_phone: ImageBank | None, cfg: FitConfig, stats: Stats,
+                  device: torch.device) -> dict[str, float]:
+    """Clean valid top-1, the phone-proxy valid top-1 when given, and the score that picks the kept epoch."""
+    clean = top1(bank_logits(model, valid, cfg.eval_size, stats, device), valid.labels)
+    if valid_phone is None:
+        return {"valid_top1": clean, "score": clean}
+    phone = top1(bank_logits(model, valid_phone, cfg.eval_size, stats, device), valid_phone.labels)
+    return {"valid_top1": clean, "valid_phone_top1": phone, "score": (clean + phone) / 2}
+
+
+def _describe(scores: dict[str, float]) -> str:
+    text = f"valid top-1 {scores['valid_top1']:.2%}"
+    return text + (f", phone proxy {scores['valid_phone_top1']:.2%}" if "valid_phone_top1" in scores else "")
+
+
+def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached CPU copy of the weights, to load back the best epoch at the end."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def keep_if_better(best: dict[str, Any], score: float, epoch: int, model: nn.Module, **extra: Any) -> dict[str, Any]:
+    """The best epoch so far: this one if it scores strictly higher (on ties the earlier, less trained one wins)."""
+    if score > best["top1"]:
+        return {"top1": score, "epoch": epoch, "state": snapshot(model), **extra}
+    return best
+
+
+def _train_mode(model: nn.Module, freeze_bn: bool) -> None:
+    model.train()
+    if freeze_bn:
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
+
+
+def _train_epoch(model: nn.Module, train: ImageBank, cfg: FitConfig, optimizer: torch.optim.Optimizer,
+                 gen: torch.Generator, *, first_step: int, total: int, warmup: int, stats: Stats,
+                 device: torch.device, teacher: Teacher | None, bar) -> tuple[float, float]:
+    """One pass over ``train`` in a seeded random order; returns the mean loss and the train top-1."""
+    _train_mode(model, cfg.freeze_bn)
+    order = torch.randperm(len(train), generator=gen)
+    loss_sum, correct = 0.0, 0
+    for i, start in enumerate(range(0, len(order), cfg.batch_size)):
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(first_step + i, total, warmup, cfg.lr)
+        index = order[start:start + cfg.batch_size]
+        raw = augmented_batch(train, index, cfg, gen).to(device, non_blocking=True)
+        target = train.labels[index].to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            logits = model(_layout(normalize(raw, *stats))).float()
+            if teacher is not None:
+                with torch.no_grad():
+                    teacher_logits = teacher.model(_layout(normalize(raw, *teacher.stats))).float()
+        if teacher is not None:
+            loss = distill_loss(logits, teacher_logits, target, cfg)
+        else:
+            loss = F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += float(loss.detach()) * len(index)
+        correct += int((logits.detach().argmax(1) == target).sum())
+        bar.update(1)
+    return loss_sum / len(order), correct / len(order)
+
+
+def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *, stats: Stats, phase: int,
+        device: torch.device, state_file: Path, csv_file: Path | None = None, teacher: Teacher | None = None,
+        history: list[dict[str, Any]] | None = None, stop_after: int | None = None,
+        valid_phone: ImageBank | None = None, log: Callable[[str], None] = print) -> FitResult:
+    """Train every parameter of ``model`` that requires grad; leave it holding the best-valid epoch's weights.
+
+    With ``valid_phone`` (the valid split through the phone proxy) the kept epoch is the one with the best mean of
+    clean and phone valid top-1, since the app's users send phone photos.
+    ``history`` holds earlier phases' rows (written to the same CSV). ``stop_after`` ends the process's work after
+    that many epochs (a deliberate interruption, for tests and time-boxed machines); the state file lets a later
+    call finish the run.
+    """
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    model.to(device).to(memory_format=torch.channels_last)
+    if teacher is not None:
+        teacher.model.to(device).to(memory_format=torch.channels_last).eval()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    steps = math.ceil(len(train) / cfg.batch_size)
+    total, warmup = cfg.epochs * steps, round(cfg.warmup_epochs * steps)
+    earlier = list(history or [])
+    rows: list[dict[str, Any]] = []
+    best = {"top1": -1.0, "epoch": 0, "state": None}
+    done = 0
+    if state_file.is_file():
+        saved = torch.load(state_file, map_location="cpu", weights_only=True)
+        if saved.get("config") != asdict(cfg) or saved.get("phase") != phase:
+            raise ValueError(f"The saved training state {state_file} is from a different configuration; "
+                             f"delete it to start this run afresh.")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        gen.set_state(saved["generator"])
+        rows, best, done = saved["rows"], saved["best"], saved["epoch"]
+        log(f"phase {phase}: resuming after epoch {done} of {cfg.epochs} from {state_file}")
+    else:  # the starting weights count as "epoch 0": a phase never ends worse on valid than it began
+        start = _valid_scores(model, valid, valid_phone, cfg, stats, device)
+        best = keep_if_better(best, start["score"], 0, model, valid_top1=start["valid_top1"])
+        log(f"phase {phase}: before training " + _describe(start))
+    resumed_from = done
+
+    with tqdm(total=cfg.epochs * steps, initial=done * steps, desc=f"phase {phase}", unit="step", file=sys.stderr,
+              dynamic_ncols=True) as bar:
+        for epoch in range(done + 1, cfg.epochs + 1):
+            if stop_after is not None and epoch > resumed_from + stop_after:
+                break
+            epoch_start = time.perf_counter()
+            loss, train_top1 = _train_epoch(model, train, cfg, optimizer, gen, first_step=(epoch - 1) * steps,
+                                            total=total, warmup=warmup, stats=stats, device=device, teacher=teacher,
+                                            bar=bar)
+            scores = _valid_scores(model, valid, valid_phone, cfg, stats, device)
+            row = {"epoch": len(earlier) + epoch, "phase": phase, "lr": lr_at((epoch - 1) * steps, total, warmup,
+                                                                              cfg.lr),
+                   "train_loss": loss, "train_top1": train_top1, "valid_top1": scores["valid_top1"],
+                   "seconds": round(time.perf_counter() - epoch_start, 1)}
+            if "valid_phone_top1" in scores:
+                row["valid_phone_top1"] = scores["valid_phone_top1"]
+            rows.append(row)
+            log(f"phase {phase} epoch {epoch:3d}/{cfg.epochs}  loss {loss:.4f}  train top-1 {train_top1:.2%}  "
+                + _describe(scores))
+            best = keep_if_better(best, scores["score"], epoch, model, valid_top1=scores["valid_top1"])
+            atomic_torch_save({"config": asdict(cfg), "phase": phase, "epoch": epoch, "rows": rows, "best": best,
+                               "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                               "generator": gen.get_state()}, state_file)
+            if csv_file is not None:
+                write_history_csv(earlier + rows, csv_file)
+    finished = len(rows) == cfg.epochs
+    if finished:
+        model.load_state_dict(best["state"])
+    model.eval()
+    return FitResult(earlier + rows, best.get("valid_top1", best["top1"]), best["epoch"], resumed_from, time.perf_counter() - started,
+                     {"finished": finished})

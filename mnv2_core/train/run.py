@@ -1,0 +1,225 @@
+"""Training on Oxford-102: two-phase transfer learning, one from-scratch recipe for every model, distillation.
+
+``python -m mnv2_core train --recipe transfer|scratch [--distill-from CKPT] --model M --width W ...``
+
+- transfer: phase 1 trains a fresh 102-way head on the frozen ImageNet backbone. Its input is the pooled features
+  of every image, extracted once with the app's own preprocessing (resize 256, centre crop 224) and cached, so the
+  phase costs seconds after the first run (the probe needs no augmentation). Phase 2 unfreezes everything and
+  fine-tunes at lr 1e-4 with random-resized crops (:mod:`mnv2_core.train.loop`).
+- scratch: random initialisation, one recipe for every architecture (AdamW 2e-3, warm-up + cosine, label
+  smoothing 0.1, 112 px crops), so that the comparison between architectures is fair.
+- distillation: the scratch recipe plus a frozen teacher checkpoint's softened outputs.
+
+Every phase keeps its best-valid epoch. The test split is then scored from the image files exactly as the app
+prepares an upload, the fp16 checkpoint is written (shipped to ``<out>/checkpoints`` only when it beats the one
+there on valid top-1), and a results JSON with provenance plus a per-epoch CSV go to ``<out>/results/runs``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from mnv2_core import config
+from mnv2_core.files import atomic_write_json
+from mnv2_core.images.augment import CROP_SCALE, load_bank
+from mnv2_core.images.flowers import FLOWER_SPLITS, describe_source, split_samples
+from mnv2_core.images.phone import CROP_SCALE as PHONE_CROP_SCALE
+from mnv2_core.images.phone import proxy_bank
+from mnv2_core.measure.accuracy import classification_report
+from mnv2_core.measure.counts import count_macs, count_params
+from mnv2_core.models.registry import format_width
+from mnv2_core.train.derive import build_start, load_teacher
+from mnv2_core.train.features import evaluate_model, phase1
+from mnv2_core.train.loop import fit, write_history_csv
+from mnv2_core.train.provenance import device_string, git_commit
+from mnv2_core.train.ship import score_checkpoint, write_checkpoint
+from mnv2_core.train.spec import DERIVED, RunSpec, TrainError, TrainInterrupted, resolve_device
+
+
+@dataclass
+class RunResult:
+    checkpoint: Path
+    results_file: Path
+    shipped: bool
+    run: dict[str, Any] = field(default_factory=dict)
+
+
+def phone_proxy_scores(model: nn.Module, samples: list[tuple[Path, int]], size: int, stats: tuple,
+                       device: torch.device | str = "cpu") -> dict[str, float]:
+    """Top-1 and top-5 on the phone proxy of ``samples`` (:mod:`mnv2_core.images.phone`)."""
+    from mnv2_core.train.loop import bank_logits
+
+    bank = proxy_bank(samples, size, desc="test phone proxy")
+    report = classification_report(bank_logits(model, bank, size, stats, torch.device(device)), bank.labels)
+    return {"top1": report["top1"], "top5": report["top5"]}
+
+
+RECIPE_TITLES = {"transfer1": "transfer phase 1 (frozen backbone, linear head)",
+                 "transfer2": "transfer: phase 1 head, phase 2 full fine-tune",
+                 "scratch": "scratch (one recipe for every model)",
+                 "distill": "distillation from the transfer-learned teacher (scratch recipe + soft targets)",
+                 "finetune": "fine-tuned further from a trained flower checkpoint",
+                 "prune": "pruned from the 1.0 (channels by activation, least-squares refit), then distilled",
+                 "widen": "widened from the 1.0 (Net2WiderNet, same function), then distilled"}
+
+
+def check(spec: RunSpec) -> None:
+    """Refuse, in one sentence each, the combinations of flags that cannot make sense."""
+    if spec.init == "imagenet" and spec.recipe != "transfer":
+        raise TrainError("--init imagenet goes with --recipe transfer; from-scratch runs start from random weights.")
+    if spec.recipe == "transfer" and spec.init != "imagenet":
+        raise TrainError("--recipe transfer needs --init imagenet (there is nothing to transfer from scratch).")
+    if (spec.recipe in DERIVED) != (spec.start_from is not None):
+        raise TrainError(f"--start-from CHECKPOINT goes with --recipe {', '.join(DERIVED)}, and they need it.")
+
+
+def run_identity(spec: RunSpec, state_dir: Path) -> tuple[str, datetime]:
+    """The run's id and start date; an interrupted run resumes under the id and date it started with."""
+    ticket = state_dir / f"{spec.key()}.json"
+    if spec.fresh:
+        for stale in state_dir.glob(f"{spec.key()}*"):
+            stale.unlink()
+    if ticket.is_file():
+        saved = json.loads(ticket.read_text())
+        return saved["run_id"], datetime.fromisoformat(saved["date"])
+    date = datetime.now(timezone.utc)
+    width = f"_{format_width(spec.width)}" if spec.width is not None else ""
+    run_id = f"{date:%Y%m%dT%H%M%SZ}_{spec.model}{width}_{spec.kind}"
+    atomic_write_json({"run_id": run_id, "date": date.isoformat()}, ticket)
+    return run_id, date
+
+
+@dataclass
+class Trained:
+    """What the training phases leave: per-epoch history, each phase's description, the kept valid top-1."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    valid_top1: float | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def train_phases(spec: RunSpec, model: nn.Module, samples: dict[str, list[tuple[Path, int]]], stats: tuple,
+                 teacher, *, device: torch.device, state_dir: Path, csv_file: Path, cache: Path | None,
+                 log) -> Trained:
+    """Transfer phase 1 (head on cached features) when asked, then the full-network phase of every recipe."""
+    done = Trained()
+    eval_size = spec.fit.eval_size
+    if spec.recipe == "transfer":
+        done.history, done.valid_top1, done.provenance = phase1(model, samples, spec.head, img_size=eval_size,
+                                                                stats=stats, device=device, cache=cache, log=log)
+        done.phases.append({"phase": 1, "what": "frozen backbone, new linear head (cached features)",
+                            "epochs": spec.head.epochs, "lr": spec.head.lr, "weight_decay": spec.head.weight_decay,
+                            "batch_size": spec.head.batch_size, "label_smoothing": spec.head.label_smoothing,
+                            "augmentation": "none (features of the centre crop)", "best_valid_top1": done.valid_top1})
+        log(f"phase 1 done: best valid top-1 {done.valid_top1:.2%}; phase 2 starts at epoch {len(done.history) + 1}")
+    if spec.recipe == "transfer" and spec.phases < 2:
+        return done
+    for p in model.parameters():
+        p.requires_grad_(True)
+    phase = 2 if spec.recipe == "transfer" else 1
+    train_bank = load_bank(samples["train"], round(spec.fit.img_size * 256 / 224), desc="decode train")
+    valid_bank = load_bank(samples["valid"], round(eval_size * 256 / 224), eval_crop=eval_size, desc="decode valid")
+    valid_phone = proxy_bank(samples["valid"], eval_size, desc="valid phone proxy") \
+        if spec.fit.augment == "phone" else None
+    result = fit(model, train_bank, valid_bank, spec.fit, stats=stats, phase=phase, device=device,
+                 state_file=state_dir / f"{spec.key()}_phase{phase}.pt", csv_file=csv_file, teacher=teacher,
+                 history=done.history, stop_after=spec.stop_after, valid_phone=valid_phone, log=log)
+    model.cpu()
+    if not result.extra["finished"]:
+        raise TrainInterrupted(f"Stopped after epoch {len(result.history) - len(done.history)} of {spec.fit.epochs}; "
+                               f"run the same command again to resume.")
+    done.history, done.valid_top1 = result.history, result.best_valid_top1
+    what = {"transfer": "all layers fine-tuned", "scratch": "all layers from random initialisation",
+            "finetune": f"all layers fine-tuned from {spec.start_from.name if spec.start_from else ''}",
+            "prune": "the pruned network fine-tuned", "widen": "the widened network fine-tuned"}[spec.recipe]
+    augmentation = (f"phone-like: framing (crop scale {PHONE_CROP_SCALE}, zoom-out), tilt, colour cast, blur, "
+                    f"noise, JPEG; {spec.fit.img_size} px" if spec.fit.augment == "phone" else
+                    f"random-resized crop {spec.fit.img_size} px (scale {CROP_SCALE}), flip")
+    done.phases.append({"phase": phase, "what": what + (f", distilled from {spec.distill_from.name}" if teacher
+                                                         else ""), **asdict(spec.fit),
+                        "augmentation": augmentation, "best_epoch": result.best_epoch,
+                        "best_valid_top1": done.valid_top1, "resumed_after_epoch": result.resumed_from or None})
+    return done
+
+
+def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
+    """Train, evaluate and record one run; resumes from its saved state when an earlier attempt stopped."""
+    started = time.perf_counter()
+    code = git_commit()  # the code that runs is the code at the start, whatever changes on disk meanwhile
+    device = resolve_device(spec.device)
+    check(spec)
+    samples = {s: split_samples(spec.data, s) for s in FLOWER_SPLITS}
+    teacher = load_teacher(spec.distill_from) if spec.distill_from is not None else None
+    staging = cache or config.cache_dir()
+    state_dir = staging / "train_state"
+    model, how = build_start(spec, samples=samples, state_dir=state_dir, device=device, log=log)
+    run_id, date = run_identity(spec, state_dir)
+    stats, eval_size = (how["mean"], how["std"]), spec.fit.eval_size
+    runs_dir = spec.out / "results" / "runs"
+    csv_file = runs_dir / f"{run_id}.csv"
+
+    done = train_phases(spec, model, samples, stats, teacher, device=device, state_dir=state_dir,
+                        csv_file=csv_file, cache=cache, log=log)
+    if done.history and not csv_file.is_file():
+        write_history_csv(done.history, csv_file)
+
+    with torch.inference_mode():
+        test_logits = evaluate_model(model.to(device), samples["test"], eval_size, *stats, device=device)
+    model.cpu()
+    test = classification_report(test_logits, torch.tensor([y for _, y in samples["test"]]))
+    log(f"test top-1 {test['top1']:.2%}  top-5 {test['top5']:.2%}  (best valid top-1 {done.valid_top1:.2%})")
+    phone = phone_proxy_scores(model.to(device), samples["test"], eval_size, stats, device)
+    model.cpu()
+    log(f"test phone proxy: top-1 {phone['top1']:.2%}  top-5 {phone['top5']:.2%}")
+
+    recipe = RECIPE_TITLES[spec.kind]
+    meta = {"model": spec.model, "width": spec.width, "padding": how["padding"], "mean": tuple(how["mean"]),
+            "std": tuple(how["std"]), "input_size": eval_size, "test_top1": test["top1"], "test_top5": test["top5"],
+            "valid_top1": done.valid_top1, "test_phone_top1": phone["top1"], "test_phone_top5": phone["top5"],
+            "run_id": run_id, "init": how["init"], "recipe": recipe, "kind": spec.kind}
+    meta = {k: v for k, v in meta.items() if v is not None}
+    ckpt, shipped, local = write_checkpoint(spec, model, meta, done.valid_top1, staging, log=log)
+    reloaded = score_checkpoint(ckpt, staging / "runs" / f"{run_id}.pt", samples["test"], test, eval_size, stats,
+                                device, log=log)
+
+    run_record = {
+        "id": run_id, "model": spec.model, "width": spec.width, "init": how["init"], "recipe": recipe,
+        "kind": spec.kind, "epochs": sum(p["epochs"] for p in done.phases), "img_size": eval_size,
+        "train_img_size": spec.fit.img_size if len(done.phases) > (spec.recipe == "transfer") else eval_size,
+        "phases": done.phases,
+        "params": count_params(model), "macs": count_macs(model, eval_size),
+        "hyperparameters": {"optimizer": "AdamW", "schedule": "linear warm-up, cosine per step",
+                            "selection": "best valid top-1 per phase", "seed": spec.fit.seed,
+                            "normalize": {"mean": list(how["mean"]), "std": list(how["std"])},
+                            "distill_from": str(spec.distill_from) if teacher else None},
+        "metrics": {"test_top1": test["top1"], "test_top5": test["top5"], "valid_top1": done.valid_top1,
+                    "test_phone_top1": phone["top1"], "test_phone_top5": phone["top5"],
+                    "checkpoint_test_top1": reloaded["top1"], "checkpoint_test_top5": reloaded["top5"]},
+        "per_class": test["per_class"], "confused": test["confused"], "history": done.history,
+        "checkpoint": {"file": ckpt.name, "shipped": shipped, "local": local,
+                       "size_bytes": ckpt.stat().st_size, "dtype": "float16"},
+        "provenance": {
+            **code, "date": date.isoformat(timespec="seconds"), "device": device_string(device),
+            "data_source": describe_source(spec.data),
+            "split_sizes": {s: len(v) for s, v in samples.items()}, "torch": torch.__version__,
+            **done.provenance, **how.get("provenance", {}), "command": spec.command,
+            "seconds": round(time.perf_counter() - started, 1),
+        },
+    }
+    results_file = runs_dir / f"{run_id}.json"
+    atomic_write_json(run_record, results_file)
+    for finished in state_dir.glob(f"{spec.key()}*"):
+        finished.unlink()
+    log(f"wrote {results_file} in {run_record['provenance']['seconds']:.0f} s")
+    return RunResult(ckpt, results_file, shipped, run_record)
+
+

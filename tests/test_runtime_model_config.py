@@ -1,0 +1,29 @@
+"""A model configuration is one validated value: the width is checked where the configuration is made."""
+
+from __future__ import annotations
+
+import pytest
+
+from mnv2_core.runtime.model_config import ModelConfig
+
+
+def test_the_default_is_the_flower_mobilenet_v2_1_0_in_fp32_on_the_auto_engine() -> None:
+    assert ModelConfig() == ModelConfig("mobilenet_v2", 1.0, "fp32", "flowers", "auto")
+
+
+def test_a_model_without_widths_takes_width_none_whatever_it_was_given() -> None:
+    assert ModelConfig("lenet5", 1.0).width is None and ModelConfig("resnet18", None).width is None
+
+
+@pytest.mark.parametrize("bad", [dict(width=0.6), dict(precision="fp16"), dict(classes="cars"), dict(engine="tvm"),
+                                 dict(model="vgg16")])
+def test_a_bad_choice_fails_where_the_configuration_is_made(bad: dict) -> None:
+    with pytest.raises((ValueError, KeyError)):
+        ModelConfig(**bad)
+
+
+def test_title_and_cache_key_name_the_whole_configuration() -> None:
+    config = ModelConfig("mobilenet_v2", 0.5, "int8", "flowers", "onnxruntime")
+    assert config.title == "MobileNetV2 0.5 INT8 (ONNX Runtime)"
+    assert config.cache_key == ("mobilenet_v2", 0.5, "int8", "flowers", "onnxruntime")
+    assert ModelConfig(width=0.5).cache_key != config.cache_key
