@@ -231,3 +231,33 @@ def test_cli_predict_answers_from_the_pruned_checkpoint(sample_flower: Path, tmp
     row = json.loads(out.stdout)[0]
     assert "mobilenet_v2_0.5_flowers102.pt" in row["weights"] and "pruned from the 1.0" in row["weights"]
     assert row["top"][0]["label"] in flower_names() and 0 < row["top"][0]["prob"] <= 1
+
+
+def test_bf16_is_read_from_the_cpu_flags(tmp_path: Path) -> None:
+    from mnv2_core.runtime.availability import has_fast_bf16
+
+    (tmp_path / "zen3").write_text("flags\t\t: fpu sse avx2 fma vaes\n")
+    (tmp_path / "xeon").write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    assert not has_fast_bf16(tmp_path / "zen3") and has_fast_bf16(tmp_path / "xeon")
+    assert not has_fast_bf16(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("bf16", [True, False])
+def test_the_training_command_asks_for_bf16_only_where_the_cpu_has_it(bf16: bool,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnv2_core.runtime import availability as module
+
+    monkeypatch.setattr(module, "has_fast_bf16", lambda: bf16)
+    assert ("--bf16" in module.train_command("mobilenet_v2", 0.5)) is bf16
+
+
+def test_the_shipped_recipes_and_the_training_scripts_agree() -> None:
+    from mnv2_core.runtime.availability import PEER_RECIPE, WIDTH_RECIPES
+
+    family = (REPO / "scripts" / "train_width_family.sh").read_text().splitlines()
+    for width, (recipe, flags) in WIDTH_RECIPES.items():
+        case = "teacher)" if width == 1.0 else f"{width:g})"
+        (line,) = [line for line in family if line.strip().startswith(case)]
+        assert f"--recipe {recipe}" in line and flags in line, (width, line)
+    peers = (REPO / "scripts" / "train_peers.sh").read_text()
+    assert all(flag in peers.replace("\\\n", " ") for flag in PEER_RECIPE.split(" --"))
