@@ -23,11 +23,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture()
 def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No downloads, an empty torch hub and conversion cache, and an empty checkpoint folder."""
+    """No downloads, an empty torch hub and conversion cache, and empty checkpoint and run-record folders."""
     monkeypatch.setenv("MNV2_DOWNLOAD", "0")
     monkeypatch.setenv("MNV2_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path / "checkpoints")
+    monkeypatch.setattr(config, "RESULTS_DIR", tmp_path / "results")
     return tmp_path
 
 
@@ -72,12 +73,11 @@ def test_the_shipped_checkpoint_wins_over_a_local_one(offline: Path) -> None:
     assert weights.find_checkpoint("mobilenet_v2", 0.35) == shipped
 
 
-def test_a_model_trained_too_large_to_ship_says_so(offline: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_model_trained_too_large_to_ship_says_so(offline: Path) -> None:
     runs = offline / "results" / "runs"
     runs.mkdir(parents=True)
     (runs / "r.json").write_text(json.dumps({"model": "resnet18", "width": None, "checkpoint": {
         "shipped": False, "size_bytes": 22_400_000}}))
-    monkeypatch.setattr(config, "RESULTS_DIR", offline / "results")
     available = availability("resnet18")
     assert not available.trained and "(22 MB) is too large to ship" in available.reason
     assert available.command.startswith("python -m mnv2_core train --recipe scratch --model resnet18")
