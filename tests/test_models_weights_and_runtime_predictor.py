@@ -79,7 +79,7 @@ def test_a_model_trained_too_large_to_ship_says_so(offline: Path) -> None:
     (runs / "r.json").write_text(json.dumps({"model": "resnet18", "width": None, "checkpoint": {
         "shipped": False, "size_bytes": 22_400_000}}))
     available = availability("resnet18")
-    assert not available.trained and "(22 MB) is too large to ship" in available.reason
+    assert not available.trained and "(22.4 MB) is too large to ship" in available.reason
     assert available.command.startswith("python -m mnv2_core train --recipe scratch --model resnet18")
 
 

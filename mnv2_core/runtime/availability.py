@@ -74,7 +74,7 @@ def availability(name: str, width: float | None = None, classes: str = "flowers"
         too_large = _recorded_size_over_limit(name, width)
         if too_large:
             return Availability(False, f"{title} was trained by this project, but its checkpoint "
-                                       f"({too_large / 1e6:.0f} MB) is too large to ship in the repository; the "
+                                       f"({too_large / 1e6:.1f} MB) is too large to ship in the repository; the "
                                        f"command below makes it on this machine, and until then it would only "
                                        f"guess.", train_command(name, width))
         return Availability(False, f"{title} has no Oxford-102 checkpoint in assets/checkpoints yet, so it would "
