@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnv2_core.measure.records import load_runs
+from mnv2_core.measure.records import load_runs, runs_dir
 from mnv2_core.models import model_title, get_spec, weights
 from mnv2_core.models.registry import format_width, normalise_width
 
@@ -59,9 +60,21 @@ def train_command(name: str, width: float | None = None) -> str:
 
 def _recorded_size_over_limit(name: str, width: float | None) -> int | None:
     """The size of this model's recorded checkpoint when a run made one too large for the repository."""
-    sizes = [r["checkpoint"].get("size_bytes", 0) for r in load_runs()
-             if (r.get("model"), r.get("width")) == (name, width) and not r.get("checkpoint", {}).get("shipped", True)]
-    return max((s for s in sizes if s > weights.MAX_SHIPPED_BYTES), default=None)
+    folder = runs_dir()
+    # The sidebar asks on every rerun: parse the run records again only when one of them changed.
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.json"))) if folder.is_dir() else ()
+    return _oversized(str(folder), stamp).get((name, width))
+
+
+@functools.lru_cache(maxsize=4)
+def _oversized(folder: str, stamp: tuple) -> dict[tuple[str, float | None], int]:
+    sizes: dict[tuple[str, float | None], int] = {}
+    for r in load_runs(Path(folder)):
+        size = r.get("checkpoint", {}).get("size_bytes", 0)
+        if not r.get("checkpoint", {}).get("shipped", True) and size > weights.MAX_SHIPPED_BYTES:
+            key = (r.get("model"), r.get("width"))
+            sizes[key] = max(size, sizes.get(key, 0))
+    return sizes
 
 
 def availability(name: str, width: float | None = None, classes: str = "flowers") -> Availability:
