@@ -96,10 +96,10 @@ with left:
         from mnv2_core.runtime.explain import overlay
 
         heat = _heatmap(data, choice)
-        st.image(overlay(view, heat), caption=f"What the model sees ({predictor.input_size}x{predictor.input_size}), "
+        st.image(overlay(view, heat), caption=f"What the model sees ({predictor.resolution}x{predictor.resolution}), "
                  f"red where evidence for '{result.top[0].label}' is strongest", width="stretch")
     else:
-        st.image(view, caption=f"What the model sees ({predictor.input_size}x{predictor.input_size} centre crop)",
+        st.image(view, caption=f"What the model sees ({predictor.resolution}x{predictor.resolution} centre crop)",
                  width="stretch")
 
 with right:

@@ -8,20 +8,11 @@ from __future__ import annotations
 import streamlit as st
 
 from mnv2_core import config
-from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, model_title
+from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
 from mnv2_core.models.labels import CLASSES_TITLES
 from mnv2_core.runtime.model_config import ModelConfig
 
 MODEL_CHOICES = ["mobilenet_v2", "resnet18", "resnet50", "efficientnet_b0", "lenet5"]
-SOURCE_WORDS = {
-    "checkpoint": "trained here on Oxford-102 (assets/)",
-    "torchvision-cache": "torchvision ImageNet (hub cache)",
-    "tflite": "official TFLite ImageNet, imported",
-    "torchvision-download": "torchvision ImageNet (will download)",
-    "untrained": "not trained yet (Classify says how to train it)",
-}
-
-
 ENGINE_CHOICES = {"auto": "Auto (fastest measured)", "onnxruntime": "ONNX Runtime", "torch": "PyTorch"}
 
 
@@ -45,14 +36,10 @@ def get_footprint(config: ModelConfig):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def planned_sources(classes: str) -> list[tuple[str, str]]:
-    from mnv2_core.models.weights import planned_source
+def weights_overview(classes: str) -> list[tuple[str, list[str]]]:
+    from mnv2_core.runtime.availability import weights_overview
 
-    rows = []
-    for name in MODEL_CHOICES:
-        for width in REGISTRY[name].widths:
-            rows.append((model_title(name, width), planned_source(name, width, classes)))
-    return rows
+    return weights_overview(MODEL_CHOICES, classes)
 
 
 def get_availability(name: str, width: float | None, classes: str):
@@ -68,11 +55,8 @@ def sidebar_status() -> None:
     with st.sidebar:
         classes = st.session_state.get("classes", "flowers")
         st.caption(f"**Weights for the {CLASSES_TITLES[classes]} classes**")
-        groups: dict[str, list[str]] = {}
-        for title, source in planned_sources(classes):
-            groups.setdefault(source, []).append(title)
-        for source, titles in groups.items():
-            st.caption(f"{', '.join(titles)}: **{SOURCE_WORDS[source]}**")
+        for words, titles in weights_overview(classes):
+            st.caption(f"{', '.join(titles)}: **{words}**")
         data = config.data_dir()
         st.caption(f"Data: `{data}`" + ("" if data.exists() else " (not found; set MNV2_DATA)"))
 
@@ -82,14 +66,14 @@ def model_controls(*, allow_precision: bool = True) -> ModelConfig:
     cols = st.columns([2, 3, 2, 3])
     classes_now = st.session_state.get("classes") or "flowers"
 
-    def model_title(n: str) -> str:
+    def model_label(n: str) -> str:
         trained = any(get_availability(n, w, classes_now).trained for w in REGISTRY[n].widths)
         return REGISTRY[n].title + ("" if trained else " (not trained)")
 
     def width_title(w: float) -> str:
         return f"{w:g}" if get_availability("mobilenet_v2", w, classes_now).trained else f"{w:g} (not trained)"
 
-    name = cols[0].selectbox("Model", MODEL_CHOICES, format_func=model_title, key="model")
+    name = cols[0].selectbox("Model", MODEL_CHOICES, format_func=model_label, key="model")
     width = None
     if REGISTRY[name].has_widths:
         width = cols[1].select_slider("Width multiplier", options=list(MOBILENET_WIDTHS), value=1.0, key="width",

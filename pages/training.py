@@ -6,7 +6,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from mnv2_core.measure.records import FAMILY_STEPS, comparison_rows, family_rows, family_steps, load_runs, runs_dir
+from mnv2_core.measure.records import (FAMILY_STEPS, comparison_rows, family_rows, family_steps, load_runs, runs_dir,
+                                       with_values)
+from mnv2_core.measure.run_report import learning_curves, phase_summaries, run_summary, worst_classes_first
 from mnv2_core.models import MOBILENET_WIDTHS
 
 st.title("Training on Oxford-102")
@@ -47,28 +49,25 @@ COLUMNS = {
     "params": st.column_config.NumberColumn("params", format="compact"),
     "macs": st.column_config.NumberColumn("MACs", format="compact"),
     "minutes": st.column_config.NumberColumn("minutes", format="%.1f"),
-    "train_px": st.column_config.NumberColumn("train px"), "test_px": st.column_config.NumberColumn("test px"),
+    "train_resolution": st.column_config.NumberColumn("train px"), "resolution": st.column_config.NumberColumn("test px"),
     "shipped": st.column_config.CheckboxColumn("shipped in assets/"),
 }
-family = family_rows(MOBILENET_WIDTHS, runs)
-st.dataframe(pd.DataFrame(family).drop(columns="steps"), hide_index=True, column_config=COLUMNS, key="family")
-steps = pd.DataFrame(family_steps(family))
-if not steps.empty:
-    chart = px.line(steps, x="step", y="valid_top1", color="width", markers=True,
+st.dataframe(pd.DataFrame(family_rows(MOBILENET_WIDTHS, runs)), hide_index=True, column_config=COLUMNS, key="family")
+steps = family_steps(MOBILENET_WIDTHS, runs)
+if steps:
+    chart = px.line(pd.DataFrame(steps), x="step", y="valid_top1", color="width", markers=True,
                     category_orders={"step": list(FAMILY_STEPS)},
                     title="Each step's effect (valid top-1, measured by the run that made the model)",
                     labels={"valid_top1": "valid top-1", "step": ""})
     chart.update_yaxes(tickformat=".0%")
     st.plotly_chart(chart, key="family_steps")
 
-table = pd.DataFrame(comparison_rows(runs))
-first = ["title", "training", "test_top1", "test_top5", "valid_top1", "params", "macs", "epochs"]
-table = table[first + [c for c in table.columns if c not in first]]
+table = comparison_rows(runs)
 st.subheader("Comparison")
-st.dataframe(table, hide_index=True, column_config=COLUMNS)
-scored = table.dropna(subset=["test_top1", "macs"]).copy()
-if not scored.empty:
-    chart = px.scatter(scored, x="macs", y="test_top1", color="training", symbol="training", text="title",
+st.dataframe(pd.DataFrame(table), hide_index=True, column_config=COLUMNS)
+scored = with_values(table, "test_top1", "macs")
+if scored:
+    chart = px.scatter(pd.DataFrame(scored), x="macs", y="test_top1", color="training", symbol="training", text="title",
                        hover_data=["run", "epochs", "device"], log_x=True,
                        labels={"macs": "MACs at the test resolution (log)", "test_top1": "Oxford-102 test top-1"},
                        title="Accuracy vs compute, by how the model was trained")
@@ -78,25 +77,19 @@ if not scored.empty:
 
 chosen = st.selectbox("Run", [r["id"] for r in runs], key="train_run")
 run = next(r for r in runs if r["id"] == chosen)
-prov = run.get("provenance", {})
-st.caption(f"{run.get('recipe')}; init {run.get('init')}; {prov.get('device')}; {prov.get('seconds')} s; "
-           f"data {prov.get('data_source')}; commit {str(prov.get('git_commit'))[:8]}. Reproduce: "
-           f"`{prov.get('command')}`")
-for phase in run.get("phases", []):
-    st.caption(f"Phase {phase['phase']}: {phase.get('what')}; {phase.get('epochs')} epochs, lr {phase.get('lr')}, "
-               f"augmentation {phase.get('augmentation')}; best valid top-1 {phase.get('best_valid_top1', 0):.2%}.")
-history = pd.DataFrame(run.get("history", []))
-if not history.empty:
-    metrics = [c for c in ("train_loss", "train_top1", "valid_top1", "valid_phone_top1") if c in history]
-    curves = px.line(history, x="epoch", y=metrics, markers=True, title="Learning curves (phase boundary dashed)")
-    if "phase" in history:
-        for _, row in history.loc[history["phase"].diff().fillna(0) != 0].iterrows():
-            curves.add_vline(x=row["epoch"] - 0.5, line_dash="dash", annotation_text=f"phase {int(row['phase'])}")
-    st.plotly_chart(curves, key="curves")
-per_class = pd.DataFrame(run.get("per_class", []))
-if not per_class.empty:
-    per_class = per_class.sort_values("accuracy")
-    st.plotly_chart(px.bar(per_class, x="name", y="accuracy", hover_data=["class_id", "n"],
+st.caption(run_summary(run))
+for sentence in phase_summaries(run):
+    st.caption(sentence)
+curves = learning_curves(run)
+if curves.rows:
+    chart = px.line(pd.DataFrame(curves.rows), x="epoch", y=curves.metrics, markers=True,
+                    title="Learning curves (phase boundary dashed)")
+    for x, phase in curves.phase_starts:
+        chart.add_vline(x=x, line_dash="dash", annotation_text=f"phase {phase}")
+    st.plotly_chart(chart, key="curves")
+per_class = worst_classes_first(run)
+if per_class:
+    st.plotly_chart(px.bar(pd.DataFrame(per_class), x="name", y="accuracy", hover_data=["class_id", "n"],
                            title="Per-class test accuracy (worst first)"), key="per_class")
 confused = pd.DataFrame(run.get("confused", []))
 if not confused.empty:

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 T=assets/checkpoints/mobilenet_v2_1.0_flowers102.pt
 train() { python -m mnv2_core train --threads "${THREADS:-2}" --recipe scratch --distill-from "$T" --epochs 9 \
-  --warmup-epochs 1 --batch-size 64 --img-size 112 --eval-size 128 "$@"; }
+  --warmup-epochs 1 --batch-size 64 --train-resolution 112 --resolution 128 "$@"; }
 case "${1:-all}" in
   efficientnet_b0|resnet18|resnet50) train --model "$1" ;;
   all) for m in efficientnet_b0 resnet18; do "$0" "$m"; done ;;

@@ -28,7 +28,7 @@ def two_class_test_split(flowers_dir: Path, tmp_path: Path) -> Path:
 
 def test_evaluate_scores_the_shipped_checkpoint_clean_and_on_the_phone_proxy(two_class_test_split: Path) -> None:
     row = evaluate("lenet5", None, data=two_class_test_split)
-    assert row["images"] == 6 and row["checkpoint"].endswith("lenet5_flowers102.pt") and row["input_size"] == 32
+    assert row["images"] == 6 and row["checkpoint"].endswith("lenet5_flowers102.pt") and row["resolution"] == 32
     assert all(0.0 <= row[k] <= 1.0 for k in ("top1", "top5", "phone_top1", "phone_top5"))
     assert row["top1"] <= row["top5"] and isinstance(row["recorded_top1"], float)
 

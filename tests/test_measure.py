@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from mnv2_core.jobs import benchmark
-from mnv2_core.measure import counts, latency, probe
+from mnv2_core.measure import counts, latency, memory, probe
 from mnv2_core.models import lenet5, mobilenet_v2
 from mnv2_core.models.mobilenetv2 import InvertedResidual
 
@@ -131,8 +131,8 @@ def test_block_table(mnv2_models, width: float) -> None:
 
 def test_peak_activation_memory_vs_paper_table_3(mnv2_models) -> None:
     model = mnv2_models[1.0]
-    profile = counts.activation_memory_profile(model, 224, bytes_per_value=2)
-    peak = counts.peak_activation_memory(model, 224)  # 16-bit, as in the paper
+    profile = memory.activation_memory_profile(model, 224, bytes_per_value=2)
+    peak = memory.peak_activation_memory(model, 224)  # 16-bit, as in the paper
     # input + output of the first bottleneck: 32x112x112 in, 16x112x112 out, 2 bytes each
     assert peak == (32 + 16) * 112 * 112 * 2 == 1_204_224
     assert peak == max(r.total_bytes for r in profile)
@@ -140,13 +140,13 @@ def test_peak_activation_memory_vs_paper_table_3(mnv2_models) -> None:
     bottleneck_out = max(r.out_bytes for r in profile if r.kind.startswith("bottleneck"))
     assert bottleneck_out == pytest.approx(400_000, rel=0.01)
     # Narrower networks need less, wider more.
-    assert counts.peak_activation_memory(mnv2_models[0.35], 224) < peak < counts.peak_activation_memory(
+    assert memory.peak_activation_memory(mnv2_models[0.35], 224) < peak < memory.peak_activation_memory(
         mnv2_models[1.4], 224)
 
 
 def test_inverted_residual_block_is_one_block_of_the_chain() -> None:
     block = nn.Sequential(InvertedResidual(16, 16, 1, 6))
-    rows = counts.activation_memory_profile(block, 8, in_channels=16, bytes_per_value=1)
+    rows = memory.activation_memory_profile(block, 8, in_channels=16, bytes_per_value=1)
     # The 96-channel expanded tensor is not counted: only the 16-channel input and output.
     assert [(r.in_bytes, r.out_bytes) for r in rows] == [(16 * 64, 16 * 64)]
 
@@ -229,4 +229,4 @@ def test_anatomy_of_mobilenet_v2_adds_up_to_the_whole_model() -> None:
     assert parts.params == counts.count_params(model) and parts.macs == counts.count_macs(model, 96)
     assert sum(r["macs"] for r in parts.layers) == parts.macs
     assert parts.blocks[0]["in_shape"] == "3 x 96 x 96" and all("activation_kb" in r for r in parts.blocks)
-    assert parts.peak_activation_bytes == counts.peak_activation_memory(model, 96)
+    assert parts.peak_activation_bytes == memory.peak_activation_memory(model, 96)

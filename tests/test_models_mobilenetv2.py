@@ -24,7 +24,7 @@ def _macs(model: torch.nn.Module, size: int = 224) -> float:
 def test_same_structure_params_and_outputs_as_torchvision(width: float) -> None:
     torch.manual_seed(0)
     ref = tv_mobilenet_v2(width_mult=width).eval()
-    ours = mobilenet_v2(width_mult=width).eval()
+    ours = mobilenet_v2(width=width).eval()
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in ref.parameters())
     assert list(ours.state_dict()) == list(ref.state_dict())
     ours.load_state_dict(ref.state_dict(), strict=True)
@@ -44,7 +44,7 @@ def test_same_structure_params_and_outputs_as_torchvision(width: float) -> None:
 
 @pytest.mark.parametrize("width", MOBILENET_WIDTHS)
 def test_macs_match_published(width: float) -> None:
-    assert _macs(mobilenet_v2(width_mult=width)) / 1e6 == pytest.approx(PUBLISHED_MACS_M[width], rel=0.005)
+    assert _macs(mobilenet_v2(width=width)) / 1e6 == pytest.approx(PUBLISHED_MACS_M[width], rel=0.005)
 
 
 def test_make_divisible_rounds_to_eight_without_losing_ten_percent() -> None:
@@ -55,8 +55,8 @@ def test_make_divisible_rounds_to_eight_without_losing_ten_percent() -> None:
 
 
 def test_last_conv_keeps_1280_below_width_one() -> None:
-    assert mobilenet_v2(width_mult=0.35).last_channel == 1280
-    assert mobilenet_v2(width_mult=1.4).last_channel == 1792
+    assert mobilenet_v2(width=0.35).last_channel == 1280
+    assert mobilenet_v2(width=1.4).last_channel == 1792
 
 
 def test_blocks_follow_the_paper_table_and_residuals_only_where_shapes_match() -> None:

@@ -52,7 +52,7 @@ def state(tflite_path: Path) -> dict[str, torch.Tensor]:
 
 @pytest.fixture(scope="module")
 def model(state: dict[str, torch.Tensor]) -> torch.nn.Module:
-    net = mobilenet_v2(width_mult=1.0, num_classes=1000, padding="tf_same")
+    net = mobilenet_v2(width=1.0, num_classes=1000, padding="tf_same")
     net.load_state_dict(state, strict=True)
     return net.eval()
 
@@ -64,7 +64,7 @@ def reference() -> dict[str, np.ndarray]:
 
 
 def test_state_dict_loads_strict_with_expected_shapes(state: dict[str, torch.Tensor]) -> None:
-    net = mobilenet_v2(width_mult=1.0, num_classes=1000, padding="tf_same")
+    net = mobilenet_v2(width=1.0, num_classes=1000, padding="tf_same")
     assert net.load_state_dict(state, strict=True)
     assert all(v.dtype == torch.float32 for k, v in state.items() if not k.endswith("num_batches_tracked"))
     assert state["features.0.0.weight"].shape == (32, 3, 3, 3)

@@ -12,9 +12,10 @@ import torch
 
 from mnv2_core import config
 from mnv2_core.images.decode import load_path
-from mnv2_core.models import mobilenet_v2, weights
+from mnv2_core.images.views import Preprocess
+from mnv2_core.models import build_model, mobilenet_v2, weights
 from mnv2_core.models.labels import flower_names, imagenet_names
-from mnv2_core.runtime.availability import availability
+from mnv2_core.runtime.availability import SOURCE_WORDS, TOO_LARGE_WORDS, availability, weights_overview
 from mnv2_core.runtime.model_config import ModelConfig
 from mnv2_core.runtime.predictor import Predictor, footprint
 
@@ -45,7 +46,7 @@ def test_without_checkpoint_the_flower_classes_are_untrained_and_say_so(offline:
 
 
 def test_checkpoint_round_trip_is_preferred_and_fp16(offline: Path) -> None:
-    model = mobilenet_v2(width_mult=0.35, num_classes=102).eval()
+    model = mobilenet_v2(width=0.35, num_classes=102).eval()
     path = weights.checkpoint_path("mobilenet_v2", 0.35)
     weights.save_checkpoint(path, model, {"test_top1": 0.5})
     assert all(v.dtype != torch.float32 for v in torch.load(path, weights_only=True)["state_dict"].values())
@@ -57,8 +58,33 @@ def test_checkpoint_round_trip_is_preferred_and_fp16(offline: Path) -> None:
         torch.testing.assert_close(loaded.model(x), model(x), atol=2e-3, rtol=1e-2)
 
 
+def test_a_checkpoint_s_weights_carry_their_preprocessing_accuracy_and_provenance(offline: Path) -> None:
+    model = mobilenet_v2(width=0.35, num_classes=102).eval()
+    meta = {"resolution": 160, "crop_ratio": 0.875, "mean": [0.5] * 3, "std": [0.5] * 3, "test_top1": 0.77,
+            "test_phone_top1": 0.62, "recipe": "pruned", "run_id": "r1", "padding": None}
+    weights.save_checkpoint(weights.checkpoint_path("mobilenet_v2", 0.35), model, meta)
+    info = weights.load_model("mobilenet_v2", 0.35).info
+    assert info.preprocess == Preprocess(160, 0.875, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    assert info.accuracy == {"test_top1": 0.77, "test_phone_top1": 0.62}
+    assert info.provenance == {"run_id": "r1", "recipe": "pruned"} and info.classes == "flowers"
+
+
+def test_a_checkpoint_from_before_the_resolution_key_reads_its_input_size(offline: Path) -> None:
+    model = mobilenet_v2(width=0.35, num_classes=102).eval()
+    weights.save_checkpoint(weights.checkpoint_path("mobilenet_v2", 0.35), model, {"input_size": 128})
+    loaded = weights.load_model("mobilenet_v2", 0.35)
+    assert loaded.resolution == 128 and loaded.info.preprocess.resize == 146
+
+
+def test_the_imported_tflite_weights_expect_inputs_in_minus_one_to_one() -> None:
+    from mnv2_core.models.tflite import TFLITE_PREPROCESS
+
+    x = TFLITE_PREPROCESS.normalize(torch.tensor([0, 255], dtype=torch.uint8).view(1, 1, 1, 2).expand(1, 3, 1, 2))
+    assert x.flatten().tolist() == [-1.0, 1.0, -1.0, 1.0, -1.0, 1.0]
+
+
 def test_a_checkpoint_too_large_to_ship_is_loaded_from_the_local_folder(offline: Path) -> None:
-    model = mobilenet_v2(width_mult=0.35, num_classes=102).eval()
+    model = mobilenet_v2(width=0.35, num_classes=102).eval()
     local = config.local_checkpoint_dir() / weights.checkpoint_path("mobilenet_v2", 0.35).name
     weights.save_checkpoint(local, model, {"test_top1": 0.5})
     assert weights.find_checkpoint("mobilenet_v2", 0.35) == local
@@ -66,7 +92,7 @@ def test_a_checkpoint_too_large_to_ship_is_loaded_from_the_local_folder(offline:
 
 
 def test_the_shipped_checkpoint_wins_over_a_local_one(offline: Path) -> None:
-    model = mobilenet_v2(width_mult=0.35, num_classes=102).eval()
+    model = mobilenet_v2(width=0.35, num_classes=102).eval()
     shipped = weights.checkpoint_path("mobilenet_v2", 0.35)
     for path in (shipped, config.local_checkpoint_dir() / shipped.name):
         weights.save_checkpoint(path, model, {})
@@ -81,6 +107,17 @@ def test_a_model_trained_too_large_to_ship_says_so(offline: Path) -> None:
     available = availability("resnet18")
     assert not available.trained and "(22.4 MB) is too large to ship" in available.reason
     assert available.command.startswith("python -m mnv2_core train --recipe scratch --model resnet18")
+
+
+def test_the_sidebar_overview_groups_models_by_where_their_weights_come_from(offline: Path) -> None:
+    runs = offline / "results" / "runs"
+    runs.mkdir(parents=True)
+    (runs / "r.json").write_text(json.dumps({"model": "resnet18", "width": None, "checkpoint": {
+        "shipped": False, "size_bytes": 22_400_000}}))
+    weights.save_checkpoint(weights.checkpoint_path("lenet5", None), build_model("lenet5", num_classes=102), {})
+    overview = dict(weights_overview(["lenet5", "resnet18", "resnet50"], "flowers"))
+    assert overview == {SOURCE_WORDS["checkpoint"]: ["LeNet-5"], TOO_LARGE_WORDS: ["ResNet18"],
+                        SOURCE_WORDS["untrained"]: ["ResNet50"]}
 
 
 def test_corrupt_checkpoint_is_one_sentence(offline: Path) -> None:
@@ -106,7 +143,7 @@ def test_imagenet_classes_without_any_source_are_untrained(offline: Path, monkey
 
 def test_imagenet_classes_use_the_imported_tflite_weights(offline: Path, tflite_path: Path, sample_flower: Path) -> None:
     predictor = Predictor(ModelConfig("mobilenet_v2", 1.0, "fp32", "imagenet"))
-    assert predictor.info.source == "tflite" and predictor.info.mean == (0.5, 0.5, 0.5)
+    assert predictor.info.source == "tflite" and predictor.info.preprocess.mean == (0.5, 0.5, 0.5)
     result = predictor.predict(load_path(sample_flower).image)
     assert result.top[0].label == "daisy" and result.top[0].class_id == 985
     assert 0 < result.top[0].prob <= 1 and result.latency_ms > 0
@@ -217,9 +254,9 @@ def test_every_width_ships_a_trained_flower_checkpoint_that_scores_as_recorded(w
     path = weights.checkpoint_path("mobilenet_v2", width)
     assert path.is_file() and path.stat().st_size <= 15e6 and availability("mobilenet_v2", width).trained
     loaded = weights.load_model("mobilenet_v2", width, "flowers")  # strict load at this width
-    assert loaded.info.source == "checkpoint" and loaded.model.width_mult == width
+    assert loaded.info.source == "checkpoint" and loaded.model.width == width
     samples = flower_samples(flowers_dir, "test")[::2]  # every other test image: 410, a standard error of ~2 points
-    logits = evaluate_model(loaded.model, samples, 224, loaded.info.mean, loaded.info.std)
+    logits = evaluate_model(loaded.model, samples, loaded.info.preprocess.at(224))
     top1 = classification_report(logits, torch.tensor([y for _, y in samples]))["top1"]
     assert top1 >= loaded.info.meta["test_top1"] - 0.05, (top1, loaded.info.meta["test_top1"])
 

@@ -9,7 +9,7 @@ import pytest
 
 from mnv2_core.images.decode import load_path
 from mnv2_core.images.flowers import spread_over_classes
-from mnv2_core.images.views import to_tensor
+from mnv2_core.images.views import Preprocess, to_tensor
 from mnv2_core.runtime.calibration import QuantizationError, calibration_arrays, calibration_paths
 
 
@@ -28,7 +28,7 @@ def test_calibration_photos_come_one_per_class_from_the_training_split(flowers_d
 
 def test_calibration_arrays_are_the_app_s_own_model_input(flowers_dir: Path) -> None:
     path = calibration_paths(1)[0]
-    (array,) = calibration_arrays([path], 224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    (array,) = calibration_arrays([path], Preprocess(224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)))
     expected = to_tensor(load_path(path).image, 224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)).numpy()
     assert array.shape == (1, 3, 224, 224) and np.array_equal(array, expected)
 

@@ -57,8 +57,7 @@ def test_shipped_int8_model_holds_its_accuracy(flowers_dir: Path) -> None:
     assert predictor.engine == "onnxruntime" and "calibrated offline" in predictor.runner.detail
     fp32 = Predictor(ModelConfig("mobilenet_v2", 1.0, "fp32", "flowers", engine="onnxruntime"), loaded=predictor.loaded)
     samples = flower_samples(flowers_dir, "test")[::4]  # 205 images: the same measurement, smaller
-    logits = split_logits({"fp32": fp32.runner, "int8": predictor.runner}, samples, 224, predictor.info.mean,
-                          predictor.info.std)
+    logits = split_logits({"fp32": fp32.runner, "int8": predictor.runner}, samples, predictor.info.preprocess)
     labels = [y for _, y in samples]
     shown = (agreement(logits["fp32"], logits["int8"]), top1(logits["fp32"], labels), top1(logits["int8"], labels))
     assert shown[0] >= 0.92 and shown[2] >= shown[1] - 0.04, shown
@@ -98,6 +97,15 @@ def test_bench_times_onnx_runtime_fp32_beside_every_model() -> None:
     ratios = ort_ratios(rows)
     assert ratios[1] == 1.0 and ratios[0] == pytest.approx(rows[0].median_ms / rows[1].median_ms)
     assert np.isfinite(ratios[0])
+
+
+def test_bench_times_every_engine_at_every_precision(flowers_dir: Path) -> None:
+    # INT8 is calibrated on real photos (32 from the training split), on both engines
+    configs = expand_configs(["lenet5"], [1.0], ["fp32", "int8"], ["torch", "onnxruntime"])
+    rows = run_benchmark(configs, runs=3, warmup=1, threads=1)
+    assert [(r.engine, r.precision) for r in rows] == [("torch", "fp32"), ("torch", "int8"), ("onnxruntime", "fp32"),
+                                                       ("onnxruntime", "int8")]
+    assert all(r.median_ms > 0 and r.params == 69_826 for r in rows)
 
 
 def test_shipped_int8_rows_give_each_shipped_model_its_accuracy_beside_fp32() -> None:

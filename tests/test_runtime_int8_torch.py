@@ -53,7 +53,7 @@ def _cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("width", [0.35, 1.0])
 def test_mobilenet_v2_int8_tracks_float(width: float, batches_224: list[torch.Tensor]) -> None:
     torch.manual_seed(0)
-    model = mobilenet_v2(width_mult=width)
+    model = mobilenet_v2(width=width)
     reestimate_bn_stats(model, batches_224)  # untrained: without it the logits are ~1e-9 and any INT8 looks fine
     before = copy.deepcopy(model.state_dict())
 
@@ -78,7 +78,7 @@ def test_mobilenet_v2_int8_tracks_float(width: float, batches_224: list[torch.Te
 def test_tf_same_rewrite_is_exact_and_avoids_slow_depthwise() -> None:
     """TF-'SAME' convs (TFLite weights) become fixed pads + a padding-1 conv: same outputs, fast INT8 kernels."""
     torch.manual_seed(0)
-    model = mobilenet_v2(width_mult=0.35, padding="tf_same")
+    model = mobilenet_v2(width=0.35, padding="tf_same")
     reestimate_bn_stats(model, [torch.randn(4, 3, 64, 64)])
     rewritten = copy.deepcopy(model)
     fix_tf_same_padding(rewritten, torch.zeros(1, 3, 96, 96))
@@ -154,7 +154,7 @@ def test_model_size_bytes_counts_the_weights() -> None:
 
 def test_reestimate_bn_stats_gives_real_activations() -> None:
     torch.manual_seed(0)
-    model = mobilenet_v2(width_mult=0.35).eval()
+    model = mobilenet_v2(width=0.35).eval()
     x = torch.randn(8, 3, 96, 96)
     with torch.no_grad():
         assert model(x).abs().max() < 1e-6  # fresh BN statistics: the signal dies layer by layer

@@ -25,7 +25,8 @@ from mnv2_core.models import weights
 from mnv2_core.models.labels import flower_names
 from mnv2_core.train.cli import main
 from mnv2_core.train.features import evaluate_model
-from mnv2_core.train.loop import FitConfig, distill_loss, lr_at
+from mnv2_core.train.epochs import lr_at
+from mnv2_core.train.loop import FitConfig, distill_loss
 from mnv2_core.train.run import run
 from mnv2_core.train.spec import HeadConfig, RunSpec, TrainInterrupted
 
@@ -82,7 +83,7 @@ def _tiny_copy(flowers_dir: Path, target: Path, class_ids=(1, 10, 102), per_spli
 
 
 def _spec(data: Path, out: Path, **kw) -> RunSpec:
-    fit = {"epochs": 2, "lr": 2e-3, "batch_size": 4, "warmup_epochs": 0.5, "img_size": 32, "eval_size": 32}
+    fit = {"epochs": 2, "lr": 2e-3, "batch_size": 4, "warmup_epochs": 0.5, "train_resolution": 32, "resolution": 32}
     fit.update(kw.pop("fit", {}))
     base = {"model": "lenet5", "width": None, "recipe": "scratch", "init": "scratch", "data": data, "out": out,
             "fit": FitConfig(**fit), "device": "cpu", "command": "pytest"}
@@ -109,7 +110,7 @@ def tiny_transfer(flowers_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     root = tmp_path_factory.mktemp("tiny_transfer")
     data, out = _tiny_copy(flowers_dir, root / "data"), root / "out"
     spec = _spec(data, out, model="mobilenet_v2", width=1.0, recipe="transfer", init="imagenet",
-                 head=HeadConfig(epochs=3, batch_size=4), fit={"epochs": 1, "img_size": 48, "eval_size": 64,
+                 head=HeadConfig(epochs=3, batch_size=4), fit={"epochs": 1, "train_resolution": 48, "resolution": 64,
                                                                 "freeze_bn": True})
     return TinyTransfer(data, out, root / "cache", run(spec, log=lambda *_: None, cache=root / "cache"))
 
@@ -120,7 +121,7 @@ def test_a_first_transfer_run_ships_an_fp16_checkpoint_that_names_its_run(tiny_t
     blob = torch.load(result.checkpoint, map_location="cpu", weights_only=True)
     assert blob["state_dict"]["classifier.1.weight"].dtype == torch.float16
     meta = blob["meta"]
-    assert meta["run_id"] == result.run["id"] and meta["input_size"] == 64 and meta["padding"] == "tf_same"
+    assert meta["run_id"] == result.run["id"] and meta["resolution"] == 64 and meta["padding"] == "tf_same"
     assert (meta["model"], meta["width"]) == ("mobilenet_v2", 1.0)
 
 
@@ -160,7 +161,7 @@ def test_a_second_run_reads_cached_features_and_keeps_a_better_shipped_checkpoin
     shipped = tiny_transfer.result.checkpoint
     before, first_valid = shipped.read_bytes(), tiny_transfer.record["metrics"]["valid_top1"]
     again = run(_spec(tiny_transfer.data, tiny_transfer.out, model="mobilenet_v2", width=1.0, recipe="transfer",
-                      init="imagenet", phases=1, head=HeadConfig(epochs=1, batch_size=4), fit={"eval_size": 64}),
+                      init="imagenet", phases=1, head=HeadConfig(epochs=1, batch_size=4), fit={"resolution": 64}),
                 log=lambda *_: None, cache=tiny_transfer.cache)
     if again.run["metrics"]["valid_top1"] <= first_valid:
         assert not again.shipped and again.checkpoint.is_file() and shipped.read_bytes() == before
@@ -198,7 +199,7 @@ def test_distillation_uses_the_teacher(flowers_dir: Path, tmp_path: Path) -> Non
     data = _tiny_copy(flowers_dir, tmp_path / "data")
     teacher = weights.checkpoint_path("mobilenet_v2", 1.0, "flowers")
     spec = _spec(data, tmp_path / "out", model="mobilenet_v2", width=0.35, distill_from=teacher,
-                 fit={"epochs": 1, "img_size": 64, "eval_size": 64})
+                 fit={"epochs": 1, "train_resolution": 64, "resolution": 64})
     result = run(spec, log=lambda *_: None, cache=tmp_path / "cache")
     assert result.run["kind"] == "distill" and result.run["hyperparameters"]["distill_from"] == str(teacher)
     assert result.run["id"].endswith("mobilenet_v2_0.35_distill")
@@ -291,9 +292,9 @@ def test_shipped_checkpoint_matches_its_reported_accuracy(flowers_dir: Path) -> 
     loaded = weights.load_model("mobilenet_v2", 1.0, "flowers")
     assert loaded.info.source == "checkpoint" and loaded.info.trained
     meta = loaded.info.meta
-    assert meta["padding"] == "tf_same" and loaded.input_size == 224
+    assert meta["padding"] == "tf_same" and loaded.resolution == 224
     samples = flower_samples(flowers_dir, "test")[::8]  # a fixed ~100-image subset keeps this fast
-    logits = evaluate_model(loaded.model, samples, 224, loaded.info.mean, loaded.info.std)
+    logits = evaluate_model(loaded.model, samples, loaded.info.preprocess.at(224))
     top1 = classification_report(logits, torch.tensor([y for _, y in samples]))["top1"]
     assert top1 >= meta["test_top1"] - 0.03, (top1, meta["test_top1"])
 
@@ -305,7 +306,7 @@ def test_prune_and_widen_runs_start_from_the_teacher_and_record_each_step(flower
     teacher = weights.checkpoint_path("mobilenet_v2", 1.0, "flowers")
     spec = _spec(data, tmp_path / "out", model="mobilenet_v2", width=width, recipe=recipe, init="checkpoint",
                  start_from=teacher, distill_from=teacher,
-                 fit={"epochs": 1, "lr": 1e-5, "img_size": 64, "eval_size": 64, "augment": "phone",
+                 fit={"epochs": 1, "lr": 1e-5, "train_resolution": 64, "resolution": 64, "augment": "phone",
                       "freeze_bn": True})
     result = run(spec, log=lambda *_: None, cache=tmp_path / "cache")
     record = result.run

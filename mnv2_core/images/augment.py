@@ -93,10 +93,3 @@ def eval_batch(bank: ImageBank, index: torch.Tensor, size: int) -> torch.Tensor:
     if any(im.shape[1:] != (size, size) for im in images):
         raise ValueError(f"this bank does not hold {size} px centre crops; load it with eval_crop={size}")
     return torch.stack(images)
-
-
-def normalize(batch: torch.Tensor, mean: tuple[float, float, float], std: tuple[float, float, float]) -> torch.Tensor:
-    """uint8 [B, 3, H, W] on any device -> float32, scaled to [0, 1] and standardised per channel."""
-    mean_t = torch.tensor(mean, device=batch.device).view(1, 3, 1, 1)
-    std_t = torch.tensor(std, device=batch.device).view(1, 3, 1, 1)
-    return (batch.float().div_(255) - mean_t) / std_t

@@ -16,7 +16,7 @@ from torch import nn
 
 from mnv2_core.measure.counts import count_macs, count_params
 from mnv2_core.measure.latency import time_model
-from mnv2_core.measure.probe import InputSize
+from mnv2_core.measure.probe import Resolution
 from mnv2_core.models import build_model, get_spec
 
 
@@ -40,12 +40,12 @@ class BenchRow:
         return dataclasses.asdict(self)
 
 
-def bench_row(model: nn.Module, name: str, input_size: InputSize, *, width: float | None = None,
+def bench_row(model: nn.Module, name: str, resolution: Resolution, *, width: float | None = None,
               precision: str = "fp32", engine: str = "torch", in_channels: int = 3, **kw) -> BenchRow:
     """Count and time an eager torch model in one go; ``kw`` go to :func:`measure_latency`."""
-    stats = time_model(model, input_size, in_channels=in_channels, **kw)
+    stats = time_model(model, resolution, in_channels=in_channels, **kw)
     return BenchRow(model=name, width=width, precision=precision, engine=engine, params=count_params(model),
-                    macs=count_macs(model, input_size, in_channels), median_ms=stats.median_ms, p90_ms=stats.p90_ms,
+                    macs=count_macs(model, resolution, in_channels), median_ms=stats.median_ms, p90_ms=stats.p90_ms,
                     cv=stats.cv, threads=stats.threads, runs=stats.runs)
 
 
@@ -101,7 +101,7 @@ def _timing_call(config: BenchConfig, float_model: torch.nn.Module, workdir: Pat
     ranges are not real)."""
     from mnv2_core.runtime import engines
 
-    size = get_spec(config.model).input_size
+    size = get_spec(config.model).resolution
     if config.engine == "torch":
         if config.precision == "fp32":
             return engines.torch_runner(float_model, "fp32")
@@ -113,15 +113,15 @@ def _timing_call(config: BenchConfig, float_model: torch.nn.Module, workdir: Pat
         return engines.ort_runner(fp32, "fp32", threads)
     import copy
 
-    from mnv2_core.images.views import IMAGENET_MEAN, IMAGENET_STD
+    from mnv2_core.images.views import Preprocess
     from mnv2_core.runtime.calibration import calibration_arrays, calibration_paths, calibration_tensors
     from mnv2_core.runtime.int8_onnx import quantize_qdq
     from mnv2_core.runtime.int8_torch import reestimate_bn_stats
 
     calibrated = copy.deepcopy(float_model)
-    reestimate_bn_stats(calibrated, calibration_tensors(size, IMAGENET_MEAN, IMAGENET_STD))
+    reestimate_bn_stats(calibrated, calibration_tensors(Preprocess(size)))
     fp32 = engines.export_onnx(calibrated, size, workdir / f"{config.model}_{config.width}_bn.onnx")
-    arrays = calibration_arrays(calibration_paths(32), size, IMAGENET_MEAN, IMAGENET_STD)
+    arrays = calibration_arrays(calibration_paths(32), Preprocess(size))
     int8 = quantize_qdq(fp32, workdir / f"{config.model}_{config.width}_int8.onnx", arrays)
     return engines.ort_runner(int8, "int8", threads)
 
@@ -144,9 +144,9 @@ def run_benchmark(configs: list[BenchConfig], *, runs: int = 30, warmup: int = 5
             torch.manual_seed(0)
             float_model = build_model(config.model, num_classes=_bench_classes(config.model),
                                       width=config.width).eval()
-            params, macs = count_params(float_model), count_macs(float_model, spec.input_size)
+            params, macs = count_params(float_model), count_macs(float_model, spec.resolution)
             call = _timing_call(config, float_model, Path(tmp), threads)
-            x = torch.randn(1, 3, spec.input_size, spec.input_size)
+            x = torch.randn(1, 3, spec.resolution, spec.resolution)
             stats = measure_latency(lambda: call(x), warmup=warmup, runs=runs, threads=threads,
                                     max_seconds=max_seconds)
             rows.append(BenchRow(config.model, config.width, config.precision, config.engine, params, macs,

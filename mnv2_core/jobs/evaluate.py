@@ -24,14 +24,14 @@ def evaluate(model: str, width: float | None, *, split: str = "test", data: str 
     if not loaded.info.trained:
         raise ValueError(f"{loaded.title} has no trained flower checkpoint here, so there is nothing to evaluate.")
     samples = split_samples(data, split)
-    stats = (loaded.info.mean, loaded.info.std)
-    logits = evaluate_model(loaded.model, samples, loaded.input_size, *stats, desc=split)
+    preprocess = loaded.info.preprocess
+    logits = evaluate_model(loaded.model, samples, preprocess, desc=split)
     report = classification_report(logits, torch.tensor([y for _, y in samples]))
     row = {"model": model, "width": loaded.width, "checkpoint": loaded.info.path, "split": split,
-           "images": len(samples), "input_size": loaded.input_size, "top1": report["top1"], "top5": report["top5"],
-           "recorded_top1": loaded.info.meta.get("test_top1") if split == "test" else None}
+           "images": len(samples), "resolution": loaded.resolution, "top1": report["top1"], "top5": report["top5"],
+           "recorded_top1": loaded.info.accuracy.get("test_top1") if split == "test" else None}
     if phone:
-        proxy = phone_proxy_scores(loaded.model, samples, loaded.input_size, stats)
+        proxy = phone_proxy_scores(loaded.model, samples, preprocess)
         row |= {"phone_top1": proxy["top1"], "phone_top5": proxy["top5"]}
     row["seconds"] = round(time.perf_counter() - started, 1)
     return row

@@ -1,5 +1,5 @@
-"""Counting what a model costs: parameters, MACs, per-layer and per-block tables, activation memory, and the
-depthwise separable cost of the paper's Section 3.1.
+"""Counting what a model costs: parameters, MACs, per-layer and per-block tables, and the depthwise separable cost
+of the paper's Section 3.1 (activation memory: :mod:`mnv2_core.measure.memory`).
 
 Everything takes any ``nn.Module``, so MobileNetV2, ResNet, EfficientNet and LeNet-5 are counted the same way. MACs
 are multiply-adds of convolutions and linear layers only (what papers publish): ``FlopCounterMode`` total / 2.
@@ -7,14 +7,13 @@ are multiply-adds of convolutions and linear layers only (what papers publish): 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
 
-from mnv2_core.measure.probe import BenchError, InputSize, check_runs, eval_mode, example_input
+from mnv2_core.measure.probe import BenchError, Resolution, check_runs, eval_mode, example_input
 
 
 def count_params(model: nn.Module) -> int:
@@ -22,7 +21,7 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def count_macs(model: nn.Module, input_size: InputSize, in_channels: int = 3) -> int:
+def count_macs(model: nn.Module, resolution: Resolution, in_channels: int = 3) -> int:
     """Multiply-accumulates for one image (batch 1): ``FlopCounterMode`` total FLOPs / 2, eval mode, no grad.
 
     FlopCounterMode counts convolutions and matrix products (not BN, activations, pooling or adds), which is the
@@ -30,7 +29,7 @@ def count_macs(model: nn.Module, input_size: InputSize, in_channels: int = 3) ->
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    x = example_input(input_size, in_channels, model)
+    x = example_input(resolution, in_channels, model)
     counter = FlopCounterMode(display=False)
     with eval_mode(model), torch.no_grad(), counter:
         check_runs(model, x)
@@ -95,7 +94,7 @@ class _Call:
     macs: int
 
 
-def _trace(model: nn.Module, input_size: InputSize, in_channels: int,
+def trace_calls(model: nn.Module, resolution: Resolution, in_channels: int,
            modules: Sequence[tuple[str, nn.Module]]) -> list[_Call]:
     """Run one batch-1 forward pass and record each call of the given modules, in execution order."""
     calls: list[_Call] = []
@@ -110,7 +109,7 @@ def _trace(model: nn.Module, input_size: InputSize, in_channels: int,
         return record
 
     handles = [m.register_forward_hook(hook(n)) for n, m in modules]
-    x = example_input(input_size, in_channels, model)
+    x = example_input(resolution, in_channels, model)
     try:
         with eval_mode(model), torch.no_grad():
             check_runs(model, x)
@@ -120,7 +119,7 @@ def _trace(model: nn.Module, input_size: InputSize, in_channels: int,
     return calls
 
 
-def layer_table(model: nn.Module, input_size: InputSize, *, in_channels: int = 3,
+def layer_table(model: nn.Module, resolution: Resolution, *, in_channels: int = 3,
                 leaf_types: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.Linear),
                 bytes_per_value: int = 4) -> list[LayerRow]:
     """One row per executed module of ``leaf_types`` (default: every conv and linear layer), in execution order.
@@ -132,10 +131,10 @@ def layer_table(model: nn.Module, input_size: InputSize, *, in_channels: int = 3
     leaves = [(n, m) for n, m in model.named_modules() if isinstance(m, leaf_types)]
     return [LayerRow(i, c.name, _layer_kind(c.module), c.in_shape, c.out_shape, count_params(c.module), c.macs,
                      c.out_numel * bytes_per_value)
-            for i, c in enumerate(_trace(model, input_size, in_channels, leaves))]
+            for i, c in enumerate(trace_calls(model, resolution, in_channels, leaves))]
 
 
-def _block_kind(module: nn.Module) -> str:
+def block_kind(module: nn.Module) -> str:
     # Duck-typed on our InvertedResidual's attributes so torchvision's MobileNetV2 gets the same labels where it can.
     if hasattr(module, "use_res_connect") and hasattr(module, "stride"):
         t = getattr(module, "expand_ratio", None)
@@ -147,7 +146,7 @@ def _block_kind(module: nn.Module) -> str:
     return type(module).__name__
 
 
-def block_table(model: nn.Module, input_size: InputSize, *, in_channels: int = 3,
+def block_table(model: nn.Module, resolution: Resolution, *, in_channels: int = 3,
                 bytes_per_value: int = 4) -> list[LayerRow]:
     """One row per child of ``model.features`` (stem, each bottleneck, last conv) plus ``model.classifier``.
 
@@ -164,74 +163,16 @@ def block_table(model: nn.Module, input_size: InputSize, *, in_channels: int = 3
     block_ids = {id(m) for _, m in blocks}
     leaves = [(n, m) for n, m in model.named_modules()
               if isinstance(m, (nn.Conv2d, nn.Linear)) and id(m) not in block_ids]
-    calls = _trace(model, input_size, in_channels, blocks + leaves)  # one forward pass records both
+    calls = trace_calls(model, resolution, in_channels, blocks + leaves)  # one forward pass records both
     block_calls = [c for c in calls if id(c.module) in block_ids]
     leaf_calls = [c for c in calls if id(c.module) not in block_ids]
     rows = []
     for i, c in enumerate(block_calls):
         prefix = c.name + "."
         macs = c.macs + sum(leaf.macs for leaf in leaf_calls if leaf.name.startswith(prefix))
-        rows.append(LayerRow(i, c.name, _block_kind(c.module), c.in_shape, c.out_shape, count_params(c.module),
+        rows.append(LayerRow(i, c.name, block_kind(c.module), c.in_shape, c.out_shape, count_params(c.module),
                              macs, c.out_numel * bytes_per_value))
     return rows
-
-
-@dataclass(frozen=True)
-class MemoryRow:
-    """Activation memory while one block runs: its input and output must both be held."""
-
-    name: str
-    kind: str
-    in_bytes: int
-    out_bytes: int
-
-    @property
-    def total_bytes(self) -> int:
-        return self.in_bytes + self.out_bytes
-
-
-def _chain_blocks(model: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
-    """Unroll plain Sequential containers into their children; anything else is one block of the chain."""
-    out: list[tuple[str, nn.Module]] = []
-    for name, child in model.named_children():
-        full = f"{prefix}{name}"
-        if type(child) is nn.Sequential:
-            out += _chain_blocks(child, full + ".")
-        else:
-            out.append((full, child))
-    return out
-
-
-def activation_memory_profile(model: nn.Module, input_size: InputSize, *, in_channels: int = 3,
-                              bytes_per_value: int = 2) -> list[MemoryRow]:
-    """Per-block input + output bytes when the network runs as a chain of blocks (see peak_activation_memory).
-
-    Blocks are the model's children with plain ``nn.Sequential`` containers unrolled: for our MobileNetV2 that is the
-    stem conv, the 17 bottlenecks, the last 1x1 conv, the pooling and the classifier (in execution order).
-    """
-    blocks = _chain_blocks(model)
-    kinds = {n: _block_kind(m) for n, m in blocks}
-    return [MemoryRow(c.name, kinds[c.name], math.prod(c.in_shape) * bytes_per_value, c.out_numel * bytes_per_value)
-            for c in _trace(model, input_size, in_channels, blocks)]
-
-
-def peak_activation_memory(model: nn.Module, input_size: InputSize, bytes_per_value: int = 2, *,
-                           in_channels: int = 3) -> int:
-    """Peak activation memory in bytes, batch 1: the largest (input + output) of any block in the chain.
-
-    This is the paper's Section 5.1 model of inference memory: blocks run one after another, so at any moment only
-    the tensor entering the current block and the one leaving it exist (a residual block keeps its input until the
-    add, which is still just its input). The expanded tensor inside a bottleneck is *not* counted: Section 5.1
-    computes it in t chunks that never exist all at once. Internal tensors of other models' blocks are likewise not
-    counted, which flatters non-MobileNet models. Default 2 bytes per value = the paper's 16-bit activations.
-
-    The paper's Table 3 reports 400K for MobileNetV2 1.0 at 224, which is one tensor, the 16-channel 112x112
-    bottleneck (16*112*112*2 = 401,408 bytes); it removes the stem and first block's 32x112x112 tensor with the
-    "trick" of Section 5. Counting input + output of every block, as here, gives 1,204,224 bytes (the first
-    bottleneck, 32 -> 16 channels at 112x112) for the same network.
-    """
-    return max(row.total_bytes for row in activation_memory_profile(model, input_size, in_channels=in_channels,
-                                                                    bytes_per_value=bytes_per_value))
 
 
 def depthwise_separable_cost(k: int, c_in: int, c_out: int, h: int = 1, w: int = 1) -> dict:

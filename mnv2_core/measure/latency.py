@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from mnv2_core.measure.probe import BenchError, InputSize, check_runs, eval_mode, example_input
+from mnv2_core.measure.probe import BenchError, Resolution, check_runs, eval_mode, example_input
 
 
 @dataclass(frozen=True)
@@ -88,9 +88,9 @@ def measure_latency(fn: Callable[[], object], *, warmup: int = 5, runs: int = 30
                         threads=used_threads)
 
 
-def time_model(model: nn.Module, input_size: InputSize, *, in_channels: int = 3, **kw) -> LatencyStats:
+def time_model(model: nn.Module, resolution: Resolution, *, in_channels: int = 3, **kw) -> LatencyStats:
     """Latency of one batch-1 forward pass in eval mode under ``torch.inference_mode``; ``kw`` go to measure_latency."""
-    x = example_input(input_size, in_channels, model)
+    x = example_input(resolution, in_channels, model)
     with eval_mode(model), torch.inference_mode():
         check_runs(model, x)  # fail with a clear message before timing, not inside the loop
         return measure_latency(lambda: model(x), **kw)

@@ -8,28 +8,28 @@ from typing import Iterator
 import torch
 from torch import nn
 
-InputSize = int | tuple[int, int]
+Resolution = int | tuple[int, int]
 
 
 class BenchError(ValueError):
     """A measuring request that cannot be honoured (bad size, bad run count); the message is for the user."""
 
 
-def hw(input_size: InputSize) -> tuple[int, int]:
-    if isinstance(input_size, int):
-        h = w = input_size
+def hw(resolution: Resolution) -> tuple[int, int]:
+    if isinstance(resolution, int):
+        h = w = resolution
     else:
         try:
-            h, w = (int(v) for v in input_size)
+            h, w = (int(v) for v in resolution)
         except (TypeError, ValueError):
-            raise BenchError(f"Input size must be a number or a (height, width) pair, got {input_size!r}.") from None
+            raise BenchError(f"The resolution must be a number or a (height, width) pair, got {resolution!r}.") from None
     if h < 1 or w < 1:
-        raise BenchError(f"Input size must be positive, got {h}x{w}.")
+        raise BenchError(f"The resolution must be positive, got {h}x{w}.")
     return h, w
 
 
-def example_input(input_size: InputSize, in_channels: int, model: nn.Module | None = None) -> torch.Tensor:
-    h, w = hw(input_size)
+def example_input(resolution: Resolution, in_channels: int, model: nn.Module | None = None) -> torch.Tensor:
+    h, w = hw(resolution)
     param = next(model.parameters(), None) if model is not None else None
     dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
     device = param.device if param is not None else torch.device("cpu")

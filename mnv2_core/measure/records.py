@@ -50,14 +50,13 @@ def comparison_rows(runs: list[dict[str, Any]] | None = None) -> list[dict[str, 
     rows = []
     for r in runs if runs is not None else load_runs():
         metrics, prov = r.get("metrics", {}), r.get("provenance", {})
-        rows.append({
-            "run": r.get("id"), "title": model_title(r["model"], r.get("width")), "model": r.get("model"),
-            "width": r.get("width"),
-            "training": KIND_LABELS[run_kind(r)], "init": r.get("init"), "epochs": r.get("epochs"),
-            "train_px": r.get("train_img_size", r.get("img_size")), "test_px": r.get("img_size"),
+        rows.append({  # in the order the page shows the columns: what, how well, at what cost, then details
+            "title": model_title(r["model"], r.get("width")), "training": KIND_LABELS[run_kind(r)],
             "test_top1": metrics.get("test_top1"), "test_top5": metrics.get("test_top5"),
-            "valid_top1": metrics.get("valid_top1"), "phone_top1": metrics.get("test_phone_top1"),
-            "params": r.get("params"), "macs": r.get("macs"),
+            "valid_top1": metrics.get("valid_top1"), "params": r.get("params"), "macs": r.get("macs"),
+            "epochs": r.get("epochs"), "run": r.get("id"), "model": r.get("model"), "width": r.get("width"),
+            "init": r.get("init"), "train_resolution": r.get("train_resolution", r.get("resolution")),
+            "resolution": r.get("resolution"), "phone_top1": metrics.get("test_phone_top1"),
             "shipped": r.get("checkpoint", {}).get("shipped", True), "device": prov.get("device"),
             "minutes": round(prov["seconds"] / 60, 1) if isinstance(prov.get("seconds"), (int, float)) else None,
             "commit": str(prov.get("git_commit") or "")[:8],
@@ -107,32 +106,33 @@ FAMILY_STEPS = ("1.0 (source)", "pruned: weights copied", "pruned: least-squares
                 "after distillation")  # the order in which a width is made, for charts
 
 
-def family_rows(widths: tuple[float, ...], runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """The shipped MobileNetV2 of each width: how it was made, its cost, its accuracy, and each step's valid top-1.
+def derivation_steps(run: dict[str, Any]) -> list[tuple[str, float | None]]:
+    """(step, valid top-1) in order for a width derived from the 1.0: the source network, the pruned or widened one
+    before training (for pruning: weights only copied, then refit by least squares), and the final one after
+    distillation. Empty for a model that was not derived."""
+    derived = run.get("provenance", {}).get("derived", {})
+    if not derived:
+        return []
+    source, copied, refit, widened, distilled = FAMILY_STEPS
+    steps = [(source, derived.get("source_valid_top1"))]
+    if "copied_valid_top1" in derived:
+        steps += [(copied, derived["copied_valid_top1"]), (refit, derived.get("refit_valid_top1"))]
+    if "widened_valid_top1" in derived:
+        steps.append((widened, derived["widened_valid_top1"]))
+    return steps + [(distilled, run.get("metrics", {}).get("valid_top1"))]
 
-    ``steps`` lists (step, valid top-1) in order: the source network, the pruned or widened one before training
-    (for pruning: weights only copied, then refit by least squares), and the final one after distillation.
-    """
+
+def family_rows(widths: tuple[float, ...], runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The shipped MobileNetV2 of each width: how it was made, its cost and its accuracy."""
     runs = runs if runs is not None else load_runs()
     rows = []
     for width in widths:
         run = shipped_run("mobilenet_v2", width, runs)
         if run is None:
-            rows.append({"width": width, "how": "not trained yet", "steps": []})
+            rows.append({"width": width, "how": "not trained yet"})
             continue
-        # ``steps`` stays last: the page shows every other field as a table column.
         metrics, prov = run.get("metrics", {}), run.get("provenance", {})
         derived = prov.get("derived", {})
-        steps = []
-        if derived:
-            source, copied, refit, widened, distilled = FAMILY_STEPS
-            steps.append((source, derived.get("source_valid_top1")))
-            if "copied_valid_top1" in derived:
-                steps.append((copied, derived["copied_valid_top1"]))
-                steps.append((refit, derived.get("refit_valid_top1")))
-            if "widened_valid_top1" in derived:
-                steps.append((widened, derived["widened_valid_top1"]))
-            steps.append((distilled, metrics.get("valid_top1")))
         seconds = prov.get("seconds")
         how = KIND_LABELS[run_kind(run)]
         if derived and run.get("phases") and run["phases"][-1].get("best_epoch") == 0:
@@ -145,12 +145,19 @@ def family_rows(widths: tuple[float, ...], runs: list[dict[str, Any]] | None = N
             "phone_top1": metrics.get("test_phone_top1"), "phone_top5": metrics.get("test_phone_top5"),
             "valid_top1": metrics.get("valid_top1"), "epochs": run.get("epochs"),
             "minutes": round(seconds / 60, 1) if isinstance(seconds, (int, float)) else None,
-            "device": prov.get("device"), "run": run.get("id"), "command": prov.get("command"), "steps": steps,
+            "device": prov.get("device"), "run": run.get("id"), "command": prov.get("command"),
         })
     return rows
 
 
-def family_steps(family: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The ``steps`` of :func:`family_rows` as long-form rows (width, step, valid top-1) for a chart."""
-    return [{"width": f"{row['width']:g}", "step": step, "valid_top1": value}
-            for row in family for step, value in row["steps"] if value is not None]
+def family_steps(widths: tuple[float, ...], runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Each shipped width's :func:`derivation_steps` as long-form rows (width, step, valid top-1) for a chart."""
+    runs = runs if runs is not None else load_runs()
+    return [{"width": f"{width:g}", "step": step, "valid_top1": value} for width in widths
+            if (run := shipped_run("mobilenet_v2", width, runs)) is not None
+            for step, value in derivation_steps(run) if value is not None]
+
+
+def with_values(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
+    """The rows that have every one of ``keys`` measured (not missing, not None, not NaN): the points of a chart."""
+    return [r for r in rows if all(r.get(k) is not None and r.get(k) == r.get(k) for k in keys)]

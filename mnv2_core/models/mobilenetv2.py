@@ -132,24 +132,24 @@ class InvertedResidual(nn.Module):
 class MobileNetV2(nn.Module):
     """MobileNetV2 (paper Table 2): a 3x3 stem, 17 inverted residual blocks, a 1x1 conv to 1280, pool, classifier.
 
-    ``width_mult`` scales every layer's channels (Section 6.1), rounded by :func:`make_divisible`; the last conv
+    ``width`` (torchvision: ``width_mult``) scales every layer's channels (Section 6.1), rounded by :func:`make_divisible`; the last conv
     keeps 1280 channels for multipliers below 1 (Appendix/Section 6.1: "we apply width multiplier to all layers
     except the very last convolutional layer"), which is the reference implementation's ``1280 * max(1, width)``.
     """
 
-    def __init__(self, num_classes: int = 1000, width_mult: float = 1.0, dropout: float = 0.2,
+    def __init__(self, num_classes: int = 1000, width: float = 1.0, dropout: float = 0.2,
                  stages: tuple[StageSpec, ...] = PAPER_TABLE_2, round_nearest: int = 8,
                  activation: Literal["relu6", "relu"] = "relu6", residual: bool = True, linear_bottleneck: bool = True,
                  padding: Padding = "symmetric") -> None:
         super().__init__()
         act: type[nn.Module] = {"relu6": nn.ReLU6, "relu": nn.ReLU}[activation]
-        self.width_mult = width_mult
+        self.width = width
         self.stages = stages
-        in_ch = make_divisible(FIRST_CHANNELS * width_mult, round_nearest)
-        self.last_channel = make_divisible(LAST_CHANNELS * max(1.0, width_mult), round_nearest)
+        in_ch = make_divisible(FIRST_CHANNELS * width, round_nearest)
+        self.last_channel = make_divisible(LAST_CHANNELS * max(1.0, width), round_nearest)
         features: list[nn.Module] = [ConvBNActivation(3, in_ch, stride=2, activation=act, padding=padding)]
         for spec in stages:
-            out_ch = make_divisible(spec.c * width_mult, round_nearest)
+            out_ch = make_divisible(spec.c * width, round_nearest)
             for i in range(spec.n):
                 features.append(InvertedResidual(in_ch, out_ch, spec.s if i == 0 else 1, spec.t, activation=act,
                                                  residual=residual, linear_bottleneck=linear_bottleneck,
@@ -181,6 +181,6 @@ class MobileNetV2(nn.Module):
         return self.classifier(self.forward_features(x))
 
 
-def mobilenet_v2(width_mult: float = 1.0, num_classes: int = 1000, **kwargs) -> MobileNetV2:
+def mobilenet_v2(width: float = 1.0, num_classes: int = 1000, **kwargs) -> MobileNetV2:
     """Build MobileNetV2 with the given width multiplier (0.35, 0.5, 0.75, 1.0 and 1.4 are the paper's)."""
-    return MobileNetV2(num_classes=num_classes, width_mult=width_mult, **kwargs)
+    return MobileNetV2(num_classes=num_classes, width=width, **kwargs)

@@ -21,7 +21,7 @@ class ModelSpec:
     name: str
     title: str
     build: Callable[..., nn.Module]  # build(num_classes, width) -> nn.Module
-    input_size: int
+    resolution: int
     widths: tuple[float | None, ...] = (None,)
     torchvision_name: str | None = None  # torchvision builder whose ImageNet weights fit this model
 
@@ -49,7 +49,7 @@ def register(spec: ModelSpec) -> ModelSpec:
 
 
 register(ModelSpec("mobilenet_v2", "MobileNetV2",
-                   lambda num_classes=1000, width=1.0, **kw: mobilenet_v2(width_mult=width or 1.0,
+                   lambda num_classes=1000, width=1.0, **kw: mobilenet_v2(width=width or 1.0,
                                                                           num_classes=num_classes, **kw),
                    224, MOBILENET_WIDTHS, "mobilenet_v2"))
 register(ModelSpec("resnet18", "ResNet18", _torchvision("resnet18"), 224, torchvision_name="resnet18"))

@@ -24,12 +24,13 @@ import torch
 
 from mnv2_core import config
 from mnv2_core.files import atomic_torch_save
+from mnv2_core.images.views import Preprocess
 from mnv2_core.models.tflite_ops import TFLiteImportError, conv_ops
 
 if TYPE_CHECKING:
     from mnv2_core.models.mobilenetv2 import MobileNetV2
 
-__all__ = ["TFLITE_FILE", "TFLITE_MEAN", "TFLITE_STD", "TFLITE_SHA256", "TFLiteImportError",
+__all__ = ["TFLITE_FILE", "TFLITE_MEAN", "TFLITE_STD", "TFLITE_PREPROCESS", "TFLITE_SHA256", "TFLiteImportError",
            "convert_tflite_mobilenet_v2", "load_tflite_mobilenet_v2", "tflite_provenance", "layer_origins"]
 
 TFLITE_FILE = "mobilenet_v2_1.0_224_quant.tflite"
@@ -37,6 +38,7 @@ TFLITE_SHA256 = "7aad0c74c5e3c06e5eb3c827e13304fdd68a83da6087d92ee169c24ff9fd477
 # The TF model was trained on x / 127.5 - 1; on [0, 1] tensors that is Normalize(mean=0.5, std=0.5).
 TFLITE_MEAN = (0.5, 0.5, 0.5)
 TFLITE_STD = (0.5, 0.5, 0.5)
+TFLITE_PREPROCESS = Preprocess(224, 224 / 256, TFLITE_MEAN, TFLITE_STD)
 BN_EPS = 1e-5  # BatchNorm2d's default; running_var = 1 - eps makes sqrt(var + eps) exactly 1 in float32
 
 
@@ -69,7 +71,7 @@ def convert_tflite_mobilenet_v2(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise TFLiteImportError(f"The TFLite weights file {path} does not exist.")
     ops = conv_ops(path)
-    reference = mobilenet_v2(width_mult=1.0, num_classes=1000, padding="tf_same")
+    reference = mobilenet_v2(width=1.0, num_classes=1000, padding="tf_same")
     convs = _conv_modules(reference)
     if len(ops) != len(convs) + 1:
         raise TFLiteImportError(f"{path.name} has {len(ops)} conv ops; MobileNetV2 1.0 has {len(convs) + 1}, "
@@ -159,7 +161,7 @@ def load_tflite_mobilenet_v2(path: Path | None = None, *, cache: bool = True) ->
                 atomic_torch_save(state, target)
             except OSError:  # a read-only cache only costs the next call a conversion
                 pass
-    model = mobilenet_v2(width_mult=1.0, num_classes=1000, padding="tf_same")
+    model = mobilenet_v2(width=1.0, num_classes=1000, padding="tf_same")
     model.load_state_dict(state, strict=True)
     return model.eval()
 

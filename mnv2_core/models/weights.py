@@ -8,7 +8,9 @@ Order of preference for a (model, width, classes):
 4. torchvision's download, for users with internet (ImageNet classes);
 5. untrained weights, which the UI must label as meaningless.
 
-Each source also says which input normalisation its weights expect.
+Each source's :class:`WeightsInfo` carries what its weights expect and what is known of them, as torchvision's weights
+enums do: the preprocessing (resolution, crop ratio, mean, std), the class set, the accuracy measured here and the
+provenance. The Predictor, the CLI and the pages read them from there.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from torch import nn
 
 from mnv2_core import config
 from mnv2_core.files import atomic_torch_save
-from mnv2_core.images.views import IMAGENET_MEAN, IMAGENET_STD
+from mnv2_core.images.views import Preprocess
 from mnv2_core.models import build_model, model_title, get_spec, labels
 from mnv2_core.models.registry import format_width, normalise_width
 
@@ -42,9 +44,10 @@ class WeightsInfo:
     description: str
     classes: str
     path: str | None = None
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-    meta: dict[str, Any] = field(default_factory=dict)
+    preprocess: Preprocess = Preprocess()
+    accuracy: dict[str, float] = field(default_factory=dict)  # measured by this project (ACCURACY_KEYS)
+    provenance: dict[str, Any] = field(default_factory=dict)  # how the weights were made, or where they come from
+    meta: dict[str, Any] = field(default_factory=dict)  # a checkpoint's metadata, whole
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,11 +61,28 @@ class LoadedModel:
     width: float | None
     model: nn.Module
     info: WeightsInfo
-    input_size: int
 
     @property
     def title(self) -> str:
         return model_title(self.name, self.width)
+
+    @property
+    def resolution(self) -> int:
+        return self.info.preprocess.resolution
+
+
+# What a checkpoint's metadata records of the accuracy measured here (Oxford-102), and of how it was made.
+ACCURACY_KEYS = ("test_top1", "test_top5", "test_phone_top1", "test_phone_top5", "valid_top1", "fp32_test_top1")
+PROVENANCE_KEYS = ("run_id", "recipe", "init", "kind")
+
+
+def checkpoint_preprocess(meta: dict[str, Any], name: str) -> Preprocess:
+    """The preprocessing a checkpoint was trained and scored with (checkpoints before the ``resolution`` key
+    recorded it as ``input_size``; the crop ratio has always been 224/256)."""
+    default = Preprocess(get_spec(name).resolution)
+    return Preprocess(int(meta.get("resolution", meta.get("input_size", default.resolution))),
+                      float(meta.get("crop_ratio", default.crop_ratio)), tuple(meta.get("mean", default.mean)),
+                      tuple(meta.get("std", default.std)), str(meta.get("interpolation", default.interpolation)))
 
 
 def checkpoint_path(name: str, width: float | None, classes: str = "flowers") -> Path:
@@ -126,12 +146,13 @@ def load_checkpoint_file(path: Path, name: str | None = None, width: float | Non
     except Exception as exc:  # a mismatched file is the user's to fix, not a crash
         raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
                            f"delete or replace it.") from exc
-    spec = get_spec(name)
     scored = (f"; {meta['recipe']}, test top-1 {meta['test_top1']:.1%}" if isinstance(meta.get("test_top1"), float)
               and meta.get("recipe") else "")
     info = WeightsInfo("checkpoint", True, f"Trained by this project on Oxford-102 ({path.name}{scored}).", classes,
-                       str(path), tuple(meta.get("mean", IMAGENET_MEAN)), tuple(meta.get("std", IMAGENET_STD)), meta)
-    return LoadedModel(name, width, model.eval(), info, int(meta.get("input_size", spec.input_size)))
+                       str(path), checkpoint_preprocess(meta, name),
+                       {k: meta[k] for k in ACCURACY_KEYS if isinstance(meta.get(k), float)},
+                       {k: meta[k] for k in PROVENANCE_KEYS if k in meta}, meta)
+    return LoadedModel(name, width, model.eval(), info)
 
 
 def _torchvision_weights(name: str, width: float | None) -> Any | None:
@@ -147,33 +168,42 @@ def _torchvision_cache_file(weights: Any) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
 
 
+def torchvision_preprocess(weights: Any) -> Preprocess:
+    """The preprocessing torchvision publishes with ``weights`` (its ImageClassification transform), as ours."""
+    recipe = weights.transforms()
+    crop, resize = recipe.crop_size[0], recipe.resize_size[0]
+    return Preprocess(int(crop), crop / resize, tuple(recipe.mean), tuple(recipe.std), recipe.interpolation.value)
+
+
 def _from_torchvision(name: str, width: float | None, weights: Any, source: Source) -> LoadedModel:
     model = build_model(name, num_classes=1000, width=width)
     model.load_state_dict(weights.get_state_dict(progress=False, check_hash=True), strict=True)
     metrics = weights.meta.get("_metrics", {}).get("ImageNet-1K", {})
     where = "torch hub cache" if source == "torchvision-cache" else "downloaded by torchvision"
+    preprocess = torchvision_preprocess(weights)
+    provenance = {"published_top1": metrics.get("acc@1"), "weights": str(weights), "recipe": weights.meta.get("recipe")}
     info = WeightsInfo(source, True, f"torchvision ImageNet weights {weights.name} ({where}; published top-1 "
                        f"{metrics.get('acc@1', '?')}%).", "imagenet", str(_torchvision_cache_file(weights)),
-                       meta={"published_top1": metrics.get("acc@1"), "weights": str(weights)})
-    return LoadedModel(name, width, model.eval(), info, get_spec(name).input_size)
+                       preprocess, provenance=provenance, meta=provenance)
+    return LoadedModel(name, width, model.eval(), info)
 
 
 def _from_tflite(path: Path) -> LoadedModel:
     from mnv2_core.models import tflite
 
     model = tflite.load_tflite_mobilenet_v2(path)
+    provenance = tflite.tflite_provenance(path)
     info = WeightsInfo("tflite", True, f"Official TFLite MobileNetV2 1.0/224 ImageNet weights (Google), imported from "
                        f"{path.name} (uint8, dequantized to float).", "imagenet", str(path),
-                       tflite.TFLITE_MEAN, tflite.TFLITE_STD, tflite.tflite_provenance(path))
-    return LoadedModel("mobilenet_v2", 1.0, model, info, 224)
+                       tflite.TFLITE_PREPROCESS, provenance=provenance, meta=provenance)
+    return LoadedModel("mobilenet_v2", 1.0, model, info)
 
 
 def _untrained(name: str, width: float | None, classes: str, why: str) -> LoadedModel:
     model = build_model(name, num_classes=labels.num_classes(classes), width=width).eval()
-    info = WeightsInfo("untrained", False, f"Untrained (random) weights: {why} Its predictions are meaningless.", classes)
-    return LoadedModel(name, width, model, info, get_spec(name).input_size)
-
-
+    info = WeightsInfo("untrained", False, f"Untrained (random) weights: {why} Its predictions are meaningless.", classes,
+                       preprocess=Preprocess(get_spec(name).resolution))
+    return LoadedModel(name, width, model, info)
 
 
 def _tflite_file() -> Path:

@@ -41,7 +41,7 @@ def widen(teacher: MobileNetV2, width: float, *, seed: int = 0) -> MobileNetV2:
     """A ``mobilenet_v2(width)`` (width >= the teacher's) that computes the teacher's function (Net2WiderNet)."""
     teacher = teacher.eval()
     padding = "tf_same" if any(isinstance(m, TFSamePadConv2d) for m in teacher.modules()) else "symmetric"
-    student = mobilenet_v2(width_mult=width, num_classes=teacher.classifier[-1].out_features,
+    student = mobilenet_v2(width=width, num_classes=teacher.classifier[-1].out_features,
                            padding=padding).eval()
     gen = torch.Generator().manual_seed(seed)
     stages = stage_of_blocks(teacher)

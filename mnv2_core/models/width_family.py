@@ -1,7 +1,7 @@
 """Every width from one trained MobileNetV2: structured pruning down, function-preserving widening up.
 
 Only MobileNetV2 1.0 has ImageNet weights here, and training the other widths from scratch on two CPU cores gives
-poor models. Both operations below write into our own ``mobilenet_v2(width_mult=w)``, so the result has the same
+poor models. Both operations below write into our own ``mobilenet_v2(width=w)``, so the result has the same
 module names as any other width: it loads with ``strict=True``, exports to ONNX and quantizes like the rest.
 
 **Pruning** (0.75, 0.5, 0.35) keeps a subset of the 1.0's channels:

@@ -12,7 +12,7 @@ from mnv2_core.models.registry import format_width, normalise_width
 
 TEACHER_CHECKPOINT = "assets/checkpoints/mobilenet_v2_1.0_flowers102.pt"
 # The reduced recipe of the peers on a CPU (scripts/train_peers.sh): 9 epochs of 112 px crops, tested at 128 px.
-PEER_RECIPE = "--epochs 9 --warmup-epochs 1 --batch-size 64 --img-size 112 --eval-size 128"
+PEER_RECIPE = "--epochs 9 --warmup-epochs 1 --batch-size 64 --train-resolution 112 --resolution 128"
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def train_command(name: str, width: float | None = None) -> str:
                   + (" --bf16" if has_fast_bf16() else ""))
         if width == 1.0:  # the teacher itself: transfer learning first, then the phone-photo fine-tune
             return ("python -m mnv2_core train --recipe transfer --model mobilenet_v2 --width 1.0 --epochs 3 "
-                    f"--img-size 160 && {derive}")
+                    f"--train-resolution 160 && {derive}")
         return derive
     if name == "lenet5":
         return "python -m mnv2_core train --recipe scratch --model lenet5"
@@ -99,3 +99,27 @@ def availability(name: str, width: float | None = None, classes: str = "flowers"
         return Availability(False, f"{title} has no ImageNet weights: it was never trained on ImageNet.")
     return Availability(False, f"There are no ImageNet weights for {title} here, and downloading them is off "
                                f"(MNV2_DOWNLOAD=0).")
+
+
+# Where a model's weights come from, in the sidebar's words (one per weights source).
+SOURCE_WORDS = {
+    "checkpoint": "trained here on Oxford-102 (assets/)",
+    "torchvision-cache": "torchvision ImageNet (hub cache)",
+    "tflite": "official TFLite ImageNet, imported",
+    "torchvision-download": "torchvision ImageNet (will download)",
+    "untrained": "not trained yet (Classify says how to train it)",
+}
+TOO_LARGE_WORDS = "trained by this project, checkpoint too large to ship (Classify gives the command)"
+
+
+def weights_overview(names: list[str], classes: str = "flowers") -> list[tuple[str, list[str]]]:
+    """Every model and width grouped by where its weights come from here, in words: [(words, [titles])]."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        for width in get_spec(name).widths:
+            source = weights.planned_source(name, width, classes)
+            words = SOURCE_WORDS[source]
+            if source == "untrained" and classes == "flowers" and _recorded_size_over_limit(name, width):
+                words = TOO_LARGE_WORDS
+            groups.setdefault(words, []).append(model_title(name, width))
+    return list(groups.items())

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    from mnv2_core.images.views import Preprocess
 
 CALIBRATION_IMAGES = 32  # one photo from each of 32 classes of the training split
 
@@ -52,20 +56,11 @@ def calibration_batches(paths: Sequence[Path], transform: Callable[[Image.Image]
         yield torch.stack(pending)
 
 
-def _model_input(input_size: int, mean: Sequence[float], std: Sequence[float]) -> Callable[[Image.Image], torch.Tensor]:
-    from mnv2_core.images.views import to_tensor
-
-    return lambda image: to_tensor(image, input_size, mean=tuple(mean), std=tuple(std))
-
-
-def calibration_tensors(input_size: int, mean: Sequence[float], std: Sequence[float],
-                        count: int = CALIBRATION_IMAGES) -> list[torch.Tensor]:
+def calibration_tensors(preprocess: Preprocess, count: int = CALIBRATION_IMAGES) -> list[torch.Tensor]:
     """Batches of ``count`` calibration photos as the model's input (PyTorch INT8, BN re-estimation)."""
-    return list(calibration_batches(calibration_paths(count), _model_input(input_size, mean, std)))
+    return list(calibration_batches(calibration_paths(count), preprocess.tensor))
 
 
-def calibration_arrays(paths: Sequence[Path], input_size: int, mean: Sequence[float],
-                       std: Sequence[float]) -> list[np.ndarray]:
+def calibration_arrays(paths: Sequence[Path], preprocess: Preprocess) -> list[np.ndarray]:
     """One [1, 3, H, W] float32 array per photo (ONNX Runtime's calibration reader takes one image per call)."""
-    transform = _model_input(input_size, mean, std)
-    return [batch.numpy() for batch in calibration_batches(paths, transform, batch_size=1)]
+    return [batch.numpy() for batch in calibration_batches(paths, preprocess.tensor, batch_size=1)]

@@ -75,7 +75,7 @@ def ort_available() -> bool:
 # ------------------------------------------------------------------------------------------------------ export
 
 
-def export_onnx(model: nn.Module, input_size: int, target: Path) -> Path:
+def export_onnx(model: nn.Module, resolution: int, target: Path) -> Path:
     """Export ``model`` (eval mode, batch 1, static shapes) to ``target`` atomically; returns ``target``."""
     import io
     import warnings
@@ -85,7 +85,7 @@ def export_onnx(model: nn.Module, input_size: int, target: Path) -> Path:
     from mnv2_core.runtime.int8_torch import fix_tf_same_padding
 
     model = copy.deepcopy(model).eval()
-    x = torch.zeros(1, 3, input_size, input_size)
+    x = torch.zeros(1, 3, resolution, resolution)
     # TF-'SAME' pads become constants for this size (a Pad that ONNX Runtime folds into the next Conv), instead of
     # shape arithmetic in the graph.
     fix_tf_same_padding(model, x, fbgemm_depthwise=False)
@@ -98,10 +98,10 @@ def export_onnx(model: nn.Module, input_size: int, target: Path) -> Path:
     return target
 
 
-def onnx_for(model: nn.Module, input_size: int, tag: str) -> Path:
+def onnx_for(model: nn.Module, resolution: int, tag: str) -> Path:
     """The FP32 ONNX file of ``model`` in the cache, exported on first use (keyed by its weights)."""
-    target = config.cache_dir() / "onnx" / f"{tag}_{input_size}px_v{EXPORT_VERSION}_{state_sha(model)[:12]}.onnx"
-    return target if target.is_file() else export_onnx(model, input_size, target)
+    target = config.cache_dir() / "onnx" / f"{tag}_{resolution}px_v{EXPORT_VERSION}_{state_sha(model)[:12]}.onnx"
+    return target if target.is_file() else export_onnx(model, resolution, target)
 
 
 # ------------------------------------------------------------------------------------------------ ONNX Runtime

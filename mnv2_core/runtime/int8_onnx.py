@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from mnv2_core.files import atomic_write
+from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import agreement, top1
 
 METHODS: tuple[str, ...] = ("minmax", "percentile-99.99", "percentile-99.999", "entropy")
@@ -83,19 +84,18 @@ def quantize_qdq(fp32_model: Path, target: Path, arrays: Sequence[np.ndarray], m
     return target
 
 
-def split_logits(runners: dict, samples: Sequence[tuple[Path, int]], input_size: int, mean: Sequence[float],
-                 std: Sequence[float], *, desc: str = "score") -> dict[str, np.ndarray]:
+def split_logits(runners: dict, samples: Sequence[tuple[Path, int]], preprocess: Preprocess, *,
+                 desc: str = "score") -> dict[str, np.ndarray]:
     """Logits of every runner on every sample (each image decoded once, prepared as the app prepares an upload)."""
     import sys
 
     from tqdm import tqdm
 
     from mnv2_core.images.decode import load_path
-    from mnv2_core.images.views import to_tensor
 
     out: dict[str, list[np.ndarray]] = {k: [] for k in runners}
     for path, _ in tqdm(samples, desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True):
-        x = to_tensor(load_path(path).image, input_size, mean=tuple(mean), std=tuple(std))
+        x = preprocess.tensor(load_path(path).image)
         for key, runner in runners.items():
             out[key].append(runner(x).float().numpy()[0])
     return {k: np.stack(v) for k, v in out.items()}
@@ -123,13 +123,13 @@ def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] 
     started = time.perf_counter()
     ckpt = checkpoint_path(name, width, "flowers")
     loaded = load_checkpoint_file(ckpt, name, width, "flowers")
-    mean, std, size = loaded.info.mean, loaded.info.std, loaded.input_size
+    preprocess = loaded.info.preprocess
     float_sha = engines.state_sha(loaded.model)
-    fp32_path = engines.onnx_for(loaded.model, size, ckpt.stem)
+    fp32_path = engines.onnx_for(loaded.model, preprocess.resolution, ckpt.stem)
     fp32 = engines.ort_runner(fp32_path, "fp32", threads)
     paths = calibration_paths(calibration)
     log(f"{ckpt.name}: calibrating on {len(paths)} training photos with {', '.join(methods)}")
-    arrays = calibration_arrays(paths, size, mean, std)
+    arrays = calibration_arrays(paths, preprocess)
     valid, test = split_samples(data, "valid"), split_samples(data, "test")
     target = engines.int8_path(name, width, "flowers")
     candidates: dict[str, Path] = {}
@@ -137,14 +137,14 @@ def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] 
         for method in methods:
             candidates[method] = quantize_qdq(fp32_path, Path(tmp) / f"{method}.onnx", arrays, method)
         runners = {"fp32": fp32, **{m: engines.ort_runner(p, "int8", threads) for m, p in candidates.items()}}
-        valid_logits = split_logits(runners, valid, size, mean, std, desc="valid")
+        valid_logits = split_logits(runners, valid, preprocess, desc="valid")
         valid_agree = {m: agreement(valid_logits["fp32"], valid_logits[m]) for m in methods}
         best = max(methods, key=lambda m: (valid_agree[m], -methods.index(m)))
         log("valid agreement: " + ", ".join(f"{m} {a:.2%}" for m, a in valid_agree.items()) + f" -> {best}")
         data_bytes = candidates[best].read_bytes()
     atomic_write(target, lambda fh: fh.write(data_bytes))
     int8 = engines.ort_runner(target, "int8", threads)
-    test_logits = split_logits({"fp32": fp32, "int8": int8}, test, size, mean, std, desc="test")
+    test_logits = split_logits({"fp32": fp32, "int8": int8}, test, preprocess, desc="test")
     labels = [y for _, y in test]
     record = {
         "model": name, "width": width, "checkpoint": ckpt.name, "float_sha256": float_sha, "file": target.name,

@@ -205,7 +205,7 @@ def quantize_for_predictor(loaded: LoadedModel, backend: str = "x86") -> nn.Modu
     Untrained weights get their BatchNorm statistics re-estimated first (on a copy), else every activation is
     near zero and the calibrated ranges mean nothing.
     """
-    batches = calibration_tensors(loaded.input_size, loaded.info.mean, loaded.info.std)
+    batches = calibration_tensors(loaded.info.preprocess)
     model = loaded.model
     if not loaded.info.trained:
         model = copy.deepcopy(model)
@@ -213,11 +213,11 @@ def quantize_for_predictor(loaded: LoadedModel, backend: str = "x86") -> nn.Modu
     return quantize_int8(model, batches, backend=backend)
 
 
-def calibrated_int8(float_model: nn.Module, input_size: int, backend: str = "x86") -> nn.Module:
+def calibrated_int8(float_model: nn.Module, resolution: int, backend: str = "x86") -> nn.Module:
     """INT8 copy of an untrained model for timing: BN statistics re-estimated (on a copy), calibrated on photos."""
-    from mnv2_core.images.views import IMAGENET_MEAN, IMAGENET_STD
+    from mnv2_core.images.views import Preprocess
 
-    batches = calibration_tensors(input_size, IMAGENET_MEAN, IMAGENET_STD)
+    batches = calibration_tensors(Preprocess(resolution))
     model = copy.deepcopy(float_model)
     reestimate_bn_stats(model, batches)
     return quantize_int8(model, batches, backend=backend)

@@ -9,7 +9,6 @@ from typing import Any
 import torch
 from PIL import Image
 
-from mnv2_core.images.views import center_crop_view, to_tensor
 from mnv2_core.measure.latency import LatencyStats, measure_latency
 from mnv2_core.models import labels
 from mnv2_core.models.weights import LoadedModel, WeightsInfo, load_model
@@ -70,7 +69,7 @@ class Predictor:
                 engine = "torch"
         if engine == "onnxruntime" and self.precision == "fp32":
             tag = f"{loaded.name}_{loaded.width}_{self.classes}"
-            return engines.ort_runner(engines.onnx_for(loaded.model, self.input_size, tag), "fp32", threads,
+            return engines.ort_runner(engines.onnx_for(loaded.model, self.resolution, tag), "fp32", threads,
                                       "exported to ONNX (FP32)")
         if engine == "onnxruntime":
             if int8_file is None:
@@ -93,7 +92,7 @@ class Predictor:
 
     def _warm_up(self, calls: int = 2) -> None:
         """The first forward passes allocate and pick kernels (seconds, not ms): pay that here, not in a prediction."""
-        x = torch.zeros(1, 3, self.input_size, self.input_size)
+        x = torch.zeros(1, 3, self.resolution, self.resolution)
         for _ in range(calls):
             self.logits(x)
 
@@ -103,27 +102,27 @@ class Predictor:
 
     def warm_latency(self, *, runs: int = 20, warmup: int = 5) -> LatencyStats:
         """Median and p90 of the forward pass alone, after warm-up calls (a single call is too noisy to quote)."""
-        x = torch.zeros(1, 3, self.input_size, self.input_size)
+        x = torch.zeros(1, 3, self.resolution, self.resolution)
         return measure_latency(lambda: self.logits(x), warmup=warmup, runs=runs)
 
     def accuracy_warning(self) -> str | None:
         """A sentence for a checkpoint that is right on fewer than half the test photos, else None."""
-        score = self.info.meta.get("test_top1")
+        score = self.info.accuracy.get("test_top1")
         if not self.info.trained or not isinstance(score, float) or score >= WEAK_BELOW:
             return None
-        return (f"This checkpoint gets only {score:.0%} of Oxford-102 test photos right ({self.info.meta.get('recipe')}"
+        return (f"This checkpoint gets only {score:.0%} of Oxford-102 test photos right ({self.info.provenance.get('recipe')}"
                 f"); expect many wrong answers. See the Training page.")
 
     @property
-    def input_size(self) -> int:
-        return self.loaded.input_size
+    def resolution(self) -> int:
+        return self.loaded.resolution
 
     def model_view(self, image: Image.Image) -> Image.Image:
         """The centre crop the model sees, before normalisation."""
-        return center_crop_view(image, self.input_size)
+        return self.info.preprocess.view(image)
 
     def tensor(self, image: Image.Image) -> torch.Tensor:
-        return to_tensor(image, self.input_size, mean=self.info.mean, std=self.info.std)
+        return self.info.preprocess.tensor(image)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.runner(x)
@@ -164,5 +163,5 @@ def footprint(predictor: Predictor) -> Footprint:
     from mnv2_core.measure.counts import count_macs, count_params
 
     float_model = predictor.loaded.model
-    return Footprint(count_params(float_model), count_macs(float_model, predictor.input_size),
+    return Footprint(count_params(float_model), count_macs(float_model, predictor.resolution),
                      predictor.runner.size_bytes)

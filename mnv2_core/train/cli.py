@@ -40,10 +40,12 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"phase-2 epochs for transfer (default {FINE_TUNE.epochs}), all epochs for scratch "
                         f"(default {SCRATCH.epochs})")
     p.add_argument("--head-epochs", type=int, default=HeadConfig.epochs, help="transfer phase-1 epochs")
-    p.add_argument("--img-size", type=int, default=None,
-                   help=f"training crop (default {FINE_TUNE.img_size} transfer, {SCRATCH.img_size} scratch; "
-                        f"LeNet-5 always 32)")
-    p.add_argument("--eval-size", type=int, default=None, help="test resolution (default 224; LeNet-5 32)")
+    # --img-size and --eval-size are the names these flags had before the glossary settled on "resolution".
+    p.add_argument("--train-resolution", "--img-size", type=int, default=None, dest="train_resolution",
+                   help=f"training crop (default {FINE_TUNE.train_resolution} transfer, {SCRATCH.train_resolution} "
+                        f"scratch; LeNet-5 always 32)")
+    p.add_argument("--resolution", "--eval-size", type=int, default=None, dest="resolution",
+                   help="valid and test resolution (default 224; LeNet-5 32)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None, help="peak lr of the full-network phase")
     p.add_argument("--warmup-epochs", type=float, default=None, help="linear warm-up before the cosine decay")
@@ -63,12 +65,12 @@ def spec_from_args(args: argparse.Namespace, command: str = "") -> RunSpec:
     get_spec(args.model)  # unknown names fail here, in one sentence
     width = args.width if get_spec(args.model).has_widths else None
     base = SCRATCH if args.recipe == "scratch" else FINE_TUNE
-    native = get_spec(args.model).input_size
+    native = get_spec(args.model).resolution
     small = native < 100  # LeNet-5 sees 32 px images, train and test
     overrides = {k: v for k, v in {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
                                    "warmup_epochs": args.warmup_epochs,
-                                   "img_size": native if small else args.img_size,
-                                   "eval_size": native if small else args.eval_size, "seed": args.seed,
+                                   "train_resolution": native if small else args.train_resolution,
+                                   "resolution": native if small else args.resolution, "seed": args.seed,
                                    "augment": args.augment, "bf16": args.bf16}.items()
                  if v is not None}
     distill_from = args.distill_from

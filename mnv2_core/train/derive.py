@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from mnv2_core.files import atomic_torch_save
-from mnv2_core.images.views import IMAGENET_MEAN, IMAGENET_STD
+from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
 from mnv2_core.models import weights
 from mnv2_core.models.registry import build_model
@@ -31,9 +31,9 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
     source = weights.load_checkpoint_file(spec.start_from)
     if source.name != spec.model:
         raise TrainError(f"{spec.start_from.name} holds {source.name}, not {spec.model}.")
-    scored = source.info.meta.get("test_top1")
-    how: dict[str, Any] = {"mean": source.info.mean, "std": source.info.std, "padding": source.info.meta.get("padding"),
-                           "init": f"{spec.start_from.name} ({source.info.meta.get('recipe', 'trained')}"
+    scored = source.info.accuracy.get("test_top1")
+    how: dict[str, Any] = {"preprocess": source.info.preprocess, "padding": source.info.meta.get("padding"),
+                           "init": f"{spec.start_from.name} ({source.info.provenance.get('recipe', 'trained')}"
                                    + (f", test top-1 {scored:.2%})" if isinstance(scored, float) else ")")}
     if spec.recipe == "finetune":
         if source.width != spec.width:
@@ -52,7 +52,7 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
     assert samples is not None and state_dir is not None
     # Keyed on what shapes the start alone, so that a run with other epochs or lr reuses a pruned network.
     start_key = hashlib.sha256(repr((spec.model, spec.width, spec.recipe, file_identity(spec.start_from),
-                                     str(spec.data), spec.fit.seed, spec.fit.eval_size, PRUNE_PHOTOS,
+                                     str(spec.data), spec.fit.seed, spec.fit.resolution, PRUNE_PHOTOS,
                                      width_family.VERSION)).encode()).hexdigest()[:16]
     cached = state_dir / f"start_{start_key}.pt"
     if spec.fresh:
@@ -66,12 +66,11 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
         log(f"{spec.recipe}: start model from {cached}")
         return student, how
     started = time.perf_counter()
-    stats = (how["mean"], how["std"])
-    size = spec.fit.eval_size
-    valid = load_bank(samples["valid"], round(size * 256 / 224), eval_crop=size, desc="decode valid")
+    preprocess = how["preprocess"].at(spec.fit.resolution)
+    valid = load_bank(samples["valid"], preprocess.resize, eval_crop=preprocess.resolution, desc="decode valid")
 
     def validtop1(model: nn.Module) -> float:
-        return top1(bank_logits(model, valid, size, stats, torch.device("cpu")), valid.labels)
+        return top1(bank_logits(model, valid, preprocess, torch.device("cpu")), valid.labels)
 
     steps: dict[str, Any] = {"source": spec.start_from.name, "source_valid_top1": validtop1(source.model)}
     if spec.recipe == "widen":
@@ -80,7 +79,7 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
         log(f"widen: valid top-1 {steps['source_valid_top1']:.2%} (1.0) -> {steps['widened_valid_top1']:.2%} "
             f"(width {spec.width}, before fine-tuning)")
     else:
-        images = calibration_images(samples["train"], PRUNE_PHOTOS, size, stats, seed=spec.fit.seed)
+        images = calibration_images(samples["train"], PRUNE_PHOTOS, preprocess, seed=spec.fit.seed)
         copied, _ = width_family.prune(source.model, spec.width, images, refit=False)
         steps["copied_valid_top1"] = validtop1(copied)
         student, plan = width_family.prune(source.model, spec.width, images, log=log)
@@ -97,20 +96,20 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
 PRUNE_PHOTOS = 512
 
 
-def calibration_images(samples: list[tuple[Path, int]], count: int, size: int, stats: tuple, *,
+def calibration_images(samples: list[tuple[Path, int]], count: int, preprocess: Preprocess, *,
                        seed: int = 0) -> torch.Tensor:
     """``count`` training photos, round-robin over the classes, half as the app's view and half phone-like."""
-    from mnv2_core.images.augment import load_bank, normalize
+    from mnv2_core.images.augment import load_bank
     from mnv2_core.images.flowers import spread_over_classes
     from mnv2_core.images.phone import phone_batch
 
     picked = spread_over_classes(samples, count)
-    clean = load_bank(picked, round(size * 256 / 224), eval_crop=size, desc="calibration photos")
-    raw = load_bank(picked, round(size * 256 / 224), desc="calibration photos (phone-like)")
+    clean = load_bank(picked, preprocess.resize, eval_crop=preprocess.resolution, desc="calibration photos")
+    raw = load_bank(picked, preprocess.resize, desc="calibration photos (phone-like)")
     half = torch.arange(0, len(picked), 2)
     views = torch.stack(clean.images)
-    views[half] = phone_batch(raw.images, half, size, torch.Generator().manual_seed(seed))
-    return normalize(views, *stats)
+    views[half] = phone_batch(raw.images, half, preprocess.resolution, torch.Generator().manual_seed(seed))
+    return preprocess.normalize(views)
 
 
 def load_teacher(path: Path) -> Teacher:
@@ -118,7 +117,7 @@ def load_teacher(path: Path) -> Teacher:
     loaded = weights.load_checkpoint_file(path)
     for p in loaded.model.parameters():
         p.requires_grad_(False)
-    return Teacher(loaded.model.eval(), (loaded.info.mean, loaded.info.std))
+    return Teacher(loaded.model.eval(), loaded.info.preprocess)
 
 
 def build_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | None = None,
@@ -136,9 +135,9 @@ def build_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | N
         from mnv2_core.models import tflite
 
         model = tflite.load_tflite_mobilenet_v2(tflite.default_path())
-        return model, {"mean": tflite.TFLITE_MEAN, "std": tflite.TFLITE_STD, "padding": "tf_same",
+        return model, {"preprocess": tflite.TFLITE_PREPROCESS, "padding": "tf_same",
                        "init": "imagenet (official TFLite MobileNetV2 1.0)"}
     torch.manual_seed(spec.fit.seed)
     model = build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width)
-    return model, {"mean": IMAGENET_MEAN, "std": IMAGENET_STD, "padding": None,
+    return model, {"preprocess": Preprocess(), "padding": None,
                    "init": "scratch (random initialisation)"}

@@ -16,9 +16,9 @@ from torch import nn
 from mnv2_core import config
 from mnv2_core.files import atomic_torch_save
 from mnv2_core.images.flowers import FlowerDataset
-from mnv2_core.images.views import to_tensor
+from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
-from mnv2_core.train.loop import keep_if_better, lr_at
+from mnv2_core.train.epochs import keep_if_better, lr_at
 from mnv2_core.train.spec import NUM_CLASSES, HeadConfig, TrainError
 
 
@@ -31,11 +31,11 @@ class Features:
     from_cache: bool = False
 
 
-def image_transform(size: int, mean: tuple[float, float, float], std: tuple[float, float, float]):
-    """PIL image -> [3, size, size] tensor, exactly as the Classify page prepares an upload."""
+def image_transform(preprocess: Preprocess):
+    """PIL image -> [3, resolution, resolution] tensor, exactly as the Classify page prepares an upload."""
 
     def transform(image) -> torch.Tensor:
-        return to_tensor(image, size=size, mean=mean, std=std)[0]
+        return preprocess.tensor(image)[0]
 
     return transform
 
@@ -56,14 +56,13 @@ def _samples_sha(samples: list[tuple[Path, int]]) -> str:
 
 
 @torch.inference_mode()
-def _run_over_files(fn, samples: list[tuple[Path, int]], size: int, mean: tuple[float, float, float],
-                    std: tuple[float, float, float], *, batch_size: int, desc: str,
+def _run_over_files(fn, samples: list[tuple[Path, int]], preprocess: Preprocess, *, batch_size: int, desc: str,
                     device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """``fn(batch)`` over every sample, prepared from its file as the app prepares an upload, with a progress bar."""
     from torch.utils.data import DataLoader
     from tqdm import tqdm
 
-    loader = DataLoader(FlowerDataset(samples, image_transform(size, mean, std)), batch_size=batch_size,
+    loader = DataLoader(FlowerDataset(samples, image_transform(preprocess)), batch_size=batch_size,
                         shuffle=False, num_workers=0)
     out, ys = [], []
     with tqdm(total=len(samples), desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True) as bar:
@@ -75,25 +74,25 @@ def _run_over_files(fn, samples: list[tuple[Path, int]], size: int, mean: tuple[
 
 
 @torch.inference_mode()
-def extract_features(model: nn.Module, samples: list[tuple[Path, int]], size: int,
-                     mean: tuple[float, float, float], std: tuple[float, float, float], *, batch_size: int = 32,
+def extract_features(model: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess, *, batch_size: int = 32,
                      desc: str = "features", device: torch.device | str = "cpu") -> Features:
     """Run the frozen backbone (``model.forward_features``) over every sample, with a progress bar and ETA."""
     model.eval()
-    x, y = _run_over_files(model.forward_features, samples, size, mean, std, batch_size=batch_size, desc=desc,
+    x, y = _run_over_files(model.forward_features, samples, preprocess, batch_size=batch_size, desc=desc,
                            device=device)
     return Features(x, y)
 
 
-def cached_features(model: nn.Module, samples: list[tuple[Path, int]], split: str, size: int,
-                    mean: tuple[float, float, float], std: tuple[float, float, float], *, cache: Path | None = None,
+def cached_features(model: nn.Module, samples: list[tuple[Path, int]], split: str, preprocess: Preprocess, *,
+                    cache: Path | None = None,
                     batch_size: int = 32, backbone: str | None = None,
                     device: torch.device | str = "cpu") -> Features:
-    """Features of ``split``, from ``cache`` when the same backbone saw the same files at the same size before."""
+    """Features of ``split``, from ``cache`` when the same backbone saw the same files, prepared alike, before."""
     backbone = backbone or backbone_sha(model)
-    key = hashlib.sha256(f"{_samples_sha(samples)}|{size}|{mean}|{std}".encode()).hexdigest()
+    p = preprocess
+    key = hashlib.sha256(f"{_samples_sha(samples)}|{p.resolution}|{p.crop_ratio}|{p.mean}|{p.std}".encode()).hexdigest()
     folder = (cache or config.cache_dir()) / "features"
-    target = folder / f"{split}_{backbone[:12]}_{key[:12]}_{size}px.pt"
+    target = folder / f"{split}_{backbone[:12]}_{key[:12]}_{p.resolution}px.pt"
     if target.is_file():
         try:
             blob = torch.load(target, map_location="cpu", weights_only=True)
@@ -101,7 +100,7 @@ def cached_features(model: nn.Module, samples: list[tuple[Path, int]], split: st
                 return Features(blob["x"], blob["y"], from_cache=True)
         except Exception:  # a truncated cache file is recomputed, never fatal
             pass
-    feats = extract_features(model, samples, size, mean, std, batch_size=batch_size, desc=split, device=device)
+    feats = extract_features(model, samples, preprocess, batch_size=batch_size, desc=split, device=device)
     try:
         atomic_torch_save({"x": feats.x, "y": feats.y}, target)
     except OSError:  # a read-only cache only costs the next run another pass
@@ -152,12 +151,12 @@ def train_head(head: nn.Module, train: Features, valid: Features, cfg: HeadConfi
 
 
 @torch.inference_mode()
-def evaluate_model(model: nn.Module, samples: list[tuple[Path, int]], size: int, mean: tuple[float, float, float],
-                   std: tuple[float, float, float], *, batch_size: int = 32, desc: str = "test",
+def evaluate_model(model: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess, *,
+                   batch_size: int = 32, desc: str = "test",
                    device: torch.device | str = "cpu") -> torch.Tensor:
     """Logits of the whole model (backbone + head) on ``samples``, straight from the image files."""
     model.eval()
-    return _run_over_files(model, samples, size, mean, std, batch_size=batch_size, desc=desc, device=device)[0]
+    return _run_over_files(model, samples, preprocess, batch_size=batch_size, desc=desc, device=device)[0]
 
 
 def new_head(model: nn.Module, seed: int) -> None:
@@ -169,8 +168,8 @@ def new_head(model: nn.Module, seed: int) -> None:
     model.classifier[-1] = layer
 
 
-def phase1(model: nn.Module, samples: dict[str, list[tuple[Path, int]]], cfg: HeadConfig, *, img_size: int,
-           stats: tuple, device: torch.device, cache: Path | None, log) -> tuple[list[dict[str, Any]], float, dict]:
+def phase1(model: nn.Module, samples: dict[str, list[tuple[Path, int]]], cfg: HeadConfig, *,
+           preprocess: Preprocess, device: torch.device, cache: Path | None, log) -> tuple[list[dict[str, Any]], float, dict]:
     """Transfer phase 1: a new head on the frozen backbone's cached features. Returns history, valid top-1, info."""
     if not hasattr(model, "forward_features"):
         raise TrainError("Phase 1 needs a backbone with forward_features(); this model has none.")
@@ -180,7 +179,7 @@ def phase1(model: nn.Module, samples: dict[str, list[tuple[Path, int]]], cfg: He
     new_head(model, cfg.seed)
     model.to(device)
     backbone = backbone_sha(model)
-    feats = {s: cached_features(model, samples[s], s, img_size, *stats, cache=cache, backbone=backbone,
+    feats = {s: cached_features(model, samples[s], s, preprocess, cache=cache, backbone=backbone,
                                 device=device) for s in ("train", "valid")}
     log("features: " + ", ".join(f"{s} {tuple(f.x.shape)}" for s, f in feats.items()))
     model.cpu()

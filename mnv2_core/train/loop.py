@@ -11,8 +11,6 @@ the same numbers as an uninterrupted run.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import sys
 import time
@@ -24,13 +22,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mnv2_core.files import atomic_torch_save, atomic_write
-from mnv2_core.images.augment import ImageBank, eval_batch, normalize, train_batch
+from mnv2_core.files import atomic_torch_save
+from mnv2_core.images.augment import ImageBank, eval_batch, train_batch
 from mnv2_core.images.phone import phone_batch
+from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
-
-Stats = tuple[tuple[float, float, float], tuple[float, float, float]]  # (mean, std)
-
+from mnv2_core.train.epochs import keep_if_better, lr_at, write_history_csv
 
 @dataclass
 class FitConfig:
@@ -42,8 +39,8 @@ class FitConfig:
     label_smoothing: float = 0.1
     batch_size: int = 64
     warmup_epochs: float = 1.0
-    img_size: int = 224  # training crop
-    eval_size: int = 224
+    train_resolution: int = 224  # the training crop
+    resolution: int = 224  # valid and test
     seed: int = 0
     distill_alpha: float = 0.7
     distill_temperature: float = 4.0
@@ -63,7 +60,7 @@ class Teacher:
     """A frozen model whose outputs the student learns from, with its own input normalisation."""
 
     model: nn.Module
-    stats: Stats
+    preprocess: Preprocess
 
 
 @dataclass
@@ -76,14 +73,6 @@ class FitResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def lr_at(step: int, total: int, warmup: int, peak: float) -> float:
-    """Linear warm-up to ``peak`` over ``warmup`` steps, then cosine decay to zero at ``total``."""
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-
 def distill_loss(student: torch.Tensor, teacher: torch.Tensor, target: torch.Tensor, cfg: FitConfig) -> torch.Tensor:
     """Soft targets at temperature T (scaled by T^2 so gradients keep their size) plus smoothed hard labels."""
     t = cfg.distill_temperature
@@ -94,14 +83,14 @@ def distill_loss(student: torch.Tensor, teacher: torch.Tensor, target: torch.Ten
 
 
 @torch.inference_mode()
-def bank_logits(model: nn.Module, bank: ImageBank, size: int, stats: Stats, device: torch.device,
+def bank_logits(model: nn.Module, bank: ImageBank, preprocess: Preprocess, device: torch.device,
                 batch_size: int = 128) -> torch.Tensor:
     """Logits of ``model`` on every image of ``bank`` with the test recipe (resize, centre crop); always float32."""
     model.eval()
     out = []
     for start in range(0, len(bank), batch_size):
         index = torch.arange(start, min(start + batch_size, len(bank)))
-        x = normalize(eval_batch(bank, index, size).to(device, non_blocking=True), *stats)
+        x = preprocess.normalize(eval_batch(bank, index, preprocess.resolution).to(device, non_blocking=True))
         out.append(model(x).float().cpu())
     return torch.cat(out)
 
@@ -109,20 +98,10 @@ def bank_logits(model: nn.Module, bank: ImageBank, size: int, stats: Stats, devi
 def augmented_batch(bank: ImageBank, index: torch.Tensor, cfg: FitConfig, gen: torch.Generator) -> torch.Tensor:
     """The training view of each indexed image, by ``cfg.augment``."""
     if cfg.augment == "phone":
-        return phone_batch(bank.images, index, cfg.img_size, gen)
+        return phone_batch(bank.images, index, cfg.train_resolution, gen)
     if cfg.augment == "crop":
-        return train_batch(bank, index, cfg.img_size, gen)
+        return train_batch(bank, index, cfg.train_resolution, gen)
     raise ValueError(f"unknown augmentation {cfg.augment!r}; choose crop or phone")
-
-
-def write_history_csv(history: list[dict[str, Any]], path: Path) -> None:
-    """Per-epoch metrics of every phase as one CSV (a phase's missing columns stay empty)."""
-    fields = list(dict.fromkeys(k for row in history for k in row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields, restval="")
-    writer.writeheader()
-    writer.writerows(history)
-    atomic_write(path, lambda fh: fh.write(buffer.getvalue().encode()))
 
 
 def _layout(x: torch.Tensor) -> torch.Tensor:
@@ -130,31 +109,19 @@ def _layout(x: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last)
 
 
-def _valid_scores(model: nn.Module, valid: ImageBank, valid_phone: ImageBank | None, cfg: FitConfig, stats: Stats,
+def _valid_scores(model: nn.Module, valid: ImageBank, valid_phone: ImageBank | None, preprocess: Preprocess,
                   device: torch.device) -> dict[str, float]:
     """Clean valid top-1, the phone-proxy valid top-1 when given, and the score that picks the kept epoch."""
-    clean = top1(bank_logits(model, valid, cfg.eval_size, stats, device), valid.labels)
+    clean = top1(bank_logits(model, valid, preprocess, device), valid.labels)
     if valid_phone is None:
         return {"valid_top1": clean, "score": clean}
-    phone = top1(bank_logits(model, valid_phone, cfg.eval_size, stats, device), valid_phone.labels)
+    phone = top1(bank_logits(model, valid_phone, preprocess, device), valid_phone.labels)
     return {"valid_top1": clean, "valid_phone_top1": phone, "score": (clean + phone) / 2}
 
 
 def _describe(scores: dict[str, float]) -> str:
     text = f"valid top-1 {scores['valid_top1']:.2%}"
     return text + (f", phone proxy {scores['valid_phone_top1']:.2%}" if "valid_phone_top1" in scores else "")
-
-
-def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
-    """A detached CPU copy of the weights, to load back the best epoch at the end."""
-    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-
-
-def keep_if_better(best: dict[str, Any], score: float, epoch: int, model: nn.Module, **extra: Any) -> dict[str, Any]:
-    """The best epoch so far: this one if it scores strictly higher (on ties the earlier, less trained one wins)."""
-    if score > best["top1"]:
-        return {"top1": score, "epoch": epoch, "state": snapshot(model), **extra}
-    return best
 
 
 def _train_mode(model: nn.Module, freeze_bn: bool) -> None:
@@ -166,8 +133,8 @@ def _train_mode(model: nn.Module, freeze_bn: bool) -> None:
 
 
 def _train_epoch(model: nn.Module, train: ImageBank, cfg: FitConfig, optimizer: torch.optim.Optimizer,
-                 gen: torch.Generator, *, first_step: int, total: int, warmup: int, stats: Stats,
-                 device: torch.device, teacher: Teacher | None, bar) -> tuple[float, float]:
+                 gen: torch.Generator, *, first_step: int, total: int, warmup: int,
+                 preprocess: Preprocess, device: torch.device, teacher: Teacher | None, bar) -> tuple[float, float]:
     """One pass over ``train`` in a seeded random order; returns the mean loss and the train top-1."""
     _train_mode(model, cfg.freeze_bn)
     order = torch.randperm(len(train), generator=gen)
@@ -179,10 +146,10 @@ def _train_epoch(model: nn.Module, train: ImageBank, cfg: FitConfig, optimizer: 
         raw = augmented_batch(train, index, cfg, gen).to(device, non_blocking=True)
         target = train.labels[index].to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            logits = model(_layout(normalize(raw, *stats))).float()
+            logits = model(_layout(preprocess.normalize(raw))).float()
             if teacher is not None:
                 with torch.no_grad():
-                    teacher_logits = teacher.model(_layout(normalize(raw, *teacher.stats))).float()
+                    teacher_logits = teacher.model(_layout(teacher.preprocess.normalize(raw))).float()
         if teacher is not None:
             loss = distill_loss(logits, teacher_logits, target, cfg)
         else:
@@ -196,11 +163,13 @@ def _train_epoch(model: nn.Module, train: ImageBank, cfg: FitConfig, optimizer: 
     return loss_sum / len(order), correct / len(order)
 
 
-def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *, stats: Stats, phase: int,
+def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *, preprocess: Preprocess, phase: int,
         device: torch.device, state_file: Path, csv_file: Path | None = None, teacher: Teacher | None = None,
         history: list[dict[str, Any]] | None = None, stop_after: int | None = None,
         valid_phone: ImageBank | None = None, log: Callable[[str], None] = print) -> FitResult:
     """Train every parameter of ``model`` that requires grad; leave it holding the best-valid epoch's weights.
+
+    ``preprocess`` is the test recipe at ``cfg.resolution`` (its mean and std also normalise the training crops).
 
     With ``valid_phone`` (the valid split through the phone proxy) the kept epoch is the one with the best mean of
     clean and phone valid top-1, since the app's users send phone photos.
@@ -234,7 +203,7 @@ def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *,
         rows, best, done = saved["rows"], saved["best"], saved["epoch"]
         log(f"phase {phase}: resuming after epoch {done} of {cfg.epochs} from {state_file}")
     else:  # the starting weights count as "epoch 0": a phase never ends worse on valid than it began
-        start = _valid_scores(model, valid, valid_phone, cfg, stats, device)
+        start = _valid_scores(model, valid, valid_phone, preprocess, device)
         best = keep_if_better(best, start["score"], 0, model, valid_top1=start["valid_top1"])
         log(f"phase {phase}: before training " + _describe(start))
     resumed_from = done
@@ -246,9 +215,10 @@ def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *,
                 break
             epoch_start = time.perf_counter()
             loss, train_top1 = _train_epoch(model, train, cfg, optimizer, gen, first_step=(epoch - 1) * steps,
-                                            total=total, warmup=warmup, stats=stats, device=device, teacher=teacher,
+                                            total=total, warmup=warmup, preprocess=preprocess, device=device,
+                                            teacher=teacher,
                                             bar=bar)
-            scores = _valid_scores(model, valid, valid_phone, cfg, stats, device)
+            scores = _valid_scores(model, valid, valid_phone, preprocess, device)
             row = {"epoch": len(earlier) + epoch, "phase": phase, "lr": lr_at((epoch - 1) * steps, total, warmup,
                                                                               cfg.lr),
                    "train_loss": loss, "train_top1": train_top1, "valid_top1": scores["valid_top1"],

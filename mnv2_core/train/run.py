@@ -33,12 +33,14 @@ from mnv2_core.images.augment import CROP_SCALE, load_bank
 from mnv2_core.images.flowers import FLOWER_SPLITS, describe_source, split_samples
 from mnv2_core.images.phone import CROP_SCALE as PHONE_CROP_SCALE
 from mnv2_core.images.phone import proxy_bank
+from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import classification_report
 from mnv2_core.measure.counts import count_macs, count_params
 from mnv2_core.models.registry import format_width
 from mnv2_core.train.derive import build_start, load_teacher
 from mnv2_core.train.features import evaluate_model, phase1
-from mnv2_core.train.loop import fit, write_history_csv
+from mnv2_core.train.epochs import write_history_csv
+from mnv2_core.train.loop import fit
 from mnv2_core.train.provenance import device_string, git_commit
 from mnv2_core.train.ship import score_checkpoint, write_checkpoint
 from mnv2_core.train.spec import DERIVED, RunSpec, TrainError, TrainInterrupted, resolve_device
@@ -52,13 +54,13 @@ class RunResult:
     run: dict[str, Any] = field(default_factory=dict)
 
 
-def phone_proxy_scores(model: nn.Module, samples: list[tuple[Path, int]], size: int, stats: tuple,
+def phone_proxy_scores(model: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess,
                        device: torch.device | str = "cpu") -> dict[str, float]:
     """Top-1 and top-5 on the phone proxy of ``samples`` (:mod:`mnv2_core.images.phone`)."""
     from mnv2_core.train.loop import bank_logits
 
-    bank = proxy_bank(samples, size, desc="test phone proxy")
-    report = classification_report(bank_logits(model, bank, size, stats, torch.device(device)), bank.labels)
+    bank = proxy_bank(samples, preprocess.resolution, desc="test phone proxy")
+    report = classification_report(bank_logits(model, bank, preprocess, torch.device(device)), bank.labels)
     return {"top1": report["top1"], "top5": report["top5"]}
 
 
@@ -107,15 +109,14 @@ class Trained:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
-def train_phases(spec: RunSpec, model: nn.Module, samples: dict[str, list[tuple[Path, int]]], stats: tuple,
-                 teacher, *, device: torch.device, state_dir: Path, csv_file: Path, cache: Path | None,
+def train_phases(spec: RunSpec, model: nn.Module, samples: dict[str, list[tuple[Path, int]]],
+                 preprocess: Preprocess, teacher, *, device: torch.device, state_dir: Path, csv_file: Path, cache: Path | None,
                  log) -> Trained:
     """Transfer phase 1 (head on cached features) when asked, then the full-network phase of every recipe."""
     done = Trained()
-    eval_size = spec.fit.eval_size
     if spec.recipe == "transfer":
-        done.history, done.valid_top1, done.provenance = phase1(model, samples, spec.head, img_size=eval_size,
-                                                                stats=stats, device=device, cache=cache, log=log)
+        done.history, done.valid_top1, done.provenance = phase1(model, samples, spec.head, preprocess=preprocess,
+                                                                device=device, cache=cache, log=log)
         done.phases.append({"phase": 1, "what": "frozen backbone, new linear head (cached features)",
                             "epochs": spec.head.epochs, "lr": spec.head.lr, "weight_decay": spec.head.weight_decay,
                             "batch_size": spec.head.batch_size, "label_smoothing": spec.head.label_smoothing,
@@ -126,11 +127,11 @@ def train_phases(spec: RunSpec, model: nn.Module, samples: dict[str, list[tuple[
     for p in model.parameters():
         p.requires_grad_(True)
     phase = 2 if spec.recipe == "transfer" else 1
-    train_bank = load_bank(samples["train"], round(spec.fit.img_size * 256 / 224), desc="decode train")
-    valid_bank = load_bank(samples["valid"], round(eval_size * 256 / 224), eval_crop=eval_size, desc="decode valid")
-    valid_phone = proxy_bank(samples["valid"], eval_size, desc="valid phone proxy") \
+    train_bank = load_bank(samples["train"], preprocess.at(spec.fit.train_resolution).resize, desc="decode train")
+    valid_bank = load_bank(samples["valid"], preprocess.resize, eval_crop=preprocess.resolution, desc="decode valid")
+    valid_phone = proxy_bank(samples["valid"], preprocess.resolution, desc="valid phone proxy") \
         if spec.fit.augment == "phone" else None
-    result = fit(model, train_bank, valid_bank, spec.fit, stats=stats, phase=phase, device=device,
+    result = fit(model, train_bank, valid_bank, spec.fit, preprocess=preprocess, phase=phase, device=device,
                  state_file=state_dir / f"{spec.key()}_phase{phase}.pt", csv_file=csv_file, teacher=teacher,
                  history=done.history, stop_after=spec.stop_after, valid_phone=valid_phone, log=log)
     model.cpu()
@@ -142,8 +143,8 @@ def train_phases(spec: RunSpec, model: nn.Module, samples: dict[str, list[tuple[
             "finetune": f"all layers fine-tuned from {spec.start_from.name if spec.start_from else ''}",
             "prune": "the pruned network fine-tuned", "widen": "the widened network fine-tuned"}[spec.recipe]
     augmentation = (f"phone-like: framing (crop scale {PHONE_CROP_SCALE}, zoom-out), tilt, colour cast, blur, "
-                    f"noise, JPEG; {spec.fit.img_size} px" if spec.fit.augment == "phone" else
-                    f"random-resized crop {spec.fit.img_size} px (scale {CROP_SCALE}), flip")
+                    f"noise, JPEG; {spec.fit.train_resolution} px" if spec.fit.augment == "phone" else
+                    f"random-resized crop {spec.fit.train_resolution} px (scale {CROP_SCALE}), flip")
     done.phases.append({"phase": phase, "what": what + (f", distilled from {spec.distill_from.name}" if teacher
                                                          else ""), **asdict(spec.fit),
                         "augmentation": augmentation, "best_epoch": result.best_epoch,
@@ -163,43 +164,44 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     state_dir = staging / "train_state"
     model, how = build_start(spec, samples=samples, state_dir=state_dir, device=device, log=log)
     run_id, date = run_identity(spec, state_dir)
-    stats, eval_size = (how["mean"], how["std"]), spec.fit.eval_size
+    preprocess = how["preprocess"].at(spec.fit.resolution)
+    resolution = preprocess.resolution
     runs_dir = spec.out / "results" / "runs"
     csv_file = runs_dir / f"{run_id}.csv"
 
-    done = train_phases(spec, model, samples, stats, teacher, device=device, state_dir=state_dir,
+    done = train_phases(spec, model, samples, preprocess, teacher, device=device, state_dir=state_dir,
                         csv_file=csv_file, cache=cache, log=log)
     if done.history and not csv_file.is_file():
         write_history_csv(done.history, csv_file)
 
     with torch.inference_mode():
-        test_logits = evaluate_model(model.to(device), samples["test"], eval_size, *stats, device=device)
+        test_logits = evaluate_model(model.to(device), samples["test"], preprocess, device=device)
     model.cpu()
     test = classification_report(test_logits, torch.tensor([y for _, y in samples["test"]]))
     log(f"test top-1 {test['top1']:.2%}  top-5 {test['top5']:.2%}  (best valid top-1 {done.valid_top1:.2%})")
-    phone = phone_proxy_scores(model.to(device), samples["test"], eval_size, stats, device)
+    phone = phone_proxy_scores(model.to(device), samples["test"], preprocess, device)
     model.cpu()
     log(f"test phone proxy: top-1 {phone['top1']:.2%}  top-5 {phone['top5']:.2%}")
 
     recipe = RECIPE_TITLES[spec.kind]
-    meta = {"model": spec.model, "width": spec.width, "padding": how["padding"], "mean": tuple(how["mean"]),
-            "std": tuple(how["std"]), "input_size": eval_size, "test_top1": test["top1"], "test_top5": test["top5"],
+    meta = {"model": spec.model, "width": spec.width, "padding": how["padding"], **preprocess.as_dict(),
+            "test_top1": test["top1"], "test_top5": test["top5"],
             "valid_top1": done.valid_top1, "test_phone_top1": phone["top1"], "test_phone_top5": phone["top5"],
             "run_id": run_id, "init": how["init"], "recipe": recipe, "kind": spec.kind}
     meta = {k: v for k, v in meta.items() if v is not None}
     ckpt, shipped, local = write_checkpoint(spec, model, meta, done.valid_top1, staging, log=log)
-    reloaded = score_checkpoint(ckpt, staging / "runs" / f"{run_id}.pt", samples["test"], test, eval_size, stats,
-                                device, log=log)
+    reloaded = score_checkpoint(ckpt, staging / "runs" / f"{run_id}.pt", samples["test"], test, preprocess, device,
+                                log=log)
 
     run_record = {
         "id": run_id, "model": spec.model, "width": spec.width, "init": how["init"], "recipe": recipe,
-        "kind": spec.kind, "epochs": sum(p["epochs"] for p in done.phases), "img_size": eval_size,
-        "train_img_size": spec.fit.img_size if len(done.phases) > (spec.recipe == "transfer") else eval_size,
+        "kind": spec.kind, "epochs": sum(p["epochs"] for p in done.phases), "resolution": resolution,
+        "train_resolution": spec.fit.train_resolution if len(done.phases) > (spec.recipe == "transfer") else resolution,
         "phases": done.phases,
-        "params": count_params(model), "macs": count_macs(model, eval_size),
+        "params": count_params(model), "macs": count_macs(model, resolution),
         "hyperparameters": {"optimizer": "AdamW", "schedule": "linear warm-up, cosine per step",
                             "selection": "best valid top-1 per phase", "seed": spec.fit.seed,
-                            "normalize": {"mean": list(how["mean"]), "std": list(how["std"])},
+                            "preprocess": preprocess.as_dict(),
                             "distill_from": str(spec.distill_from) if teacher else None},
         "metrics": {"test_top1": test["top1"], "test_top5": test["top5"], "valid_top1": done.valid_top1,
                     "test_phone_top1": phone["top1"], "test_phone_top5": phone["top5"],

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from mnv2_core.measure.accuracy import classification_report
+from mnv2_core.images.views import Preprocess
 from mnv2_core.models import weights
 from mnv2_core.train.features import evaluate_model
 from mnv2_core.train.spec import MAX_SHIPPED_BYTES, RunSpec
@@ -56,11 +57,11 @@ def write_checkpoint(spec: RunSpec, model: nn.Module, meta: dict[str, Any], vali
 
 
 def score_checkpoint(ckpt: Path, staged: Path, samples: list[tuple[Path, int]], test: dict[str, Any],
-                     eval_size: int, stats: tuple, device: torch.device, *, log) -> dict[str, Any]:
+                     preprocess: Preprocess, device: torch.device, *, log) -> dict[str, Any]:
     """Reload the fp16 file the way the app does, score it end to end, and stamp its own figures into it."""
     loaded = weights.load_checkpoint_file(ckpt)
     y_test = torch.tensor([y for _, y in samples])
-    reloaded = classification_report(evaluate_model(loaded.model.to(device), samples, eval_size, *stats,
+    reloaded = classification_report(evaluate_model(loaded.model.to(device), samples, preprocess,
                                                     desc="test (fp16 checkpoint)", device=device), y_test)
     log(f"fp16 checkpoint, end to end: test top-1 {reloaded['top1']:.2%}  top-5 {reloaded['top5']:.2%}  "
         f"({ckpt.stat().st_size / 1e6:.2f} MB)")

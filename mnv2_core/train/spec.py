@@ -32,10 +32,12 @@ class TrainError(ValueError):
     """A training request that cannot run as asked; ``str()`` is one sentence."""
 
 
-SCRATCH = FitConfig(epochs=100, lr=2e-3, weight_decay=0.05, batch_size=128, warmup_epochs=3, img_size=112)
+SCRATCH = FitConfig(epochs=100, lr=2e-3, weight_decay=0.05, batch_size=128, warmup_epochs=3,
+                    train_resolution=112)
 
 
-FINE_TUNE = FitConfig(epochs=10, lr=1e-4, weight_decay=0.01, batch_size=64, warmup_epochs=0.5, img_size=224,
+FINE_TUNE = FitConfig(epochs=10, lr=1e-4, weight_decay=0.01, batch_size=64, warmup_epochs=0.5,
+                      train_resolution=224,
                       freeze_bn=True)
 
 
