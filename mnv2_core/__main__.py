@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from mnv2_core.models.labels import CLASS_SETS
+from mnv2_core.runtime.engines import ENGINES
 
 
 def _width(text: str) -> float:
@@ -25,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=("fp32", "int8"), default="fp32")
     p.add_argument("--classes", "--head", dest="classes", choices=CLASS_SETS, default="flowers",
                    help="flowers: Oxford-102 (102 classes); imagenet: ImageNet-1k (--head is the old name)")
-    p.add_argument("--engine", choices=("auto", "torch", "onnxruntime"), default="auto",
+    p.add_argument("--engine", choices=("auto",) + ENGINES, default="auto",
                    help="auto = the engine measured fastest for the precision")
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print a JSON list instead of text")
@@ -34,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--models", nargs="+", default=None)
     b.add_argument("--widths", nargs="+", type=_width, default=[1.0])
     b.add_argument("--precisions", nargs="+", choices=("fp32", "int8"), default=["fp32"])
-    b.add_argument("--engines", nargs="+", choices=("torch", "onnxruntime"), default=["torch", "onnxruntime"])
+    b.add_argument("--engines", nargs="+", choices=ENGINES, default=None, help="default: every engine installed")
     b.add_argument("--runs", type=int, default=30)
     b.add_argument("--warmup", type=int, default=5)
     b.add_argument("--threads", type=int, default=None)
@@ -42,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--photo", action="store_true",
                    help="also time a 12 MP phone JPEG from bytes to top-5 on the app's default engines")
     b.add_argument("--save", action="store_true",
-                   help="record the table in assets/results/engines.json (the app's default engine comes from it)")
+                   help="record the timings for this CPU in MNV2_CACHE/engines/ (the app's automatic engine "
+                        "comes from there)")
 
     q = sub.add_parser("quantize", help="make the shipped ONNX INT8 models (calibrate, select, measure)")
     q.add_argument("--model", default="mobilenet_v2")
@@ -98,7 +100,10 @@ def _bench(args: argparse.Namespace) -> int:
     from mnv2_core.jobs.benchmark import DEFAULT_MODELS, expand_configs, ort_ratios, run_benchmark
     from mnv2_core.models.registry import format_width
 
-    configs = expand_configs(args.models or DEFAULT_MODELS, args.widths, args.precisions, args.engines)
+    from mnv2_core.runtime.engines import available_engines
+
+    configs = expand_configs(args.models or DEFAULT_MODELS, args.widths, args.precisions,
+                             args.engines or available_engines())
 
     def progress(i: int, n: int, config) -> None:
         if config is not None and not args.json:
@@ -110,7 +115,10 @@ def _bench(args: argparse.Namespace) -> int:
     records = [{**r.as_dict(), "x_ort_fp32": ratio} for r, ratio in zip(rows, ratios)]
     photo = _photo_rows(args) if args.photo else []
     if args.save:
-        _save_timings(records, args)
+        from mnv2_core.runtime.timings import save_timings
+
+        path = save_timings(records, "python -m mnv2_core " + " ".join(sys.argv[1:]))
+        print(f"saved {path}", file=sys.stderr)
     if args.json:
         print(json.dumps(records, indent=2))
         return 0
@@ -123,8 +131,8 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"{r.model:<16}{width:>6} {r.precision:<5}{r.engine:<12}{r.params / 1e6:>9.2f}M{r.macs / 1e6:>9.1f}M"
               f"{r.median_ms:>11.2f}{r.p90_ms:>9.2f}{r.cv:>7.1%}{shown:>11}{r.threads:>8}")
     for p in photo:
-        print(f"12 MP JPEG -> top-5, {p['precision']} on {p['engine']}: median {p['photo_ms']:.1f} ms = "
-              f"{p['ratio']:.2f} x the model's own {p['model_ms']:.1f} ms")
+        print(f"12 MP JPEG -> top-5, {p['precision']} on {p['engine']}: median {p['photo_ms']:.1f} ms = decode floor "
+              f"{p['decode_floor_ms']:.1f} + model {p['model_ms']:.1f} + {p['overhead_ms']:.1f} ms of the app's own")
     return 0
 
 
@@ -140,29 +148,11 @@ def _photo_rows(args: argparse.Namespace) -> list[dict]:
     out = []
     for precision in args.precisions:
         predictor = Predictor(ModelConfig(precision=precision))
-        whole, model = photo_to_prediction(predictor, jpeg, runs=args.runs, warmup=args.warmup)
-        out.append({"precision": precision, "engine": predictor.engine, "photo_ms": whole.median_ms,
-                    "model_ms": model.median_ms, "ratio": whole.median_ms / model.median_ms})
+        path = photo_to_prediction(predictor, jpeg, runs=args.runs, warmup=args.warmup)
+        out.append({"precision": precision, "engine": predictor.engine, "photo_ms": path.whole.median_ms,
+                    "decode_floor_ms": path.decode_floor.median_ms, "model_ms": path.model.median_ms,
+                    "overhead_ms": path.overhead_ms})
     return out
-
-
-def _save_timings(records: list[dict], args: argparse.Namespace) -> None:
-    import platform
-    from datetime import datetime, timezone
-
-    from mnv2_core.files import atomic_write_json
-    from mnv2_core.runtime.engines import ENGINE_TIMINGS
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    atomic_write_json({"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpu": cpu,
-                       "command": "python -m mnv2_core " + " ".join(sys.argv[1:]), "runs": args.runs,
-                       "warmup": args.warmup, "rows": records}, ENGINE_TIMINGS)
-    print(f"saved {ENGINE_TIMINGS}", file=sys.stderr)
 
 
 def _quantize(args: argparse.Namespace) -> int:

@@ -6,14 +6,11 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, model_title
-from mnv2_core.runtime.engines import (
-    ENGINE_TITLES,
-    measured_timings,
-    shipped_int8_records,
-    shipped_int8_rows,
-    timings_record,
-)
+from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
+from mnv2_core.measure.machine import this_cpu
+from mnv2_core.runtime.engines import ENGINE_TITLES, available_engines, shipped_int8_records, shipped_int8_rows
+from mnv2_core.runtime.model_config import PRECISIONS
+from mnv2_core.runtime.timings import timings_path, timings_table
 from pages.common import MODEL_CHOICES, show_user_error
 
 st.title("Benchmark on this machine")
@@ -21,8 +18,8 @@ st.caption("Params and MACs are counted on the model (MACs with torch's FlopCoun
            "compare with published figures). Latency is measured here, batch 1, after warm-up: median and p90 over "
            "repeated runs. Weight values do not change a dense model's speed, so timing does not need trained weights. "
            "Accuracy is the published ImageNet top-1, with its source, and, where this project has trained the model, its "
-           "Oxford-102 test top-1 measured here. The same model runs on two engines, PyTorch eager and ONNX Runtime: "
-           "the runtime matters as much as the architecture.")
+           "Oxford-102 test top-1 measured here. The same model runs on up to three engines, PyTorch eager, ONNX Runtime and "
+           "OpenVINO: the runtime matters as much as the architecture, and which is fastest depends on the CPU.")
 
 
 def _int8_accuracy() -> None:
@@ -33,39 +30,48 @@ def _int8_accuracy() -> None:
         return
     table = pd.DataFrame(shipped_int8_rows())
     st.dataframe(table, hide_index=True, column_config={
-        c: st.column_config.NumberColumn(c, format="percent") for c in ("FP32 top-1", "INT8 top-1",
-                                                                        "top-1 agreement")} | {
+        c: st.column_config.NumberColumn(c, format="percent") for c in table.columns
+        if c in ("FP32 top-1", "INT8 top-1") or "agreement" in c} | {
         c: st.column_config.NumberColumn(c, format="%.2f") for c in ("drop (points)", "FP32 MB", "INT8 MB")})
     st.caption("Oxford-102 test split, ONNX Runtime FP32 vs the shipped static QDQ INT8 model (per-channel weights, "
-               "activation ranges calibrated offline; method chosen on the valid split). Measured by "
+               "activation ranges calibrated offline; method chosen on the valid split), run by ONNX Runtime and "
+               "OpenVINO; the INT8 top-1 and agreement shown are the worse engine's. Measured by "
                + "; ".join(f"`{c}`" for c in dict.fromkeys(r["provenance"]["command"] for r in records)) + ".")
 
 
 def _saved_timings() -> None:
-    rows = measured_timings()
+    cpu = this_cpu()
+    st.subheader("Engines measured on this machine")
+    rows = timings_table()
+    if not rows:
+        st.info(f"No engine timings exist yet for this CPU, {cpu.title}: the app picks engines only from "
+                "measurements made on the CPU it runs on. The quick sweep times every engine for each MobileNetV2 "
+                "width at each precision, as Classify runs them (about a second per engine).")
+    if st.button("Quick sweep: MobileNetV2, every width and precision", key="quick_sweep"):
+        from mnv2_core.jobs.benchmark import quick_sweep
+
+        bar = st.progress(0.0, text="Starting...")
+        quick_sweep(MOBILENET_WIDTHS, PRECISIONS,
+                    progress=lambda i, n, title: bar.progress(i / n, text=f"Timing {title} ({i + 1}/{n})"))
+        bar.empty()
+        rows = timings_table()
     if not rows:
         return
-    saved = pd.DataFrame(rows)
-    saved["engine"] = saved["engine"].map(ENGINE_TITLES)
-    st.subheader("Engines, as last recorded on this kind of machine")
-    info = timings_record()
-    chart = px.bar(saved, x="median_ms", y=[model_title(m, w if w == w else None)
-                                            for m, w in zip(saved["model"], saved["width"])],
-                   color="engine", pattern_shape="precision", barmode="group", orientation="h",
-                   labels={"median_ms": "median ms, batch 1", "y": ""},
-                   title=f"Recorded {info['date'][:10]} on {info['cpu']}, {saved['threads'].iloc[0]} threads")
+    chart = px.bar(pd.DataFrame(rows), x="median_ms", y="title", color="engine", barmode="group", orientation="h",
+                   labels={"median_ms": "median ms, batch 1", "title": ""}, title=f"Measured on {cpu.title}")
     st.plotly_chart(chart, key="saved_engines")
-    st.caption(f"Recorded by `{info['command']}`; the app's default engine per precision is the fastest here. "
-               "Run the benchmark above to measure this machine now.")
+    st.caption(f"Recorded in `{timings_path()}` by the benchmark above, `python -m mnv2_core bench --save` or a "
+               "configuration's first use; Classify's automatic engine is the fastest of these for its configuration.")
+
 
 with st.form("bench"):
     c = st.columns([3, 3, 2, 3])
     models = c[0].multiselect("Models", MODEL_CHOICES, default=["mobilenet_v2", "resnet18", "lenet5"],
                               format_func=lambda n: REGISTRY[n].title, key="bench_models")
     widths = c[1].multiselect("MobileNetV2 widths", list(MOBILENET_WIDTHS), default=[0.5, 1.0], key="bench_widths")
-    precisions = c[2].multiselect("Precisions", ["fp32", "int8"], default=["fp32"], format_func=str.upper,
+    precisions = c[2].multiselect("Precisions", list(PRECISIONS), default=["fp32"], format_func=str.upper,
                                   key="bench_precisions")
-    engines = c[3].multiselect("Engines", list(ENGINE_TITLES), default=list(ENGINE_TITLES),
+    engines = c[3].multiselect("Engines", list(available_engines()), default=list(available_engines()),
                                format_func=ENGINE_TITLES.get, key="bench_engines",
                                help="ONNX Runtime FP32 is always timed too, as the reference for the ratio column")
     c2 = st.columns(3)
@@ -91,8 +97,9 @@ if go:
         except (ValueError, RuntimeError) as exc:
             show_user_error(exc)
         else:
-            from mnv2_core.jobs.benchmark import results_frame
+            from mnv2_core.jobs.benchmark import results_frame, save_bench_rows
 
+            save_bench_rows(rows, "the Benchmark page")
             st.session_state.bench_rows = results_frame(rows)
 
 frame: pd.DataFrame | None = st.session_state.get("bench_rows")

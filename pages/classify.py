@@ -73,7 +73,11 @@ if not available.trained:
     st.stop()  # the photo stays uploaded: pick a trained model or width and it is classified
 
 try:
-    with st.spinner(f"Loading {choice.title} (first time only)..."):
+    from mnv2_core.runtime.timings import is_measured
+
+    timing = choice.engine == "auto" and not is_measured(choice.model, choice.width, choice.precision)
+    with st.spinner(f"Loading {choice.title} and timing its engines on this CPU (first time only, a few seconds)..."
+                    if timing else f"Loading {choice.title} (first time only)..."):
         predictor = get_predictor(choice)
 except (ValueError, RuntimeError, OSError) as exc:
     show_user_error(exc)
@@ -122,7 +126,7 @@ with right:
     m[1].metric("Size on disk", f"{fp.size_bytes / 2**20:.1f} MB",
                 help="The model file that runs: torch state_dict, or the ONNX file (INT8 is ~4x smaller)")
     st.caption(f"Weights: {predictor.info.description} Engine: {ENGINE_TITLES[predictor.engine]}, "
-               f"{predictor.runner.detail}.")
+               f"{predictor.runner.detail}. {predictor.int8_fidelity() or ''}")
 
     @st.fragment
     def warm_latency() -> None:

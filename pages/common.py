@@ -10,10 +10,9 @@ import streamlit as st
 from mnv2_core import config
 from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
 from mnv2_core.models.labels import CLASSES_TITLES
-from mnv2_core.runtime.model_config import ModelConfig
+from mnv2_core.runtime.model_config import PRECISIONS, ModelConfig
 
 MODEL_CHOICES = ["mobilenet_v2", "resnet18", "resnet50", "efficientnet_b0", "lenet5"]
-ENGINE_CHOICES = {"auto": "Auto (fastest measured)", "onnxruntime": "ONNX Runtime", "torch": "PyTorch"}
 
 
 BY_KEY = {ModelConfig: lambda config: config.cache_key}  # one cache entry per configuration
@@ -82,12 +81,16 @@ def model_controls(*, allow_precision: bool = True) -> ModelConfig:
         cols[1].caption("Width multiplier: MobileNetV2 only")
     precision = "fp32"
     if allow_precision:
-        precision = cols[2].segmented_control("Precision", ["fp32", "int8"], default="fp32", key="precision",
+        precision = cols[2].segmented_control("Precision", list(PRECISIONS), default="fp32", key="precision",
                                               format_func=str.upper) or "fp32"
     classes = cols[3].segmented_control("Classes", ["flowers", "imagenet"], default="flowers", key="classes",
                                      format_func=lambda h: CLASSES_TITLES[h]) or "flowers"
-    engine = cols[0].selectbox("Engine", list(ENGINE_CHOICES), format_func=ENGINE_CHOICES.get, key="engine",
-                               help="Auto runs the engine measured fastest here for this precision (Benchmark page)")
+    from mnv2_core.runtime.engines import ENGINE_TITLES, available_engines
+
+    titles = {"auto": "Auto (fastest measured here)", **ENGINE_TITLES}
+    engine = cols[0].selectbox("Engine", ["auto", *available_engines()], format_func=titles.get, key="engine",
+                               help="Auto runs the engine measured fastest on this CPU for this model, width and "
+                                    "precision; the first time, it measures them (a few seconds; Benchmark page)")
     return ModelConfig(name, width, precision, classes, engine)
 
 

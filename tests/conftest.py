@@ -36,3 +36,33 @@ def tflite_path() -> Path:
 def sample_flower(flowers_dir: Path) -> Path:
     """A fixed real test image (class 50, common dandelion)."""
     return require_shared_path(sorted((flowers_dir / "test" / "50").glob("*.jpg"))[0])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_engine_timings(tmp_path_factory: pytest.TempPathFactory):
+    """Each test session starts, like a fresh clone, with no engine timings for this CPU (the app measures them)."""
+    from mnv2_core.runtime import timings
+
+    folder = tmp_path_factory.mktemp("engine_timings")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(timings, "timings_dir", lambda: folder)
+        yield folder
+
+
+ZEN1_FLAGS = "fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma f16c"
+ZEN4_FLAGS = ZEN1_FLAGS + " avx512f avx512bw avx512_vnni avx512_bf16 avx512_fp16"
+
+
+def _cpuinfo(folder: Path, name: str, family: int, model: int, flags: str) -> Path:
+    path = folder / name
+    path.write_text(f"processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: {family}\nmodel\t\t: {model}\n"
+                    f"model name\t: AMD EPYC\nstepping\t: 2\nflags\t\t: {flags}\n\nprocessor\t: 1\n"
+                    f"model name\t: something else\n")
+    return path
+
+
+@pytest.fixture()
+def cpuinfo_files(tmp_path: Path) -> dict[str, Path]:
+    """/proc/cpuinfo of two machines this project has run on, both "AMD EPYC": a Zen1 (AVX2) and a Zen4 (AVX-512,
+    VNNI, BF16)."""
+    return {"zen1": _cpuinfo(tmp_path, "zen1", 23, 1, ZEN1_FLAGS), "zen4": _cpuinfo(tmp_path, "zen4", 25, 17, ZEN4_FLAGS)}

@@ -123,6 +123,20 @@ def test_benchmark_runs_a_small_model() -> None:
     assert int8["top-1 agreement"].iloc[0] > 0.9 and "256 training photos" in int8["calibration"].iloc[0]
 
 
+def test_benchmark_opens_on_this_cpu_s_timings_or_says_there_are_none(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnv2_core.runtime import timings
+
+    monkeypatch.setattr(timings, "timings_dir", lambda: tmp_path)  # a CPU this project has not measured
+    at = _app("pages/benchmark.py")
+    assert any("No engine timings exist yet for this CPU" in i.value for i in at.info)
+    assert any(b.label.startswith("Quick sweep") for b in at.button)
+    timings.save_timings([{"model": "lenet5", "width": None, "precision": "fp32", "engine": "torch",
+                           "median_ms": 0.5}], "test")
+    at = _app("pages/benchmark.py")
+    assert not any("No engine timings" in i.value for i in at.info) and len(at.get("plotly_chart")) == 1
+
+
 def test_architecture_page() -> None:
     at = _app("pages/architecture.py")
     stage = at.dataframe[0].value
@@ -168,3 +182,10 @@ def test_training_page_shows_the_shipped_run() -> None:
     assert set(table["training"]) >= {"from scratch"} and (table["params"] > 0).any()
     # family steps, comparison scatter, learning curves, per-class; family, comparison and confused-pairs tables
     assert len(at.get("plotly_chart")) >= 3 and len(at.dataframe) == 3
+
+
+def test_the_server_sends_no_usage_statistics_and_takes_uploads_sized_for_phone_photos() -> None:
+    import tomllib
+
+    settings = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    assert settings["browser"]["gatherUsageStats"] is False and settings["server"]["maxUploadSize"] == 25

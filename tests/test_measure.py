@@ -230,3 +230,14 @@ def test_anatomy_of_mobilenet_v2_adds_up_to_the_whole_model() -> None:
     assert sum(r["macs"] for r in parts.layers) == parts.macs
     assert parts.blocks[0]["in_shape"] == "3 x 96 x 96" and all("activation_kb" in r for r in parts.blocks)
     assert parts.peak_activation_bytes == memory.peak_activation_memory(model, 96)
+
+
+def test_a_phone_photo_s_path_is_split_into_decode_floor_model_and_the_app_s_own_time(sample_flower) -> None:
+    from mnv2_core.measure.latency import phone_jpeg, photo_to_prediction
+    from mnv2_core.runtime.model_config import ModelConfig
+    from mnv2_core.runtime.predictor import Predictor
+
+    jpeg = phone_jpeg(sample_flower, size=(1600, 1200))
+    path = photo_to_prediction(Predictor(ModelConfig("lenet5", None, engine="torch")), jpeg, runs=3, warmup=1)
+    assert path.whole.runs == path.decode_floor.runs == path.model.runs == 3
+    assert path.overhead_ms == path.whole.median_ms - path.decode_floor.median_ms - path.model.median_ms

@@ -211,14 +211,15 @@ def test_cli_bench_json() -> None:
                "--threads", "1", "--json")
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
+    # every engine installed, by default
     assert [(r["model"], r["width"], r["engine"]) for r in rows] == [
-        ("lenet5", None, "torch"), ("lenet5", None, "onnxruntime"),
-        ("mobilenet_v2", 0.35, "torch"), ("mobilenet_v2", 0.35, "onnxruntime")]
+        ("lenet5", None, "torch"), ("lenet5", None, "onnxruntime"), ("lenet5", None, "openvino"),
+        ("mobilenet_v2", 0.35, "torch"), ("mobilenet_v2", 0.35, "onnxruntime"), ("mobilenet_v2", 0.35, "openvino")]
     keys = {"model", "width", "precision", "engine", "params", "macs", "median_ms", "p90_ms", "cv", "threads",
             "x_ort_fp32"}
-    assert keys <= set(rows[0]) and rows[2]["threads"] == 1 and rows[2]["macs"] == pytest.approx(59.3e6, rel=0.005)
-    assert rows[3]["x_ort_fp32"] == 1.0 and rows[2]["x_ort_fp32"] == pytest.approx(
-        rows[2]["median_ms"] / rows[3]["median_ms"])
+    assert keys <= set(rows[0]) and rows[3]["threads"] == 1 and rows[3]["macs"] == pytest.approx(59.3e6, rel=0.005)
+    assert rows[4]["x_ort_fp32"] == 1.0 and rows[3]["x_ort_fp32"] == pytest.approx(
+        rows[3]["median_ms"] / rows[4]["median_ms"])
 
 
 def test_cli_unknown_model_is_an_error_not_a_traceback() -> None:

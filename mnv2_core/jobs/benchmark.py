@@ -108,9 +108,10 @@ def _timing_call(config: BenchConfig, float_model: torch.nn.Module, workdir: Pat
         from mnv2_core.runtime.int8_torch import calibrated_int8
 
         return engines.torch_runner(calibrated_int8(float_model, size), "int8")
+    make = engines.ort_runner if config.engine == "onnxruntime" else engines.openvino_runner
     fp32 = engines.export_onnx(float_model, size, workdir / f"{config.model}_{config.width}_fp32.onnx")
     if config.precision == "fp32":
-        return engines.ort_runner(fp32, "fp32", threads)
+        return make(fp32, "fp32", threads)
     import copy
 
     from mnv2_core.images.views import Preprocess
@@ -118,12 +119,13 @@ def _timing_call(config: BenchConfig, float_model: torch.nn.Module, workdir: Pat
     from mnv2_core.runtime.int8_onnx import quantize_qdq
     from mnv2_core.runtime.int8_torch import reestimate_bn_stats
 
-    calibrated = copy.deepcopy(float_model)
-    reestimate_bn_stats(calibrated, calibration_tensors(Preprocess(size)))
-    fp32 = engines.export_onnx(calibrated, size, workdir / f"{config.model}_{config.width}_bn.onnx")
-    arrays = calibration_arrays(calibration_paths(32), Preprocess(size))
-    int8 = quantize_qdq(fp32, workdir / f"{config.model}_{config.width}_int8.onnx", arrays)
-    return engines.ort_runner(int8, "int8", threads)
+    int8 = workdir / f"{config.model}_{config.width}_int8.onnx"
+    if not int8.is_file():  # ONNX Runtime and OpenVINO time the same INT8 file
+        calibrated = copy.deepcopy(float_model)
+        reestimate_bn_stats(calibrated, calibration_tensors(Preprocess(size)))
+        with_bn = engines.export_onnx(calibrated, size, workdir / f"{config.model}_{config.width}_bn.onnx")
+        quantize_qdq(with_bn, int8, calibration_arrays(calibration_paths(32), Preprocess(size)))
+    return make(int8, "int8", threads)
 
 
 def run_benchmark(configs: list[BenchConfig], *, runs: int = 30, warmup: int = 5, threads: int | None = None,
@@ -188,3 +190,27 @@ def results_frame(rows: list[BenchRow]):
             "flowers_run": f"{flower['id']} ({flower.get('recipe')}, init {flower.get('init')})" if flower else None,
         })
     return pd.DataFrame.from_records(records)
+
+
+def save_bench_rows(rows: list[BenchRow], source: str) -> Path:
+    """Record a benchmark's timings for this CPU: the app's automatic engine choice reads them."""
+    from mnv2_core.runtime.timings import save_timings
+
+    return save_timings([r.as_dict() for r in rows], source)
+
+
+def quick_sweep(widths: Iterable[float], precisions: Iterable[str],
+                progress: Callable[[int, int, str], None] | None = None) -> list[str]:
+    """Time every engine for each MobileNetV2 flower model the way Classify runs it (the shipped INT8 files), where
+    this CPU has no timing yet; returns the configurations that were measured now."""
+    from mnv2_core.runtime.model_config import ModelConfig
+    from mnv2_core.runtime.predictor import Predictor
+
+    configs = [ModelConfig("mobilenet_v2", w, p) for w in widths for p in precisions]
+    measured = []
+    for i, config in enumerate(configs):
+        if progress:
+            progress(i, len(configs), config.title)
+        if Predictor(config).measured_here:
+            measured.append(config.title)
+    return measured

@@ -111,13 +111,46 @@ def phone_jpeg(source: str | os.PathLike[str], size: tuple[int, int] = (4032, 30
     return buffer.getvalue()
 
 
-def photo_to_prediction(predictor, jpeg: bytes, *, runs: int = 20, warmup: int = 3) -> tuple[LatencyStats,
-                                                                                               LatencyStats]:
-    """Warm latency of bytes -> decoded upright image -> top-5, and of the model's forward pass alone."""
+def jpeg_decode_floor(jpeg: bytes, min_side: int | None = None) -> Callable[[], object]:
+    """libjpeg-turbo's reduced-size decode of ``jpeg`` alone (DCT scaling to the app's ``min_side``), as a call:
+    what no photo path can beat."""
+    import io
+
+    from PIL import Image
+
+    from mnv2_core.images.decode import DECODE_MIN_SIDE
+
+    side = DECODE_MIN_SIDE if min_side is None else min_side
+
+    def decode() -> None:
+        with Image.open(io.BytesIO(jpeg)) as im:
+            im.draft("RGB", (side, side))
+            im.load()
+
+    return decode
+
+
+@dataclass(frozen=True)
+class PhotoPath:
+    """A phone photo from bytes to top-5, beside what it is made of, measured in one run (medians)."""
+
+    whole: LatencyStats  # bytes -> upright RGB -> crop, tensor -> model -> top-5
+    decode_floor: LatencyStats  # the reduced-size JPEG decode alone
+    model: LatencyStats  # the forward pass alone
+
+    @property
+    def overhead_ms(self) -> float:
+        """What the app adds to the floor and the model: orientation, crop, tensor, softmax, names."""
+        return self.whole.median_ms - self.decode_floor.median_ms - self.model.median_ms
+
+
+def photo_to_prediction(predictor, jpeg: bytes, *, runs: int = 20, warmup: int = 3) -> PhotoPath:
+    """Warm latency of bytes -> decoded upright image -> top-5, of the JPEG decode floor and of the model alone."""
     from mnv2_core.images.decode import decode_image
 
     image = decode_image(jpeg).image
     x = predictor.tensor(image)
     whole = measure_latency(lambda: predictor.predict(decode_image(jpeg).image), warmup=warmup, runs=runs)
+    floor = measure_latency(jpeg_decode_floor(jpeg), warmup=warmup, runs=runs)
     model = measure_latency(lambda: predictor.logits(x), warmup=warmup, runs=runs)
-    return whole, model
+    return PhotoPath(whole, floor, model)

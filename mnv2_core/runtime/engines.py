@@ -4,17 +4,21 @@
 - ``onnxruntime``: the model exported to ONNX and run by ONNX Runtime's CPU provider with every graph optimisation
   (conv + BN + activation fusion, Pad folded into Conv). INT8 is a static QDQ model, per-channel weights and
   calibrated activations, produced offline by ``python -m mnv2_core quantize`` and shipped in ``assets/int8``.
+- ``openvino``: the same ONNX files compiled by OpenVINO's CPU plugin; FP32 is asked for explicitly (it would
+  otherwise run BF16 on CPUs that have it), INT8 runs the QDQ model's int8 convolutions.
 
 On these machines ONNX Runtime FP32 runs MobileNetV2 about 3x faster than eager PyTorch (see the Benchmark page):
-the runtime matters as much as the architecture. The fastest measured engine per precision is the default
-(:func:`default_engine`).
+the runtime matters as much as the architecture. Which engine is fastest depends on the CPU, so the app measures it
+here (:mod:`mnv2_core.runtime.timings`).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -28,12 +32,11 @@ if TYPE_CHECKING:  # torch loads lazily: pages that only need the names below st
     import torch
     from torch import nn
 
-ENGINES: tuple[str, ...] = ("torch", "onnxruntime")
-ENGINE_TITLES = {"torch": "PyTorch eager", "onnxruntime": "ONNX Runtime"}
+ENGINES: tuple[str, ...] = ("torch", "onnxruntime", "openvino")
+ENGINE_TITLES = {"torch": "PyTorch eager", "onnxruntime": "ONNX Runtime", "openvino": "OpenVINO"}
 OPSET = 17
 EXPORT_VERSION = 1  # bump when export_onnx changes what it writes: cached files are keyed on it
 INT8_DIR = config.ASSETS_DIR / "int8"
-ENGINE_TIMINGS = config.RESULTS_DIR / "engines.json"
 
 
 class EngineError(ValueError):
@@ -64,12 +67,24 @@ def state_sha(model: nn.Module, *, skip_prefix: str | None = None) -> str:
     return digest.hexdigest()
 
 
+def _installed(package: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(package) is not None
+
+
 def ort_available() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _installed("onnxruntime")
+
+
+def openvino_available() -> bool:
+    return _installed("openvino")
+
+
+def available_engines() -> tuple[str, ...]:
+    """The engines installed here, in ENGINES order."""
+    return tuple(e for e in ENGINES if e == "torch" or (ort_available() if e == "onnxruntime"
+                                                         else openvino_available()))
 
 
 # ------------------------------------------------------------------------------------------------------ export
@@ -120,6 +135,9 @@ def ort_session(path: Path, threads: int | None = None):
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
+    # Spinning threads would keep both cores busy between calls and slow torch's own ops (Grad-CAM, preprocessing)
+    # that share this process.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # a truncated or foreign file
@@ -137,6 +155,39 @@ def ort_runner(path: Path, precision: str, threads: int | None = None, detail: s
         return torch.from_numpy(session.run(None, {name: array})[0])
 
     return Runner("onnxruntime", precision, call, Path(path).stat().st_size, detail)
+
+
+@functools.cache
+def _openvino_core():
+    import openvino
+
+    return openvino.Core()
+
+
+def openvino_runner(path: Path, precision: str, threads: int | None = None, detail: str = "") -> Runner:
+    """OpenVINO's CPU plugin on an ONNX file. One infer request, used under a lock: requests are not thread-safe,
+    and the app's browser sessions share a cached model."""
+    if not openvino_available():
+        raise EngineError("OpenVINO is not installed here (pip install openvino).")
+    import torch
+
+    # f32 must be asked for: on CPUs with AVX512-BF16 or AMX, OpenVINO would otherwise compute in bfloat16.
+    properties = {"INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
+                  "INFERENCE_NUM_THREADS": threads or torch.get_num_threads(), "PERFORMANCE_HINT": "LATENCY",
+                  "NUM_STREAMS": 1}
+    try:
+        compiled = _openvino_core().compile_model(str(path), "CPU", properties)
+    except Exception as exc:  # a truncated or foreign file, or an unsupported precision on this CPU
+        raise EngineError(f"OpenVINO could not compile {Path(path).name} ({type(exc).__name__}).") from exc
+    request, output, lock = compiled.create_infer_request(), compiled.output(0), threading.Lock()
+
+    def call(x: torch.Tensor) -> torch.Tensor:
+        array = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
+        with lock:
+            logits = np.array(request.infer({0: array})[output])
+        return torch.from_numpy(logits)
+
+    return Runner("openvino", precision, call, Path(path).stat().st_size, detail)
 
 
 def torch_runner(model: nn.Module, precision: str, detail: str = "") -> Runner:
@@ -177,42 +228,20 @@ def shipped_int8(name: str, width: float | None, classes: str, float_sha: str) -
     return None
 
 
-# -------------------------------------------------------------------------------------------------- defaults
-
-
-def timings_record() -> dict:
-    """The last ``python -m mnv2_core bench --save`` record (date, cpu, command, rows); empty when there is none."""
-    try:
-        record = json.loads(ENGINE_TIMINGS.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-    return record if isinstance(record, dict) else {}
-
-
-def measured_timings() -> list[dict]:
-    """Rows of the last ``python -m mnv2_core bench --engines ...`` run saved in assets/results/engines.json."""
-    return timings_record().get("rows", [])
-
-
-def default_engine(precision: str, model: str = "mobilenet_v2", width: float | None = 1.0) -> str:
-    """The fastest engine measured on this kind of machine for ``precision`` (ONNX Runtime when nothing is saved)."""
-    rows = [r for r in measured_timings() if r.get("precision") == precision and r.get("model") == model
-            and r.get("width") == width and r.get("engine") in ENGINES]
-    if not rows:
-        rows = [r for r in measured_timings() if r.get("precision") == precision and r.get("engine") in ENGINES]
-    best = min(rows, key=lambda r: r["median_ms"])["engine"] if rows else "onnxruntime"
-    return best if best != "onnxruntime" or ort_available() else "torch"
-
 
 def shipped_int8_rows() -> list[dict]:
-    """One row per shipped INT8 model for a table: calibration, FP32 vs INT8 test top-1, agreement, sizes."""
+    """One row per shipped INT8 model for a table: format, calibration, FP32 vs INT8 test top-1 (the worse engine's),
+    agreement (overall and per engine), sizes."""
     from mnv2_core.models import model_title
 
     return [{
         "model": model_title(r["model"], r.get("width")),
+        "format": str(r.get("format_key", "u8u8")).upper(),
         "calibration": f"{r['calibration']['method_title']}, {r['calibration']['images']} training photos",
         "FP32 top-1": r["test"]["fp32_top1"], "INT8 top-1": r["test"]["int8_top1"],
         "drop (points)": r["test"]["drop_points"], "top-1 agreement": r["test"]["agreement"],
+        # the headline is the worse engine's; each engine's own agreement beside it
+        **{f"agreement, {ENGINE_TITLES[e]}": v["agreement"] for e, v in r["test"].get("by_engine", {}).items()},
         "FP32 MB": r["size_bytes"]["fp32_onnx"] / 1e6, "INT8 MB": r["size_bytes"]["int8_onnx"] / 1e6,
         "test images": r["test"]["images"], "made": r["provenance"]["date"][:10],
     } for r in shipped_int8_records()]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import numpy as np
 import torch
 from PIL import Image
@@ -17,8 +20,25 @@ def cam_layer(model: nn.Module) -> nn.Module:
     raise ValueError(f"no feature map to explain in {type(model).__name__}")
 
 
+# The app's browser sessions share one cached model, and a forward hook fires for every caller: one lock per
+# model keeps each Grad-CAM's hook to its own forward pass.
+_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(model: nn.Module) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(model, threading.Lock())
+
+
 def grad_cam(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
-    """A [H, W] map in [0, 1] at the input's resolution: ReLU of the gradient-weighted sum of feature channels."""
+    """A [H, W] map in [0, 1] at the input's resolution: ReLU of the gradient-weighted sum of feature channels.
+    Safe to call from many threads on one shared model."""
+    with _lock_for(model):
+        return _grad_cam(model, x, target)
+
+
+def _grad_cam(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
     layer = cam_layer(model)
     captured: dict[str, torch.Tensor] = {}
 

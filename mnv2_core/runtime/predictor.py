@@ -12,7 +12,7 @@ from PIL import Image
 from mnv2_core.measure.latency import LatencyStats, measure_latency
 from mnv2_core.models import labels
 from mnv2_core.models.weights import LoadedModel, WeightsInfo, load_model
-from mnv2_core.runtime import engines
+from mnv2_core.runtime import engines, timings
 from mnv2_core.runtime.model_config import ModelConfig
 
 
@@ -42,9 +42,11 @@ WEAK_BELOW = 0.5  # test top-1 under which the app warns that the model is often
 class Predictor:
     """A loaded model on one engine, ready to classify images.
 
-    ``engine="auto"`` picks the engine measured fastest for the precision (:func:`engines.default_engine`). INT8 on
-    ONNX Runtime uses the INT8 model shipped in assets/int8 for these exact weights; where none is shipped, auto
-    falls back to PyTorch INT8, calibrated here on 32 photos (seconds, once per cache key).
+    ``engine="auto"`` takes the engine measured fastest for this (model, width, precision) on this CPU
+    (:mod:`mnv2_core.runtime.timings`); where none was measured here yet, it times every candidate engine for about
+    a second first and records them (``measured_here`` says so). INT8 runs the INT8 model shipped in assets/int8
+    for these exact weights (ONNX Runtime or OpenVINO, whichever is faster here); where none is shipped, PyTorch
+    INT8, calibrated here on 32 photos (seconds, once per cache key).
     """
 
     def __init__(self, config: ModelConfig | None = None, *, loaded: LoadedModel | None = None,
@@ -55,30 +57,52 @@ class Predictor:
         self.classes = self.loaded.info.classes
         self.names = labels.class_names(self.classes)
         self.model = self.loaded.model  # the float torch model (Grad-CAM, params, MACs)
-        self.runner = self._runner(config.engine, threads)
+        self.measured_here = False
+        self._int8_file = None
+        if self.precision == "int8":
+            self._int8_file = engines.shipped_int8(self.loaded.name, self.loaded.width, self.classes,
+                                                   engines.state_sha(self.loaded.model))
+        self.runner = self._auto_runner(threads) if config.engine == "auto" else self._runner(config.engine, threads)
         self._warm_up()
+
+    def candidate_engines(self) -> tuple[str, ...]:
+        """The engines auto chooses among: those installed that run this precision without calibrating here."""
+        installed = engines.available_engines()
+        if self.precision == "int8":
+            shipped = tuple(e for e in ("onnxruntime", "openvino") if e in installed)
+            return shipped if self._int8_file is not None and shipped else ("torch",)
+        return installed
+
+    def _auto_runner(self, threads: int | None) -> engines.Runner:
+        name, width, candidates = self.loaded.name, self.loaded.width, self.candidate_engines()
+        best = timings.fastest_engine(name, width, self.precision, candidates)
+        if best is not None or len(candidates) == 1:
+            return self._runner(best or candidates[0], threads)
+        runners = {e: self._runner(e, threads) for e in candidates}
+        x = torch.zeros(1, 3, self.resolution, self.resolution)
+        best = timings.measure_engines(name, width, self.precision,
+                                       {e: (lambda r=r: r(x)) for e, r in runners.items()})
+        self.measured_here = True
+        return runners[best]
 
     def _runner(self, engine: str, threads: int | None) -> engines.Runner:
         loaded = self.loaded
-        int8_file = None
-        if self.precision == "int8" and engine in ("auto", "onnxruntime"):
-            int8_file = engines.shipped_int8(loaded.name, loaded.width, self.classes, engines.state_sha(loaded.model))
-        if engine == "auto":
-            engine = engines.default_engine(self.precision, loaded.name, loaded.width)
-            if self.precision == "int8" and int8_file is None:
-                engine = "torch"
-        if engine == "onnxruntime" and self.precision == "fp32":
+        if engine not in engines.ENGINES:
+            raise engines.EngineError(f"Unknown engine {engine!r}; choose auto or one of {', '.join(engines.ENGINES)}.")
+        if self.precision == "fp32" and engine != "torch":
             tag = f"{loaded.name}_{loaded.width}_{self.classes}"
-            return engines.ort_runner(engines.onnx_for(loaded.model, self.resolution, tag), "fp32", threads,
-                                      "exported to ONNX (FP32)")
-        if engine == "onnxruntime":
-            if int8_file is None:
+            path = engines.onnx_for(loaded.model, self.resolution, tag)
+            make = engines.ort_runner if engine == "onnxruntime" else engines.openvino_runner
+            return make(path, "fp32", threads, "exported to ONNX (FP32)")
+        if engine != "torch":
+            if self._int8_file is None:
                 raise engines.EngineError(f"No ONNX INT8 model is shipped for {loaded.title} with these weights; "
                                           f"use the PyTorch engine, or make one with python -m mnv2_core quantize.")
             meta = engines.int8_meta(loaded.name, loaded.width, self.classes) or {}
-            return engines.ort_runner(int8_file, "int8", threads, "static QDQ INT8, calibrated offline with "
-                                      f"{meta.get('calibration', {}).get('method_title', '?')} on "
-                                      f"{meta.get('calibration', {}).get('images', '?')} photos")
+            make = engines.ort_runner if engine == "onnxruntime" else engines.openvino_runner
+            return make(self._int8_file, "int8", threads, "static QDQ INT8, calibrated offline with "
+                        f"{meta.get('calibration', {}).get('method_title', '?')} on "
+                        f"{meta.get('calibration', {}).get('images', '?')} photos")
         if self.precision == "int8":
             from mnv2_core.runtime.int8_torch import quantize_for_predictor
 
@@ -112,6 +136,18 @@ class Predictor:
             return None
         return (f"This checkpoint gets only {score:.0%} of Oxford-102 test photos right ({self.info.provenance.get('recipe')}"
                 f"); expect many wrong answers. See the Training page.")
+
+    def int8_fidelity(self) -> str | None:
+        """For a shipped INT8 model, how often it agrees with FP32 on the test split, in one sentence."""
+        if self.precision != "int8" or self._int8_file is None:
+            return None
+        record = engines.int8_meta(self.loaded.name, self.loaded.width, self.classes) or {}
+        test = record.get("test", {})
+        if not isinstance(test.get("agreement"), float):
+            return None
+        return (f"This INT8 model ({str(record.get('format_key', '')).upper()}) gives FP32's answer on "
+                f"{test['agreement']:.1%} of Oxford-102 test photos (top-1 {test['int8_top1']:.1%} vs FP32 "
+                f"{test['fp32_top1']:.1%}).")
 
     @property
     def resolution(self) -> int:

@@ -1,0 +1,112 @@
+"""Engine timings measured on this machine, one record per CPU identity, and the engine choice they decide.
+
+A record lives in ``MNV2_CACHE/engines/<cpu key>.json`` (:mod:`mnv2_core.measure.machine`): the CPU, and one row
+per (model, width, precision, engine) with its median and p90 latency, the command or page that measured it and
+when. ``python -m mnv2_core bench --save``, the Benchmark page's sweep and the Predictor's first-use measurement
+all write the same record; the app's automatic engine is the fastest row of this CPU's record, never another
+CPU's. Where a configuration has not been timed here yet, :func:`measure_engines` times each candidate for about a
+second and records the result.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from mnv2_core import config
+from mnv2_core.files import atomic_write_json
+from mnv2_core.measure import machine
+
+ROW_KEY = ("model", "width", "precision", "engine")
+_WRITE_LOCK = threading.Lock()  # browser sessions that measure at once must not lose each other's rows
+
+
+def timings_dir() -> Path:
+    return config.cache_dir() / "engines"
+
+
+def timings_path(cpu: machine.CpuIdentity | None = None) -> Path:
+    cpu = cpu or machine.this_cpu()
+    return timings_dir() / f"{cpu.key}.json"
+
+
+def timings_record(cpu: machine.CpuIdentity | None = None) -> dict[str, Any]:
+    """This CPU's record ({"cpu", "rows", ...}); empty when nothing was measured on it yet."""
+    cpu = cpu or machine.this_cpu()
+    try:
+        record = json.loads(timings_path(cpu).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    # The file name is derived from the identity; a record whose identity differs (copied by hand) is not ours.
+    if not isinstance(record, dict) or record.get("cpu", {}).get("key") != cpu.key:
+        return {}
+    return record
+
+
+def measured_timings(cpu: machine.CpuIdentity | None = None) -> list[dict[str, Any]]:
+    return timings_record(cpu).get("rows", [])
+
+
+def _key(row: Mapping[str, Any]) -> tuple:
+    return tuple(row.get(k) for k in ROW_KEY)
+
+
+def save_timings(rows: list[Mapping[str, Any]], source: str, cpu: machine.CpuIdentity | None = None) -> Path:
+    """Merge ``rows`` into this CPU's record (a new measurement replaces the old one of the same key)."""
+    cpu = cpu or machine.this_cpu()
+    date = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with _WRITE_LOCK:
+        record = timings_record(cpu)
+        merged = {_key(r): r for r in record.get("rows", [])}
+        for row in rows:
+            merged[_key(row)] = {**row, "source": source, "date": date}
+        path = timings_path(cpu)
+        atomic_write_json({"cpu": cpu.as_dict(), "updated": date, "rows": list(merged.values())}, path)
+    return path
+
+
+def fastest_engine(model: str, width: float | None, precision: str, candidates: tuple[str, ...],
+                   cpu: machine.CpuIdentity | None = None) -> str | None:
+    """The candidate measured fastest here for exactly this configuration; None until every candidate is timed."""
+    rows = {r["engine"]: r["median_ms"] for r in measured_timings(cpu)
+            if (r.get("model"), r.get("width"), r.get("precision")) == (model, width, precision)}
+    if not candidates or any(c not in rows for c in candidates):
+        return None
+    return min(candidates, key=lambda c: rows[c])
+
+
+def measure_engines(model: str, width: float | None, precision: str, calls: Mapping[str, Callable[[], object]], *,
+                    seconds: float = 1.0, cpu: machine.CpuIdentity | None = None) -> str:
+    """Time each engine's call for about ``seconds`` (after warm-up), record the rows, return the fastest."""
+    from mnv2_core.measure.latency import measure_latency
+
+    rows = []
+    for engine, call in calls.items():
+        stats = measure_latency(call, warmup=3, runs=200, max_seconds=seconds)
+        rows.append({"model": model, "width": width, "precision": precision, "engine": engine,
+                     "median_ms": stats.median_ms, "p90_ms": stats.p90_ms, "runs": stats.runs,
+                     "threads": stats.threads})
+    save_timings(rows, "measured at first use", cpu)
+    return min(rows, key=lambda r: r["median_ms"])["engine"]
+
+
+def timings_table(cpu: machine.CpuIdentity | None = None) -> list[dict[str, Any]]:
+    """This CPU's rows for a chart: the configuration's title, the engine's title, median and p90, fastest first
+    within each (model, width, precision)."""
+    from mnv2_core.models import model_title
+    from mnv2_core.runtime.engines import ENGINE_TITLES
+
+    rows = [{"title": f"{model_title(r['model'], r.get('width'))} {str(r['precision']).upper()}",
+             "engine": ENGINE_TITLES.get(r["engine"], r["engine"]), "median_ms": r["median_ms"],
+             "p90_ms": r.get("p90_ms"), "source": r.get("source"), "date": r.get("date")}
+            for r in measured_timings(cpu) if "median_ms" in r and "model" in r]
+    return sorted(rows, key=lambda r: (r["title"], r["median_ms"]))
+
+
+def is_measured(model: str, width: float | None, precision: str, cpu: machine.CpuIdentity | None = None) -> bool:
+    """Whether any engine was timed here for this configuration (else auto will time them first)."""
+    return any((r.get("model"), r.get("width"), r.get("precision")) == (model, width, precision)
+               for r in measured_timings(cpu))
