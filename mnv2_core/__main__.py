@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--split", choices=("train", "valid", "test"), default="test")
     e.add_argument("--data", default=None, help="Oxford-102 folder (default: MNV2_DATA or ../shared/data/flowers102)")
     e.add_argument("--no-phone", action="store_true", help="skip the phone proxy")
+    e.add_argument("--open-set", action="store_true",
+                   help="instead: choose the 'not sure' threshold on valid, measure it on test and on non-flower "
+                        "photos (scikit-image's samples), and record it in assets/results/open_set.json")
     e.add_argument("--threads", type=int, default=None)
     e.add_argument("--json", action="store_true")
 
@@ -185,6 +188,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     widths = args.widths if get_spec(args.model).has_widths else [None]
+    if args.open_set:
+        return _open_set(args, widths)
     rows = []
     for width in widths:
         row = evaluate(args.model, width, split=args.split, data=args.data, phone=not args.no_phone)
@@ -196,6 +201,21 @@ def _evaluate(args: argparse.Namespace) -> int:
                   f"top-1 {row['top1']:.2%}  top-5 {row['top5']:.2%}{phone}  [{row['seconds']:.0f} s]")
     if args.json:
         print(json.dumps(rows, indent=2))
+    return 0
+
+
+def _open_set(args: argparse.Namespace, widths: list) -> int:
+    from mnv2_core.jobs.evaluate import measure_open_set
+    from mnv2_core.measure.open_set import save_open_set
+
+    command = "python -m mnv2_core " + " ".join(sys.argv[1:])
+    records = [measure_open_set(args.model, width, data=args.data, command=command) for width in widths]
+    path = save_open_set(records)
+    for r in records:
+        print(f"{args.model} {r.width if r.width is not None else '':<5} not sure below {r.threshold:.1%}: flags "
+              f"{r.test_correct_flagged:.1%} of correct and {r.test_wrong_flagged:.1%} of wrong test answers, "
+              f"{r.non_flowers_flagged:.0%} of {r.non_flower_photos} non-flower photos")
+    print(f"saved {path}", file=sys.stderr)
     return 0
 
 

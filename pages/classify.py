@@ -10,7 +10,9 @@ import streamlit as st
 
 from mnv2_core import config
 from mnv2_core.images.decode import SUPPORTED_FORMATS, DecodedImage, ImageDecodeError, decode_image
-from mnv2_core.images.flowers import test_photos
+from mnv2_core.images.flowers import example_photos, test_photos
+from mnv2_core.images.views import center_crop_view
+from mnv2_core.models.labels import flower_names
 from mnv2_core.runtime.engines import ENGINE_TITLES
 from mnv2_core.runtime.model_config import ModelConfig
 from pages.common import BY_KEY, get_availability, get_footprint, get_predictor, model_controls, show_user_error
@@ -35,14 +37,19 @@ def _decode(data: bytes) -> DecodedImage:
     return decode_image(data)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _thumbnail(path: str):
+    return center_crop_view(_decode(Path(path).read_bytes()).image, 160)
+
+
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_KEY)
 def _heatmap(data: bytes, config: ModelConfig):
     """Grad-CAM for the top-1 class, once per image and model (a backward pass is too slow for every rerun)."""
     return get_predictor(config).explain(_decode(data).image)
 
 
-source = st.segmented_control("Image", ["Upload", "Camera", "Test-set sample"], default="Upload", key="source") \
-    or "Upload"
+source = st.segmented_control("Image", ["Upload", "Camera", "Examples", "Test-set sample"], default="Upload",
+                              key="source") or "Upload"
 data: bytes | None = None
 if source == "Upload":
     upload = st.file_uploader("Flower photo", type=list(SUPPORTED_FORMATS), key="upload")
@@ -50,6 +57,17 @@ if source == "Upload":
 elif source == "Camera":
     shot = st.camera_input("Take a photo", key="camera")
     data = shot.getvalue() if shot is not None else None
+elif source == "Examples":
+    examples = example_photos()
+    if not examples:
+        st.info(f"No example photos found under {config.data_dir()}; set MNV2_DATA to an Oxford-102 folder.")
+    strip = st.columns(max(1, len(examples)))
+    for column, (class_id, path) in zip(strip, examples):
+        column.image(_thumbnail(str(path)), width="stretch")
+        if column.button(flower_names()[class_id - 1], key=f"example_{class_id}", width="stretch"):
+            st.session_state.example = str(path)
+    if st.session_state.get("example"):
+        data = Path(st.session_state.example).read_bytes()
 else:
     samples = [str(p) for p in test_photos()]
     if not samples:
@@ -84,6 +102,10 @@ except (ValueError, RuntimeError, OSError) as exc:
     st.stop()
 
 result = predictor.predict(decoded.image, top_k=5)
+if result.not_sure:
+    st.warning(f"This may not be one of the 102 flowers: the model is only {result.top[0].prob:.0%} sure of its "
+               f"answer, below the {result.not_sure_below:.0%} it reaches on 95% of the flowers it gets right. "
+               "The top-5 is still shown.", icon=":material/help:")
 if not predictor.info.trained:
     st.warning(predictor.info.description, icon=":material/casino:")
 elif warning := predictor.accuracy_warning():

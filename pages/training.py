@@ -8,6 +8,7 @@ import streamlit as st
 
 from mnv2_core.measure.records import (FAMILY_STEPS, comparison_rows, family_rows, family_steps, load_runs, runs_dir,
                                        with_values)
+from mnv2_core.measure.open_set import open_set_rows
 from mnv2_core.measure.run_report import learning_curves, phase_summaries, run_summary, worst_classes_first
 from mnv2_core.models import MOBILENET_WIDTHS
 
@@ -74,6 +75,21 @@ if scored:
     chart.update_traces(textposition="top center")
     chart.update_yaxes(tickformat=".0%")
     st.plotly_chart(chart, key="comparison")
+
+not_sure = open_set_rows()
+if not_sure:
+    st.subheader('"Not sure": answers that may not be one of the 102 flowers')
+    st.dataframe(pd.DataFrame(not_sure), hide_index=True, column_config={
+        "title": st.column_config.TextColumn("model"),
+        "threshold": st.column_config.NumberColumn("not sure below", format="percent"),
+        "test_correct_flagged": st.column_config.NumberColumn("correct test answers flagged", format="percent"),
+        "test_wrong_flagged": st.column_config.NumberColumn("wrong test answers flagged", format="percent"),
+        "non_flowers_flagged": st.column_config.NumberColumn("non-flower photos flagged", format="percent"),
+        "non_flower_photos": st.column_config.NumberColumn("non-flower photos")})
+    st.caption("A 102-way model always names a flower. Classify warns when its confidence (the top softmax "
+               "probability) is below a threshold chosen on the valid split to flag 5% of its correct answers. "
+               "The non-flower photos are scikit-image's sample photos (an astronaut, a cat, coffee, coins, a rocket, "
+               "text...). Measured by `python -m mnv2_core evaluate --open-set`.")
 
 chosen = st.selectbox("Run", [r["id"] for r in runs], key="train_run")
 run = next(r for r in runs if r["id"] == chosen)

@@ -1,4 +1,4 @@
-"""One real browser: headless Chromium uploads a flower photo to `streamlit run app.py` and sees the top-5 chart."""
+"""Real browser tests: headless Chromium drives `streamlit run app.py` (a photo answered; every bad upload one sentence)."""
 
 from __future__ import annotations
 
@@ -64,25 +64,116 @@ def app_url(tmp_path: Path):
             print(out)
 
 
-def test_upload_a_photo_and_see_top5(app_url: str, sample_flower: Path, tmp_path: Path) -> None:
+@pytest.fixture()
+def classify_page(app_url: str):
+    """The app's Classify page in headless Chromium (the system's, no browser download)."""
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         (pytest.fail if IN_CI else pytest.skip)(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
-    photo = require_shared_path(sample_flower)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(app_url, wait_until="domcontentloaded")
             page.get_by_text("Classify a flower").wait_for(timeout=60_000)
-            page.locator("input[type=file]").first.set_input_files(str(photo))
-            chart = page.locator(".js-plotly-plot").filter(has_text="Top-5").first
-            expect(chart).to_be_visible(timeout=120_000)
-            expect(page.get_by_text("Latency (this prediction)")).to_be_visible()
-            expect(page.locator("[data-testid=stException]")).to_have_count(0)
-            shots = Path(os.environ.get("MNV2_SCREENSHOTS", tmp_path))
-            shots.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(shots / "classify.png"), full_page=True)
+            yield page
         finally:
             browser.close()
+
+
+def test_upload_a_photo_and_see_top5(classify_page, sample_flower: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = classify_page
+    page.locator("input[type=file]").first.set_input_files(str(require_shared_path(sample_flower)))
+    chart = page.locator(".js-plotly-plot").filter(has_text="Top-5").first
+    expect(chart).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("Latency (this prediction)")).to_be_visible()
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
+    shots = Path(os.environ.get("MNV2_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "classify.png"), full_page=True)
+
+
+def _bad_and_odd_uploads(folder: Path, flower: Path) -> list[tuple[Path, str]]:
+    """(file, what the page must show): "error" for one sentence, "answer" for the top-5."""
+    import io
+    import struct
+    import zlib
+
+    import numpy as np
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    photo = Image.open(flower).convert("RGB")
+
+    def save(name: str, image: Image.Image, **kw) -> Path:
+        path = folder / name
+        image.save(path, **kw)
+        return path
+
+    def raw(name: str, data: bytes) -> Path:
+        path = folder / name
+        path.write_bytes(data)
+        return path
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    jpeg = io.BytesIO()
+    photo.save(jpeg, format="JPEG")
+    png = io.BytesIO()
+    photo.save(png, format="PNG")
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 10_000, 10_000, 8, 2, 0, 0, 0)) + \
+        chunk(b"IEND", b"")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    grey16 = Image.fromarray((np.asarray(photo.convert("L"), dtype=np.uint16) * 257).astype(np.uint16))
+    frames = [photo.resize((120, 90)), photo.resize((120, 90)).rotate(90)]
+    gif = folder / "animated.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100)
+    return [
+        (raw("corrupt.jpg", jpeg.getvalue()[:200] + b"\x00" * 500), "error"),
+        (raw("truncated.png", png.getvalue()[: len(png.getvalue()) // 3]), "error"),
+        (raw("report.jpg", b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n"), "error"),
+        (raw("empty.jpg", b""), "error"),
+        (raw("bomb.png", bomb), "error"),
+        (save("one_pixel.png", Image.new("RGB", (1, 1), "yellow")), "answer"),
+        (save("grey16.png", grey16), "answer"),
+        (save("cmyk.jpg", photo.convert("CMYK"), format="JPEG"), "answer"),
+        (gif, "answer"),
+        (save("iphone.heic", photo, format="HEIF"), "answer"),
+        (save("rotated.jpg", photo, format="JPEG", exif=exif.tobytes()), "answer"),
+    ]
+
+
+def test_every_bad_upload_is_one_sentence_and_the_next_good_one_is_answered(classify_page, sample_flower: Path,
+                                                                          tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = classify_page
+    photo = require_shared_path(sample_flower)
+    uploads = _bad_and_odd_uploads(tmp_path, photo)
+    too_big = tmp_path / "too_big.jpg"
+    too_big.write_bytes(photo.read_bytes() + b"\x00" * 26 * 2**20)  # over the 25 MB limit of .streamlit/config.toml
+    chooser = page.locator("input[type=file]").first
+    chart = page.locator(".js-plotly-plot").filter(has_text="Top-5")
+    errors = page.locator("[data-testid=stAlertContentError]")
+    # Alternate bad and good files, so that every expectation waits for the new upload's own result.
+    bad = [u for u in uploads if u[1] == "error"]
+    good = [u for u in uploads if u[1] == "answer"] + [(photo, "answer")]
+    sequence = [u for i, answer in enumerate(good) for u in (bad[i % len(bad)], answer)]
+    for path, expected in sequence:
+        chooser.set_input_files(str(path))
+        if expected == "error":
+            expect(errors).to_have_count(1, timeout=60_000)
+            assert "Traceback" not in errors.first.inner_text(), path.name
+            expect(chart).to_have_count(0)
+        else:
+            expect(chart.first).to_be_visible(timeout=120_000)
+            expect(errors).to_have_count(0)
+        expect(page.locator("[data-testid=stException]")).to_have_count(0)
+    chooser.set_input_files(str(too_big))
+    expect(page.get_by_text("or smaller")).to_be_visible(timeout=30_000)  # Streamlit's own sentence

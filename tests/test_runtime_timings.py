@@ -20,15 +20,19 @@ def two_cpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpuinfo_files: dic
     return tuple(read_cpu(cpuinfo_files[n], cores=2, engines=()) for n in ("zen1", "zen4"))
 
 
-def _row(engine: str, ms: float, precision: str = "int8") -> dict:
-    return {"model": "mobilenet_v2", "width": 1.0, "precision": precision, "engine": engine, "median_ms": ms}
+def _row(engine: str, ms: float, variant: str = "u8s8-rr") -> dict:
+    return {"model": "mobilenet_v2", "width": 1.0, "precision": "int8", "engine": engine, "variant": variant,
+            "median_ms": ms}
+
+
+SHIPPED = {"onnxruntime": "u8s8-rr", "openvino": "u8s8-rr"}  # the engines and the INT8 file they would run
 
 
 def test_a_record_made_on_one_cpu_does_not_speak_for_another(two_cpus) -> None:
     zen1, zen4 = two_cpus
     timings.save_timings([_row("onnxruntime", 5.0), _row("openvino", 9.0)], "test", zen1)
-    assert timings.fastest_engine("mobilenet_v2", 1.0, "int8", ("onnxruntime", "openvino"), zen1) == "onnxruntime"
-    assert timings.fastest_engine("mobilenet_v2", 1.0, "int8", ("onnxruntime", "openvino"), zen4) is None
+    assert timings.fastest_engine("mobilenet_v2", 1.0, "int8", SHIPPED, zen1) == "onnxruntime"
+    assert timings.fastest_engine("mobilenet_v2", 1.0, "int8", SHIPPED, zen4) is None
     assert timings.timings_record(zen4) == {} and timings.timings_table(zen4) == []
 
 
@@ -42,12 +46,21 @@ def test_a_record_copied_under_another_cpu_s_name_is_ignored(two_cpus) -> None:
 def test_no_choice_until_every_candidate_is_timed_then_the_fastest(two_cpus) -> None:
     zen1, _ = two_cpus
     timings.save_timings([_row("onnxruntime", 5.0)], "test", zen1)
-    assert timings.fastest_engine("mobilenet_v2", 1.0, "int8", ("onnxruntime", "openvino"), zen1) is None
+    assert timings.fastest_engine("mobilenet_v2", 1.0, "int8", SHIPPED, zen1) is None
     timings.save_timings([_row("openvino", 3.0)], "test", zen1)  # merged: the first row stays
-    assert timings.fastest_engine("mobilenet_v2", 1.0, "int8", ("onnxruntime", "openvino"), zen1) == "openvino"
+    assert timings.fastest_engine("mobilenet_v2", 1.0, "int8", SHIPPED, zen1) == "openvino"
     timings.save_timings([_row("openvino", 7.0)], "test", zen1)  # a new measurement replaces the old one
-    assert timings.fastest_engine("mobilenet_v2", 1.0, "int8", ("onnxruntime", "openvino"), zen1) == "onnxruntime"
+    assert timings.fastest_engine("mobilenet_v2", 1.0, "int8", SHIPPED, zen1) == "onnxruntime"
     assert len(timings.measured_timings(zen1)) == 2
+
+
+def test_a_timing_of_another_int8_format_does_not_stand_for_the_shipped_one(two_cpus) -> None:
+    zen1, _ = two_cpus
+    timings.save_timings([_row("onnxruntime", 5.0, "u8u8"), _row("openvino", 9.0, "u8u8")], "bench", zen1)
+    assert timings.fastest_engine("mobilenet_v2", 1.0, "int8", SHIPPED, zen1) is None
+    timings.save_timings([_row("onnxruntime", 8.0), _row("openvino", 6.0)], "first use", zen1)
+    assert timings.fastest_engine("mobilenet_v2", 1.0, "int8", SHIPPED, zen1) == "openvino"
+    assert len(timings.measured_timings(zen1)) == 4
 
 
 def test_measuring_picks_the_faster_call_and_records_both(two_cpus) -> None:

@@ -71,6 +71,20 @@ def test_photos(root: Path | None = None) -> list[Path]:
         return []
 
 
+# Well-known classes for the Classify page's click-to-try strip (Oxford-102 class ids, as in the data folders).
+EXAMPLE_CLASSES = (50, 54, 74, 73, 6, 78)  # dandelion, sunflower, rose, water lily, tiger lily, lotus
+
+
+def example_photos(root: Path | None = None, classes: tuple[int, ...] = EXAMPLE_CLASSES) -> list[tuple[int, Path]]:
+    """(class id, path) of the first test photo of each example class found; empty without the data folder."""
+    firsts: dict[int, Path] = {}
+    for path in test_photos(root):
+        label = int(path.parent.name) if path.parent.name.isdigit() else -1
+        if label in classes and label not in firsts:
+            firsts[label] = path
+    return [(c, firsts[c]) for c in classes if c in firsts]
+
+
 def official_flower_samples(root: Path, split: str, *, download: bool) -> list[tuple[Path, int]]:
     """The official Oxford-102 split through ``torchvision.datasets.Flowers102`` (labels 0..101 = class id - 1)."""
     if split not in FLOWER_SPLITS:

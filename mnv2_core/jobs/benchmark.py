@@ -18,6 +18,7 @@ from mnv2_core.measure.counts import count_macs, count_params
 from mnv2_core.measure.latency import time_model
 from mnv2_core.measure.probe import Resolution
 from mnv2_core.models import build_model, get_spec
+from mnv2_core.runtime.int8_onnx import FORMAT
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class BenchRow:
     cv: float
     threads: int
     runs: int
+    variant: str | None = None  # INT8: the format timed (the timing records key on it)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -151,8 +153,9 @@ def run_benchmark(configs: list[BenchConfig], *, runs: int = 30, warmup: int = 5
             x = torch.randn(1, 3, spec.resolution, spec.resolution)
             stats = measure_latency(lambda: call(x), warmup=warmup, runs=runs, threads=threads,
                                     max_seconds=max_seconds)
+            variant = None if config.precision == "fp32" else "fx" if config.engine == "torch" else FORMAT
             rows.append(BenchRow(config.model, config.width, config.precision, config.engine, params, macs,
-                                 stats.median_ms, stats.p90_ms, stats.cv, stats.threads, stats.runs))
+                                 stats.median_ms, stats.p90_ms, stats.cv, stats.threads, stats.runs, variant))
     if progress:
         progress(len(configs), len(configs), None)  # type: ignore[arg-type]
     return rows

@@ -35,3 +35,22 @@ def evaluate(model: str, width: float | None, *, split: str = "test", data: str 
         row |= {"phone_top1": proxy["top1"], "phone_top5": proxy["top5"]}
     row["seconds"] = round(time.perf_counter() - started, 1)
     return row
+
+
+def measure_open_set(model: str, width: float | None, *, data: str | Path | None = None, command: str = ""):
+    """Choose the 'not sure' threshold of a flower checkpoint on valid; measure it on test and non-flower photos."""
+    from mnv2_core.measure import open_set
+
+    loaded = load_model(model, width, "flowers")
+    if not loaded.info.trained:
+        raise ValueError(f"{loaded.title} has no trained flower checkpoint here, so it has no threshold to choose.")
+    preprocess = loaded.info.preprocess
+    splits = {}
+    for split in ("valid", "test"):
+        samples = split_samples(data, split)
+        logits = evaluate_model(loaded.model, samples, preprocess, desc=split)
+        splits[split] = (logits.numpy(), torch.tensor([y for _, y in samples]).numpy())
+    with torch.inference_mode():
+        others = torch.cat([loaded.model(preprocess.tensor(image)) for _, image in open_set.non_flower_photos()])
+    return open_set.score(model, loaded.width, open_set.checkpoint_identity(loaded.info), splits["valid"], splits["test"],
+                          others.numpy(), command)

@@ -29,11 +29,16 @@ class PredictResult:
     latency_ms: float  # the model's forward pass alone
     preprocess_ms: float
     weights: WeightsInfo
+    not_sure_below: float | None = None  # the confidence under which the answer may not be a flower at all
+
+    @property
+    def not_sure(self) -> bool:
+        return self.not_sure_below is not None and self.top[0].prob < self.not_sure_below
 
     def as_dict(self) -> dict[str, Any]:
         return {"top": [p.__dict__ for p in self.top], "latency_ms": round(self.latency_ms, 3),
                 "preprocess_ms": round(self.preprocess_ms, 3), "weights": self.weights.description,
-                "weights_source": self.weights.source, "trained": self.weights.trained}
+                "weights_source": self.weights.source, "trained": self.weights.trained, "not_sure": self.not_sure}
 
 
 WEAK_BELOW = 0.5  # test top-1 under which the app warns that the model is often wrong
@@ -58,6 +63,12 @@ class Predictor:
         self.names = labels.class_names(self.classes)
         self.model = self.loaded.model  # the float torch model (Grad-CAM, params, MACs)
         self.measured_here = False
+        self.not_sure_below = None
+        if self.classes == "flowers" and self.loaded.info.trained:
+            from mnv2_core.measure.open_set import checkpoint_identity, threshold_for
+
+            self.not_sure_below = threshold_for(self.loaded.name, self.loaded.width,
+                                                checkpoint_identity(self.loaded.info))
         self._int8_file = None
         if self.precision == "int8":
             self._int8_file = engines.shipped_int8(self.loaded.name, self.loaded.width, self.classes,
@@ -73,15 +84,25 @@ class Predictor:
             return shipped if self._int8_file is not None and shipped else ("torch",)
         return installed
 
+    def variant(self, engine: str) -> str | None:
+        """What ``engine`` would run at this precision: the shipped INT8 file's format, PyTorch's FX INT8, or None
+        (FP32)."""
+        if self.precision != "int8":
+            return None
+        if engine == "torch":
+            return "fx"
+        return (engines.int8_meta(self.loaded.name, self.loaded.width, self.classes) or {}).get("format_key", "u8u8")
+
     def _auto_runner(self, threads: int | None) -> engines.Runner:
-        name, width, candidates = self.loaded.name, self.loaded.width, self.candidate_engines()
+        name, width = self.loaded.name, self.loaded.width
+        candidates = {e: self.variant(e) for e in self.candidate_engines()}
         best = timings.fastest_engine(name, width, self.precision, candidates)
         if best is not None or len(candidates) == 1:
-            return self._runner(best or candidates[0], threads)
+            return self._runner(best or next(iter(candidates)), threads)
         runners = {e: self._runner(e, threads) for e in candidates}
         x = torch.zeros(1, 3, self.resolution, self.resolution)
         best = timings.measure_engines(name, width, self.precision,
-                                       {e: (lambda r=r: r(x)) for e, r in runners.items()})
+                                       {e: (lambda r=r: r(x)) for e, r in runners.items()}, variants=candidates)
         self.measured_here = True
         return runners[best]
 
@@ -173,7 +194,7 @@ class Predictor:
         values, indices = probs.topk(min(top_k, probs.numel()))
         top = [Prediction(self.names[i], labels.class_id(self.classes, i), float(p))
                for p, i in zip(values.tolist(), indices.tolist())]
-        return PredictResult(top, (end - mid) * 1000, (mid - start) * 1000, self.info)
+        return PredictResult(top, (end - mid) * 1000, (mid - start) * 1000, self.info, self.not_sure_below)
 
     def explain(self, image: Image.Image, class_index: int | None = None):
         """Grad-CAM heat map over the model's view; INT8 models are explained by their float twin."""

@@ -1,8 +1,9 @@
 """Engine timings measured on this machine, one record per CPU identity, and the engine choice they decide.
 
 A record lives in ``MNV2_CACHE/engines/<cpu key>.json`` (:mod:`mnv2_core.measure.machine`): the CPU, and one row
-per (model, width, precision, engine) with its median and p90 latency, the command or page that measured it and
-when. ``python -m mnv2_core bench --save``, the Benchmark page's sweep and the Predictor's first-use measurement
+per (model, width, precision, engine, variant) with its median and p90 latency, the command or page that measured
+it and when. The variant names the INT8 file's format (``u8s8-rr``, ``u8u8``; ``fx`` for PyTorch's INT8), since two
+INT8 formats of one model run at different speeds. ``python -m mnv2_core bench --save``, the Benchmark page's sweep and the Predictor's first-use measurement
 all write the same record; the app's automatic engine is the fastest row of this CPU's record, never another
 CPU's. Where a configuration has not been timed here yet, :func:`measure_engines` times each candidate for about a
 second and records the result.
@@ -20,7 +21,7 @@ from mnv2_core import config
 from mnv2_core.files import atomic_write_json
 from mnv2_core.measure import machine
 
-ROW_KEY = ("model", "width", "precision", "engine")
+ROW_KEY = ("model", "width", "precision", "engine", "variant")
 _WRITE_LOCK = threading.Lock()  # browser sessions that measure at once must not lose each other's rows
 
 
@@ -68,18 +69,21 @@ def save_timings(rows: list[Mapping[str, Any]], source: str, cpu: machine.CpuIde
     return path
 
 
-def fastest_engine(model: str, width: float | None, precision: str, candidates: tuple[str, ...],
+def fastest_engine(model: str, width: float | None, precision: str, candidates: Mapping[str, str | None],
                    cpu: machine.CpuIdentity | None = None) -> str | None:
-    """The candidate measured fastest here for exactly this configuration; None until every candidate is timed."""
+    """The candidate measured fastest here for exactly this configuration; None until every candidate is timed.
+    ``candidates`` maps each engine to the variant it would run."""
     rows = {r["engine"]: r["median_ms"] for r in measured_timings(cpu)
-            if (r.get("model"), r.get("width"), r.get("precision")) == (model, width, precision)}
+            if (r.get("model"), r.get("width"), r.get("precision")) == (model, width, precision)
+            and r.get("engine") in candidates and r.get("variant") == candidates[r["engine"]]}
     if not candidates or any(c not in rows for c in candidates):
         return None
     return min(candidates, key=lambda c: rows[c])
 
 
 def measure_engines(model: str, width: float | None, precision: str, calls: Mapping[str, Callable[[], object]], *,
-                    seconds: float = 1.0, cpu: machine.CpuIdentity | None = None) -> str:
+                    variants: Mapping[str, str | None] | None = None, seconds: float = 1.0,
+                    cpu: machine.CpuIdentity | None = None) -> str:
     """Time each engine's call for about ``seconds`` (after warm-up), record the rows, return the fastest."""
     from mnv2_core.measure.latency import measure_latency
 
@@ -87,7 +91,7 @@ def measure_engines(model: str, width: float | None, precision: str, calls: Mapp
     for engine, call in calls.items():
         stats = measure_latency(call, warmup=3, runs=200, max_seconds=seconds)
         rows.append({"model": model, "width": width, "precision": precision, "engine": engine,
-                     "median_ms": stats.median_ms, "p90_ms": stats.p90_ms, "runs": stats.runs,
+                     "variant": (variants or {}).get(engine), "median_ms": stats.median_ms, "p90_ms": stats.p90_ms, "runs": stats.runs,
                      "threads": stats.threads})
     save_timings(rows, "measured at first use", cpu)
     return min(rows, key=lambda r: r["median_ms"])["engine"]
@@ -99,7 +103,8 @@ def timings_table(cpu: machine.CpuIdentity | None = None) -> list[dict[str, Any]
     from mnv2_core.models import model_title
     from mnv2_core.runtime.engines import ENGINE_TITLES
 
-    rows = [{"title": f"{model_title(r['model'], r.get('width'))} {str(r['precision']).upper()}",
+    rows = [{"title": f"{model_title(r['model'], r.get('width'))} {str(r['precision']).upper()}"
+                      + (f" ({str(r['variant']).upper()})" if r.get("variant") else ""),
              "engine": ENGINE_TITLES.get(r["engine"], r["engine"]), "median_ms": r["median_ms"],
              "p90_ms": r.get("p90_ms"), "source": r.get("source"), "date": r.get("date")}
             for r in measured_timings(cpu) if "median_ms" in r and "model" in r]
