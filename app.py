@@ -12,7 +12,8 @@ pages = [
 ]
 navigation = st.navigation(pages)
 
-from pages.common import sidebar_status  # noqa: E402  (after set_page_config, so the sidebar comes second)
+from pages.common import sidebar_status, warm_default_model  # noqa: E402  (after set_page_config)
 
+warm_default_model()
 sidebar_status()
 navigation.run()

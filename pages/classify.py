@@ -45,7 +45,7 @@ def _thumbnail(path: str):
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_KEY)
 def _heatmap(data: bytes, config: ModelConfig):
     """Grad-CAM for the top-1 class, once per image and model (a backward pass is too slow for every rerun)."""
-    return get_predictor(config).explain(_decode(data).image)
+    return get_predictor(config).explain(_decode(data).image)  # waits its turn in the pool, under the spinner
 
 
 source = st.segmented_control("Image", ["Upload", "Camera", "Examples", "Test-set sample"], default="Upload",
@@ -101,7 +101,16 @@ except (ValueError, RuntimeError, OSError) as exc:
     show_user_error(exc)
     st.stop()
 
-result = predictor.predict(decoded.image, top_k=5)
+queue = st.empty()
+
+
+def _waiting(ahead: int) -> None:
+    queue.info(f"Waiting for a free core: the model is busy with other students' photos ({ahead} waiting).",
+               icon=":material/hourglass_top:")
+
+
+result = predictor.predict(decoded.image, top_k=5, on_wait=_waiting)
+queue.empty()
 if result.not_sure:
     st.warning(f"This may not be one of the 102 flowers: the model is only {result.top[0].prob:.0%} sure of its "
                f"answer, below the {result.not_sure_below:.0%} it reaches on 95% of the flowers it gets right. "

@@ -26,6 +26,24 @@ def get_predictor(config: ModelConfig):
     return Predictor(config)
 
 
+@st.cache_resource(show_spinner=False)
+def warm_default_model():
+    """Load, time and warm the default model in the background, once per server, when the first visitor opens
+    any page: by the time a photo is uploaded, the model is ready."""
+    import threading
+
+    def warm() -> None:
+        from PIL import Image
+
+        config = ModelConfig()
+        get_footprint(config)  # loads the model (and times its engines) first, then counts its MACs
+        get_predictor(config).explain(Image.new("RGB", (256, 256), "green"))  # the first backward pass is slow
+
+    thread = threading.Thread(target=warm, name="warm-default-model", daemon=True)
+    thread.start()
+    return thread
+
+
 @st.cache_data(show_spinner=False, max_entries=12, hash_funcs=BY_KEY)
 def get_footprint(config: ModelConfig):
     """Params, MACs and size on disk of the cached model (counted once per configuration)."""

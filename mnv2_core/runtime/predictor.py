@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from PIL import Image
@@ -13,6 +13,7 @@ from mnv2_core.measure.latency import LatencyStats, measure_latency
 from mnv2_core.models import labels
 from mnv2_core.models.weights import LoadedModel, WeightsInfo, load_model
 from mnv2_core.runtime import engines, timings
+from mnv2_core.runtime.workers import model_slot
 from mnv2_core.runtime.model_config import ModelConfig
 
 
@@ -184,28 +185,33 @@ class Predictor:
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.runner(x)
 
-    def predict(self, image: Image.Image, top_k: int = 5) -> PredictResult:
+    def predict(self, image: Image.Image, top_k: int = 5, *,
+                on_wait: Callable[[int], None] | None = None) -> PredictResult:
+        """Top-k classes; the forward pass takes a slot of the shared pool (``on_wait``: see workers.model_slot)."""
         start = time.perf_counter()
         x = self.tensor(image)
-        mid = time.perf_counter()
-        logits = self.logits(x)
-        end = time.perf_counter()
+        with model_slot(on_wait):
+            mid = time.perf_counter()
+            logits = self.logits(x)
+            end = time.perf_counter()
         probs = torch.softmax(logits.float(), dim=1)[0]
         values, indices = probs.topk(min(top_k, probs.numel()))
         top = [Prediction(self.names[i], labels.class_id(self.classes, i), float(p))
                for p, i in zip(values.tolist(), indices.tolist())]
         return PredictResult(top, (end - mid) * 1000, (mid - start) * 1000, self.info, self.not_sure_below)
 
-    def explain(self, image: Image.Image, class_index: int | None = None):
+    def explain(self, image: Image.Image, class_index: int | None = None, *,
+                on_wait: Callable[[int], None] | None = None):
         """Grad-CAM heat map over the model's view; INT8 models are explained by their float twin."""
         from mnv2_core.runtime.explain import grad_cam
 
         x = self.tensor(image)
         model = self.loaded.model
-        if class_index is None:
-            with torch.inference_mode():
-                class_index = int(model(x).argmax(1))
-        return grad_cam(model, x, class_index)
+        with model_slot(on_wait):
+            if class_index is None:
+                with torch.inference_mode():
+                    class_index = int(model(x).argmax(1))
+            return grad_cam(model, x, class_index)
 
 
 @dataclass(frozen=True)
