@@ -103,7 +103,7 @@ def availability(name: str, width: float | None = None, classes: str = "flowers"
 
 # Where a model's weights come from, in the sidebar's words (one per weights source).
 SOURCE_WORDS = {
-    "checkpoint": "trained here on Oxford-102 (assets/)",
+    "checkpoint": "trained by this project on Oxford-102",
     "torchvision-cache": "torchvision ImageNet (hub cache)",
     "tflite": "official TFLite ImageNet, imported",
     "torchvision-download": "torchvision ImageNet (will download)",
