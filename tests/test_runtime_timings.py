@@ -96,3 +96,17 @@ def test_the_quick_sweep_times_the_configurations_classify_runs(tmp_path: Path,
     measured = quick_sweep([0.35], ["int8"])  # the shipped INT8 file where one exists, else PyTorch INT8
     assert measured == ["MobileNetV2 0.35 INT8 (auto engine)"] and quick_sweep([0.35], ["int8"]) == []
     assert timings.is_measured("mobilenet_v2", 0.35, "int8") and not timings.is_measured("mobilenet_v2", 0.5, "int8")
+
+
+def test_an_engine_that_cannot_run_here_is_left_out_of_the_choice(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnv2_core.runtime import engines
+
+    def broken(*args, **kwargs):
+        raise engines.EngineError("OpenVINO could not compile m.onnx (RuntimeError).")
+
+    monkeypatch.setattr(timings, "timings_dir", lambda: tmp_path)
+    monkeypatch.setattr(engines, "openvino_runner", broken)
+    predictor = Predictor(ModelConfig("lenet5", None, "fp32", "flowers"))
+    assert predictor.measured_here and predictor.engine in ("torch", "onnxruntime")
+    assert {r["engine"] for r in timings.measured_timings()} == {"torch", "onnxruntime"}

@@ -32,11 +32,9 @@ WIDTH_RECIPES = {1.0: ("finetune", "--epochs 5 --lr 1e-4"), 0.75: ("prune", "--e
 
 def has_fast_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX): only then is --bf16 about 2x faster."""
-    try:
-        flags = set(cpuinfo.read_text().split())
-    except OSError:
-        return False
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    from mnv2_core.measure.machine import read_cpu
+
+    return read_cpu(cpuinfo, cores=1, engines=()).has_bf16
 
 
 def train_command(name: str, width: float | None = None) -> str:

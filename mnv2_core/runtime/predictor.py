@@ -100,7 +100,15 @@ class Predictor:
         best = timings.fastest_engine(name, width, self.precision, candidates)
         if best is not None or len(candidates) == 1:
             return self._runner(best or next(iter(candidates)), threads)
-        runners = {e: self._runner(e, threads) for e in candidates}
+        runners = {}
+        for engine in candidates:  # an engine that cannot run this model here is left out, not fatal
+            try:
+                runners[engine] = self._runner(engine, threads)
+            except engines.EngineError:
+                continue
+        if len(runners) <= 1:
+            return next(iter(runners.values()), None) or self._runner(next(iter(candidates)), threads)
+        candidates = {e: candidates[e] for e in runners}
         x = torch.zeros(1, 3, self.resolution, self.resolution)
         best = timings.measure_engines(name, width, self.precision,
                                        {e: (lambda r=r: r(x)) for e, r in runners.items()}, variants=candidates)

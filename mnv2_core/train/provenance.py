@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import platform
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,10 @@ def git_commit() -> dict[str, Any]:
 def device_string(device: torch.device | None = None) -> str:
     if device is not None and device.type == "cuda":
         return f"cuda, {torch.cuda.get_device_name(device)}"
-    return f"cpu, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}"
+    from mnv2_core.measure.machine import this_cpu
+
+    # the CPU's identity, not just "x86_64": runs made on a Zen1 and a Zen4 must be told apart
+    return f"cpu, {torch.get_num_threads()} threads, {this_cpu().title}"
 
 
 def file_identity(path: Path | None) -> str:
