@@ -43,20 +43,22 @@ def _thumbnail(path: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_KEY)
-def _heatmap(data: bytes, config: ModelConfig):
-    """Grad-CAM for the top-1 class, once per image and model (a backward pass is too slow for every rerun)."""
-    return get_predictor(config).explain(_decode(data).image)  # waits its turn in the pool, under the spinner
+def _heatmap(data: bytes, config: ModelConfig, class_index: int):
+    """Grad-CAM for the answer's top-1 class, once per image and model (a backward pass is too slow for every
+    rerun)."""
+    return get_predictor(config).explain(_decode(data).image, class_index)  # waits its turn in the pool
 
 
 source = st.segmented_control("Image", ["Upload", "Camera", "Examples", "Test-set sample"], default="Upload",
                               key="source") or "Upload"
 data: bytes | None = None
+name = ""  # what the answer is about, in its title: the file's name, the example's class or "camera photo"
 if source == "Upload":
     upload = st.file_uploader("Flower photo", type=list(SUPPORTED_FORMATS), key="upload")
-    data = upload.getvalue() if upload is not None else None
+    data, name = (upload.getvalue(), upload.name) if upload is not None else (None, "")
 elif source == "Camera":
     shot = st.camera_input("Take a photo", key="camera")
-    data = shot.getvalue() if shot is not None else None
+    data, name = (shot.getvalue(), "camera photo") if shot is not None else (None, "")
 elif source == "Examples":
     examples = example_photos()
     if not examples:
@@ -67,7 +69,7 @@ elif source == "Examples":
         if column.button(flower_names()[class_id - 1], key=f"example_{class_id}", width="stretch"):
             st.session_state.example = str(path)
     if st.session_state.get("example"):
-        data = Path(st.session_state.example).read_bytes()
+        data, name = Path(st.session_state.example).read_bytes(), Path(st.session_state.example).name
 else:
     samples = [str(p) for p in test_photos()]
     if not samples:
@@ -75,7 +77,7 @@ else:
     else:
         if st.button("Another sample", key="resample") or "sample" not in st.session_state:
             st.session_state.sample = random.choice(samples)
-        data = Path(st.session_state.sample).read_bytes()
+        data, name = Path(st.session_state.sample).read_bytes(), Path(st.session_state.sample).name
         st.caption(f"`{st.session_state.sample}`")
 
 if data is None:
@@ -120,29 +122,14 @@ if not predictor.info.trained:
 elif warning := predictor.accuracy_warning():
     st.info(warning, icon=":material/science:")
 
+# The top-5 is drawn first: under load it shows before the heat map has had its turn in the pool.
 left, right = st.columns([2, 3])
-with left:
-    w, h = decoded.original_size
-    st.image(decoded.image, caption=f"{decoded.format}, {w}x{h}" + (", EXIF rotation applied" if decoded.exif_rotated
-                                                                      else ""), width="stretch")
-    view = predictor.model_view(decoded.image)
-    show_cam = st.toggle("Where the model looked (Grad-CAM)", value=True, key="cam")
-    if show_cam:
-        from mnv2_core.runtime.explain import overlay
-
-        heat = _heatmap(data, choice)
-        st.image(overlay(view, heat), caption=f"What the model sees ({predictor.resolution}x{predictor.resolution}), "
-                 f"red where evidence for '{result.top[0].label}' is strongest", width="stretch")
-    else:
-        st.image(view, caption=f"What the model sees ({predictor.resolution}x{predictor.resolution} centre crop)",
-                 width="stretch")
-
 with right:
     top = list(reversed(result.top))
     fig = go.Figure(go.Bar(x=[p.prob for p in top], y=[f"{p.label} [{p.class_id}]" for p in top], orientation="h",
                            text=[f"{p.prob:.1%}" for p in top], textposition="auto", marker_color="#2e7d32"))
-    fig.update_layout(title="Top-5", xaxis=dict(range=[0, 1], tickformat=".0%"), height=320,
-                      margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(title=f"Top-5: {name}, {choice.title}", xaxis=dict(range=[0, 1], tickformat=".0%"),
+                      height=320, margin=dict(l=10, r=10, t=40, b=10))
     st.plotly_chart(fig, key="top5")
 
     fp = get_footprint(choice)
@@ -167,3 +154,21 @@ with right:
                      f"{stats.threads} threads, {stats.runs} runs after {stats.warmup} warm-up")
 
     warm_latency()
+
+with left:
+    w, h = decoded.original_size
+    st.image(decoded.image, caption=f"{decoded.format}, {w}x{h}" + (", EXIF rotation applied" if decoded.exif_rotated
+                                                                      else ""), width="stretch")
+    view = predictor.model_view(decoded.image)
+    show_cam = st.toggle("Where the model looked (Grad-CAM)", value=True, key="cam")
+    if show_cam:
+        from mnv2_core.runtime.explain import hottest, overlay
+
+        heat = _heatmap(data, choice, result.top[0].index)
+        x, y = hottest(heat)
+        st.image(overlay(view, heat), caption=f"What the model sees in {name} ({predictor.resolution}x"
+                 f"{predictor.resolution}), red where evidence for '{result.top[0].label}' is strongest (hottest "
+                 f"at x={x}, y={y})", width="stretch")
+    else:
+        st.image(view, caption=f"What the model sees ({predictor.resolution}x{predictor.resolution} centre crop)",
+                 width="stretch")

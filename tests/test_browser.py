@@ -3,76 +3,29 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from app_server import CHROMIUM_ARGS, chromium_path, serve_app
 from conftest import IN_CI, require_shared_path
-
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("MNV2_CHROMIUM", "/usr/bin/chromium")
-# Flags that keep Chromium from reaching for Google's services on a closed network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError("streamlit did not become healthy")
 
 
 @pytest.fixture()
 def app_url(tmp_path: Path):
-    port = _free_port()
-    env = {**os.environ, "MNV2_CACHE": str(tmp_path / "cache"), "MNV2_DOWNLOAD": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    with serve_app(tmp_path / "cache") as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            out, _ = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-        if "Traceback" in (out or ""):
-            print(out)
 
 
 @pytest.fixture()
 def classify_page(app_url: str):
     """The app's Classify page in headless Chromium (the system's, no browser download)."""
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        (pytest.fail if IN_CI else pytest.skip)(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    chromium = chromium_path()
+    if chromium is None:
+        (pytest.fail if IN_CI else pytest.skip)("needs the system Chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(app_url, wait_until="domcontentloaded")

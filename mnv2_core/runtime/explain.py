@@ -60,6 +60,12 @@ def _grad_cam(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
     return (cam / peak).numpy() if peak > 0 else cam.numpy()
 
 
+def hottest(heat: np.ndarray) -> tuple[int, int]:
+    """(x, y) of the heat map's strongest point, in pixels of the model's view."""
+    y, x = np.unravel_index(int(np.argmax(heat)), heat.shape)
+    return int(x), int(y)
+
+
 def overlay(image: Image.Image, heat: np.ndarray, alpha: float = 0.45) -> Image.Image:
     """Blend a [0, 1] heat map (red = high) onto an RGB image of the same size."""
     heat = np.clip(heat, 0.0, 1.0)

@@ -20,8 +20,9 @@ from mnv2_core.runtime.model_config import ModelConfig
 @dataclass(frozen=True)
 class Prediction:
     label: str
-    class_id: int
+    class_id: int  # the id users see (Oxford-102 from 1)
     prob: float
+    index: int  # the model's output index
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class PredictResult:
         return self.not_sure_below is not None and self.top[0].prob < self.not_sure_below
 
     def as_dict(self) -> dict[str, Any]:
-        return {"top": [p.__dict__ for p in self.top], "latency_ms": round(self.latency_ms, 3),
+        return {"top": [{"label": p.label, "class_id": p.class_id, "prob": p.prob} for p in self.top], "latency_ms": round(self.latency_ms, 3),
                 "preprocess_ms": round(self.preprocess_ms, 3), "weights": self.weights.description,
                 "weights_source": self.weights.source, "trained": self.weights.trained, "not_sure": self.not_sure}
 
@@ -204,13 +205,14 @@ class Predictor:
             end = time.perf_counter()
         probs = torch.softmax(logits.float(), dim=1)[0]
         values, indices = probs.topk(min(top_k, probs.numel()))
-        top = [Prediction(self.names[i], labels.class_id(self.classes, i), float(p))
+        top = [Prediction(self.names[i], labels.class_id(self.classes, i), float(p), i)
                for p, i in zip(values.tolist(), indices.tolist())]
         return PredictResult(top, (end - mid) * 1000, (mid - start) * 1000, self.info, self.not_sure_below)
 
     def explain(self, image: Image.Image, class_index: int | None = None, *,
                 on_wait: Callable[[int], None] | None = None):
-        """Grad-CAM heat map over the model's view; INT8 models are explained by their float twin."""
+        """Grad-CAM heat map over the model's view for ``class_index`` (default: the float model's top-1; pass the
+        prediction's own, which saves a forward pass); INT8 models are explained by their float twin."""
         from mnv2_core.runtime.explain import grad_cam
 
         x = self.tensor(image)

@@ -1,0 +1,316 @@
+"""Classroom load test: N browser sessions at once against `streamlit run app.py`, as a class opening the app.
+
+Each session (one Chromium context) opens the app, uploads its own real test-split photo at MobileNetV2 1.0 FP32,
+switches to INT8 and width 0.75 and uploads a second photo. First every session runs alone, one after another
+(the reference answers, reported as 1 session); then N at once. For each N it reports errors, answers that differ
+from the same request made alone (top-1 and the Grad-CAM's hottest point), p50/p95 time from upload to the top-5
+being shown, and the server's peak RSS and CPU (sampled from /proc). Bounded: at most MAX_SESSIONS sessions, each
+answer waits at most ``answer_timeout`` seconds, and the whole run stops after ``timeout`` seconds.
+
+    python3 tests/classroom.py --sessions 10 30
+
+The photos of the concurrent phase carry an extra JPEG comment, so that their bytes (and the app's caches keyed by
+them) differ from the reference phase while the pixels are the same: every answer is computed again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: the repository root holds mnv2_core
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app_server import CHROMIUM_ARGS, chromium_path, serve_app  # noqa: E402
+
+MAX_SESSIONS = 40
+# (width slider steps from the default 1.0, precision button) of each step; the first step is the page's default
+STEPS = (("1.0", "FP32"), ("0.75", "INT8"))
+HOTTEST = re.compile(r"hottest at x=(\d+), y=(\d+)")
+
+
+@dataclass
+class Answer:
+    session: int
+    step: int
+    photo: str
+    top1: str = ""
+    hottest: str = ""
+    seconds: float = float("nan")  # upload -> top-5 shown (the heat map follows)
+    error: str = ""
+
+
+@dataclass
+class Phase:
+    sessions: int
+    concurrent: bool
+    answers: list[Answer] = field(default_factory=list)
+    visit_seconds: list[float] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    server_cpu_seconds: float = 0.0
+    browser_cpu_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    differing: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        answered = [a.seconds for a in self.answers if not a.error]
+        quantiles = statistics.quantiles(answered, n=20, method="inclusive") if len(answered) > 1 else answered * 19
+        return {
+            "sessions": self.sessions if self.concurrent else 1,
+            "runs": "at once" if self.concurrent else f"{self.sessions} one after another",
+            "answers": len(answered), "errors": len(self.answers) - len(answered),
+            "differing": len(self.differing),
+            "p50_s": round(statistics.median(answered), 2) if answered else None,
+            "p95_s": round(quantiles[18], 2) if answered else None,
+            "peak_rss_mb": round(self.peak_rss_mb), "server_cpu_s": round(self.server_cpu_seconds, 1),
+            "cpu_per_answer_s": round(self.server_cpu_seconds / len(answered), 2) if answered else None,
+            "browser_cpu_s": round(self.browser_cpu_seconds, 1),
+            "wall_s": round(self.wall_seconds, 1),
+        }
+
+
+class ServerSampler:
+    """Peak RSS and CPU seconds of one process, sampled from /proc every 0.2 s while in use."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_rss_mb, self._stop = pid, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
+
+    def _rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak_rss_mb = max(self.peak_rss_mb, self._rss_mb())
+
+    def __enter__(self) -> ServerSampler:
+        self.peak_rss_mb, self._cpu0 = self._rss_mb(), self.cpu_seconds()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.cpu = self.cpu_seconds() - self._cpu0
+
+
+def chromium_cpu_seconds() -> float:
+    """CPU seconds of every Chromium process so far, with its exited children (the load generator's own share of
+    the machine: on one computer the browsers compete with the server for the same cores)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1: text.rindex(")")], text.rsplit(")", 1)[1].split()
+        if name.startswith("chrom"):
+            total += sum(int(v) for v in rest[11:15])  # utime, stime, cutime, cstime
+    return total / tick
+
+
+def class_photos(folder: Path, sessions: int, tag: bytes = b"") -> list[tuple[Path, Path]]:
+    """Two real test-split photos per session, from different classes, copied under names that say whose they
+    are; ``tag`` goes into a JPEG comment (same pixels, different bytes)."""
+    from mnv2_core import config
+    from mnv2_core.images.flowers import flower_samples, spread_over_classes
+
+    samples = spread_over_classes(flower_samples(config.data_dir(), "test"), 2 * sessions)
+    folder.mkdir(parents=True, exist_ok=True)
+    pairs = []
+    for i in range(sessions):
+        pair = []
+        for step, (path, label) in enumerate(samples[2 * i: 2 * i + 2]):
+            target = folder / f"student{i + 1:02d}_photo{step + 1}_class{label}.jpg"
+            data = path.read_bytes()
+            if tag:  # a COM segment right after SOI
+                data = data[:2] + b"\xff\xfe" + (len(tag) + 2).to_bytes(2, "big") + tag + data[2:]
+            target.write_bytes(data)
+            pair.append(target)
+        pairs.append(tuple(pair))
+    return pairs
+
+
+async def _answer(page, photo: Path, step: int, session: int, timeout_s: float) -> Answer:
+    """Upload ``photo`` and wait until its own top-5 is shown; read the top-1 and the heat map's hottest point."""
+    width, precision = STEPS[step]
+    answer = Answer(session, step, photo.name)
+    chart = page.locator(".js-plotly-plot").filter(has_text=f"Top-5: {photo.name}").first
+    start = time.perf_counter()
+    try:
+        await page.locator("input[type=file]").first.set_input_files(str(photo))
+        await chart.wait_for(state="visible", timeout=timeout_s * 1000)
+        answer.seconds = time.perf_counter() - start
+        title = await chart.evaluate("el => el.layout.title.text")
+        if f"{width} {precision}" not in title:
+            answer.error = f"answered by the wrong model: {title}"
+        answer.top1 = await chart.evaluate("el => el.data[0].y[el.data[0].y.length - 1]")
+        # The heat map is drawn after the top-5, with this photo's name in its caption.
+        heat = page.get_by_text(f"What the model sees in {photo.name}").first
+        await heat.wait_for(timeout=timeout_s * 1000)
+        caption = await heat.inner_text()
+        answer.hottest = "x={}, y={}".format(*HOTTEST.search(caption).groups())
+        if await page.locator("[data-testid=stException]").count():
+            answer.error = "a traceback on the page"
+    except Exception as exc:  # noqa: BLE001 (a load test reports every failure and carries on)
+        answer.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+    return answer
+
+
+async def _session(browser, url: str, session: int, photos: tuple[Path, Path], answer_timeout: float,
+                   phase: Phase) -> None:
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = await context.new_page()
+        start = time.perf_counter()
+        await page.goto(url, wait_until="domcontentloaded")
+        await page.get_by_text("Classify a flower").wait_for(timeout=answer_timeout * 1000)
+        phase.visit_seconds.append(time.perf_counter() - start)
+        first = await _answer(page, photos[0], 0, session, answer_timeout)
+        phase.answers.append(first)
+        if first.error:
+            return
+        # To INT8 and one step narrower; the page answers the first photo again, then the second is uploaded.
+        width, precision = STEPS[1]
+        await page.locator("[data-testid=stButtonGroup]").get_by_text(precision, exact=True).click()
+        await page.get_by_role("slider").first.press("ArrowLeft")
+        await page.locator(".js-plotly-plot").filter(has_text=f"{width} {precision}").first.wait_for(
+            timeout=answer_timeout * 1000)
+        phase.answers.append(await _answer(page, photos[1], 1, session, answer_timeout))
+    except Exception as exc:  # noqa: BLE001
+        phase.answers.append(Answer(session, len(phase.answers), "", error=f"{type(exc).__name__}: "
+                                                                             f"{str(exc).splitlines()[0][:160]}"))
+    finally:
+        await context.close()
+
+
+async def _phase(browser, url: str, sampler_pid: int, photos: list[tuple[Path, Path]], concurrent: bool,
+                 answer_timeout: float) -> Phase:
+    phase = Phase(len(photos), concurrent)
+    start, browser_cpu = time.perf_counter(), chromium_cpu_seconds()
+    with ServerSampler(sampler_pid) as sampler:
+        if concurrent:
+            await asyncio.gather(*(_session(browser, url, i, p, answer_timeout, phase) for i, p in enumerate(photos)))
+        else:
+            for i, p in enumerate(photos):
+                await _session(browser, url, i, p, answer_timeout, phase)
+    phase.wall_seconds = time.perf_counter() - start
+    phase.browser_cpu_seconds = chromium_cpu_seconds() - browser_cpu
+    phase.server_cpu_seconds, phase.peak_rss_mb = sampler.cpu, sampler.peak_rss_mb
+    phase.answers.sort(key=lambda a: (a.session, a.step))
+    return phase
+
+
+def _compare(phase: Phase, reference: Phase) -> None:
+    alone = {(a.session, a.step): a for a in reference.answers if not a.error}
+    for a in phase.answers:
+        ref = alone.get((a.session, a.step))
+        if ref is not None and not a.error and (a.top1, a.hottest) != (ref.top1, ref.hottest):
+            phase.differing.append(f"student {a.session + 1} step {a.step + 1}: {a.top1} at {a.hottest}, alone "
+                                   f"{ref.top1} at {ref.hottest}")
+
+
+async def _run(url: str, pid: int, sessions: list[int], folder: Path, answer_timeout: float) -> list[Phase]:
+    from playwright.async_api import async_playwright
+
+    chromium = chromium_path()
+    if chromium is None:
+        raise SystemExit("The load test drives the system Chromium: apt-get install chromium")
+    biggest = max(sessions)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            reference = await _phase(browser, url, pid, class_photos(folder / "alone", biggest), False, answer_timeout)
+            phases = [reference]
+            for n in sessions:
+                if n <= 1:
+                    continue  # the reference phase is the one-session run
+                photos = class_photos(folder / f"at_once_{n}", n, tag=f"{n} at once".encode())
+                phase = await _phase(browser, url, pid, photos, True, answer_timeout)
+                _compare(phase, reference)
+                phases.append(phase)
+        finally:
+            await browser.close()
+    return phases
+
+
+def run_load_test(sessions: list[int], *, timeout: float = 1200, answer_timeout: float = 240,
+                  cache: Path | None = None, server: tuple[str, int] | None = None, log=print) -> list[dict]:
+    """Serve the app, run the reference and each concurrent phase, and return one summary per phase.
+    ``server``: (url, pid) of an app already running (e.g. under a profiler) instead of a fresh one."""
+    if not sessions or max(sessions) > MAX_SESSIONS or min(sessions) < 1:
+        raise ValueError(f"sessions must be between 1 and {MAX_SESSIONS}")
+    folder = Path(tempfile.mkdtemp(prefix="mnv2_classroom_"))
+    order = sorted(set(sessions))
+    try:
+        if server:
+            phases = asyncio.run(asyncio.wait_for(_run(*server, order, folder, answer_timeout), timeout))
+            server_log = ""
+        else:
+            with serve_app(cache, log=folder / "server.log") as (url, proc):
+                phases = asyncio.run(asyncio.wait_for(_run(url, proc.pid, order, folder, answer_timeout), timeout))
+            server_log = (folder / "server.log").read_text()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    summaries = []
+    for phase in phases:
+        summary = phase.summary()
+        summary["error_list"] = [f"student {a.session + 1} step {a.step + 1}: {a.error}" for a in phase.answers
+                                 if a.error]
+        summary["differing_list"] = phase.differing
+        summary["visit_p50_s"] = round(statistics.median(phase.visit_seconds), 2) if phase.visit_seconds else None
+        summary["answers_detail"] = [asdict(a) for a in phase.answers]
+        summaries.append(summary)
+        log(" | ".join(f"{k} {summary[k]}" for k in ("sessions", "runs", "answers", "errors", "differing", "p50_s",
+                                                     "p95_s", "visit_p50_s", "peak_rss_mb", "server_cpu_s",
+                                                     "cpu_per_answer_s", "browser_cpu_s", "wall_s")))
+        for line in summary["error_list"] + summary["differing_list"]:
+            log(f"  {line}")
+    if "Traceback" in server_log:
+        log("the server printed a traceback:\n" + server_log[-4000:])
+        summaries[-1]["server_traceback"] = True
+    return summaries
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", nargs="+", type=int, default=[10, 30],
+                        help="how many sessions at once, per phase (the reference phase runs the largest number "
+                             "one after another and is reported as 1 session)")
+    parser.add_argument("--timeout", type=float, default=1200, help="stop the whole run after this many seconds")
+    parser.add_argument("--answer-timeout", type=float, default=240, help="an answer not shown by then is an error")
+    parser.add_argument("--json", type=Path, default=None, help="also write the summaries here")
+    parser.add_argument("--url", default=None, help="an app already running (with --pid): e.g. under py-spy")
+    parser.add_argument("--pid", type=int, default=None, help="that server's process id, for its RSS and CPU")
+    args = parser.parse_args(argv)
+    if (args.url is None) != (args.pid is None):
+        parser.error("--url and --pid go together")
+    summaries = run_load_test(args.sessions, timeout=args.timeout, answer_timeout=args.answer_timeout,
+                              server=(args.url, args.pid) if args.url else None)
+    if args.json:
+        args.json.write_text(json.dumps(summaries, indent=2))
+    failed = any(s["errors"] or s["differing"] or s.get("server_traceback") for s in summaries)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
