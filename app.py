@@ -9,6 +9,7 @@ pages = [
     st.Page("pages/benchmark.py", title="Benchmark", icon=":material/speed:"),
     st.Page("pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
     st.Page("pages/training.py", title="Training", icon=":material/monitoring:"),
+    st.Page("pages/teach.py", title="Teach", icon=":material/school:"),
 ]
 navigation = st.navigation(pages)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from mnv2_core import config
@@ -15,7 +14,8 @@ from mnv2_core.images.views import center_crop_view
 from mnv2_core.models.labels import flower_names
 from mnv2_core.runtime.engines import ENGINE_TITLES
 from mnv2_core.runtime.model_config import ModelConfig
-from pages.common import BY_KEY, get_availability, get_footprint, get_predictor, model_controls, show_user_error
+from pages.common import (BY_KEY, get_availability, get_footprint, get_predictor, model_controls, show_user_error,
+                          top5_markdown)
 
 st.title("Classify a flower")
 st.caption("Upload a photo (JPEG, PNG, WebP, HEIC from an iPhone...), take one with the camera, or try a test image. "
@@ -125,12 +125,9 @@ elif warning := predictor.accuracy_warning():
 # The top-5 is drawn first: under load it shows before the heat map has had its turn in the pool.
 left, right = st.columns([2, 3])
 with right:
-    top = list(reversed(result.top))
-    fig = go.Figure(go.Bar(x=[p.prob for p in top], y=[f"{p.label} [{p.class_id}]" for p in top], orientation="h",
-                           text=[f"{p.prob:.1%}" for p in top], textposition="auto", marker_color="#2e7d32"))
-    fig.update_layout(title=f"Top-5: {name}, {choice.title}", xaxis=dict(range=[0, 1], tickformat=".0%"),
-                      height=320, margin=dict(l=10, r=10, t=40, b=10))
-    st.plotly_chart(fig, key="top5")
+    # One markdown element (a table with text bars), not a chart: it is replaced whole on a rerun, and a browser
+    # draws it without loading plotly.js, which cost each classroom session seconds of CPU.
+    st.markdown(top5_markdown(f"Top-5: {name}", choice.title, result.top))
 
     fp = get_footprint(choice)
     m = st.columns(2)

@@ -112,6 +112,14 @@ def model_controls(*, allow_precision: bool = True) -> ModelConfig:
     return ModelConfig(name, width, precision, classes, engine)
 
 
+def top5_markdown(title: str, subtitle: str, top) -> str:
+    """The top-k as one markdown table: rank, class [id], a text bar and the confidence."""
+    rows = [f"| {rank} | {p.label} [{p.class_id}] | `{'█' * round(20 * p.prob)}{'░' * (20 - round(20 * p.prob))}` "
+            f"{p.prob:.1%} |" for rank, p in enumerate(top, 1)]
+    title = "".join("\\" + c if c in "\\`*_[]<>|#" else c for c in title)  # a file name is not markdown
+    return "\n".join([f"**{title}** · {subtitle}", "", "| | class | confidence |", "|---:|---|---|", *rows])
+
+
 def show_user_error(exc: BaseException) -> None:
     """One sentence for errors a user can cause (bad file, missing data or checkpoint); never a traceback."""
     st.error(str(exc.args[0]) if exc.args else str(exc), icon=":material/error:")

@@ -40,7 +40,7 @@ def test_upload_a_photo_and_see_top5(classify_page, sample_flower: Path, tmp_pat
 
     page = classify_page
     page.locator("input[type=file]").first.set_input_files(str(require_shared_path(sample_flower)))
-    chart = page.locator(".js-plotly-plot").filter(has_text="Top-5").first
+    chart = page.locator("[data-testid=stMarkdown]").filter(has_text="Top-5: ").first
     expect(chart).to_be_visible(timeout=120_000)
     expect(page.get_by_text("Latency (this prediction)")).to_be_visible()
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
@@ -112,7 +112,7 @@ def test_every_bad_upload_is_one_sentence_and_the_next_good_one_is_answered(clas
     too_big = tmp_path / "too_big.jpg"
     too_big.write_bytes(photo.read_bytes() + b"\x00" * 26 * 2**20)  # over the 25 MB limit of .streamlit/config.toml
     chooser = page.locator("input[type=file]").first
-    chart = page.locator(".js-plotly-plot").filter(has_text="Top-5")
+    chart = page.locator("[data-testid=stMarkdown]").filter(has_text="Top-5: ")
     errors = page.locator("[data-testid=stAlertContentError]")
     # Alternate bad and good files, so that every expectation waits for the new upload's own result.
     bad = [u for u in uploads if u[1] == "error"]
@@ -130,3 +130,35 @@ def test_every_bad_upload_is_one_sentence_and_the_next_good_one_is_answered(clas
         expect(page.locator("[data-testid=stException]")).to_have_count(0)
     chooser.set_input_files(str(too_big))
     expect(page.get_by_text("or smaller")).to_be_visible(timeout=30_000)  # Streamlit's own sentence
+
+
+def test_teach_three_classes_in_the_browser_then_classify_a_new_photo(classify_page, flowers_dir: Path) -> None:
+    import time
+
+    from playwright.sync_api import expect
+
+    from mnv2_core.images.flowers import photos_of_class
+
+    page = classify_page
+    page.get_by_role("link", name="Teach").click()
+    expect(page.get_by_text("Teach it your own classes")).to_be_visible(timeout=60_000)
+    classes = {"common dandelion": 50, "water lily": 73, "rose": 74}  # classes with 6+ test photos
+    for i, (name, class_id) in enumerate(classes.items()):
+        photos = [str(p) for p in photos_of_class(class_id, 5, "test", flowers_dir)]
+        uploader = page.get_by_test_id("stFileUploader").filter(has_text=f"Photos of class {i + 1}")
+        uploader.locator("input[type=file]").set_input_files(photos)
+        expect(page.get_by_text("5 photos", exact=True)).to_have_count(i + 1, timeout=60_000)
+        box = page.get_by_label(f"Name of class {i + 1}")
+        box.fill(name)
+        box.press("Enter")
+    start = time.perf_counter()
+    page.get_by_role("button", name="Train").click()
+    expect(page.get_by_text("Held-out check")).to_be_visible(timeout=120_000)
+    print(f"train -> ready: {time.perf_counter() - start:.1f} s")
+    new_photo = photos_of_class(73, 6, "test", flowers_dir)[-1]  # not among the five it learned from
+    page.get_by_test_id("stFileUploader").filter(has_text="A new photo to classify").locator(
+        "input[type=file]").set_input_files(str(new_photo))
+    expect(page.get_by_role("heading", name="water lily", exact=True)).to_be_visible(timeout=60_000)
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
+    if os.environ.get("MNV2_SCREENSHOTS"):
+        page.screenshot(path=str(Path(os.environ["MNV2_SCREENSHOTS"]) / "teach.png"), full_page=True)

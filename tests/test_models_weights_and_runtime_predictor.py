@@ -241,7 +241,8 @@ def test_a_model_without_trained_weights_says_why_and_how_to_train_it(offline: P
     assert "--recipe prune --width 0.5" in availability("mobilenet_v2", 0.5).command
     assert "--recipe widen --width 1.4" in availability("mobilenet_v2", 1.4).command
     assert "--model resnet18" in availability("resnet18").command
-    assert "width 1.0 only" in availability("mobilenet_v2", 0.5, "imagenet").reason
+    assert "timm publishes them" in availability("mobilenet_v2", 0.5, "imagenet").reason
+    assert "width 1.0 only" in availability("mobilenet_v2", 0.75, "imagenet").reason
     assert "never trained on ImageNet" in availability("lenet5", None, "imagenet").reason
 
 

@@ -338,3 +338,31 @@ def test_pruning_another_model_is_one_sentence(flowers_dir: Path, tmp_path: Path
     spec = _spec(data, tmp_path / "out", recipe="prune", init="checkpoint", start_from=lenet, distill_from=lenet)
     with pytest.raises(ValueError, match="change a MobileNetV2's width"):
         run(spec, log=lambda *_: None, cache=tmp_path / "cache")
+
+
+@pytest.mark.parametrize("name", ["resnet18", "efficientnet_b0"])
+def test_phase_1_transfer_runs_from_torchvision_weights_in_the_hub_cache(name: str, flowers_dir: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A faked torch hub cache (locally built weights under torchvision's file name) stands in for the download."""
+    from torchvision.models import get_model, get_model_weights
+
+    from mnv2_core.models.weights import load_checkpoint_file
+
+    monkeypatch.setenv("MNV2_DOWNLOAD", "0")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    weights = get_model_weights(name).DEFAULT
+    torch.manual_seed(0)
+    imagenet = get_model(name, num_classes=1000).eval()
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    torch.save(imagenet.state_dict(), tmp_path / "hub" / "checkpoints" / Path(weights.url).name)
+    monkeypatch.setattr("mnv2_core.train.ship.MAX_SHIPPED_BYTES", 10**9)
+    spec = _spec(_tiny_copy(flowers_dir, tmp_path / "data"), tmp_path / "out", model=name, recipe="transfer",
+                 init="imagenet", phases=1, head=HeadConfig(epochs=2, batch_size=4), fit={"resolution": 64})
+    result = run(spec, log=lambda *_: None, cache=tmp_path / "cache")
+    assert result.shipped and result.run["init"] == f"imagenet ({weights})"
+    assert result.run["recipe"] == "transfer phase 1 (frozen backbone, linear head)"
+    trained = load_checkpoint_file(result.checkpoint, name, None, "flowers").model
+    # phase 1 leaves the backbone as it was: only the head changed
+    keep = {k: v for k, v in imagenet.state_dict().items() if not k.startswith(("fc.", "classifier."))}
+    for key, value in keep.items():
+        torch.testing.assert_close(trained.state_dict()[key], value, atol=2e-3, rtol=2e-3)  # fp16 checkpoint

@@ -85,6 +85,15 @@ def example_photos(root: Path | None = None, classes: tuple[int, ...] = EXAMPLE_
     return [(c, firsts[c]) for c in classes if c in firsts]
 
 
+def photos_of_class(class_id: int, count: int, split: str = "train", root: Path | None = None) -> list[Path]:
+    """The first ``count`` photos of one Oxford-102 class in ``split`` (the Teach page's ready-made classes); empty
+    without the data folder."""
+    from mnv2_core import config
+
+    folder = Path(root or config.data_dir()) / split / str(class_id)
+    return sorted(folder.glob("*.jpg"))[:count] if folder.is_dir() else []
+
+
 def official_flower_samples(root: Path, split: str, *, download: bool) -> list[tuple[Path, int]]:
     """The official Oxford-102 split through ``torchvision.datasets.Flowers102`` (labels 0..101 = class id - 1)."""
     if split not in FLOWER_SPLITS:

@@ -56,6 +56,16 @@ PAPER_TABLE_3_PEAK_MEMORY_K = (
 )
 
 
+TIMM_SOURCE = "timm results-imagenet.csv"
+# ImageNet-1k top-1 of timm's MobileNetV2 weights, the ones the app loads for the ImageNet classes at these widths
+TIMM_TOP1: dict[float, float] = {0.5: 65.928, 1.0: 72.910, 1.4: 76.528}
+
+
+def timm_top1(width: float) -> float | None:
+    """The published ImageNet top-1 of timm's MobileNetV2 weights at ``width``."""
+    return TIMM_TOP1.get(width)
+
+
 def imagenet_reference(model: str, width: float | None = None) -> Reference | None:
     """The published ImageNet figure for a model (width only matters for MobileNetV2)."""
     return IMAGENET.get((model, width if model == "mobilenet_v2" else None))

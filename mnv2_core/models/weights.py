@@ -3,9 +3,10 @@
 Order of preference for a (model, width, classes):
 1. a checkpoint this project trained and shipped in ``assets/checkpoints`` (flowers classes), else one trained on this
    machine that is too large to ship (``MNV2_CACHE/checkpoints``);
-2. torchvision's ImageNet weights already in the torch hub cache (ImageNet classes);
+2. ImageNet weights already cached (ImageNet classes): torchvision's in the torch hub cache (MobileNetV2 1.0, the
+   ResNets, EfficientNet-B0), else timm's in the Hugging Face cache (MobileNetV2 0.5, 1.0, 1.4);
 3. the official TFLite MobileNetV2 1.0 from the shared weights folder, converted to float (ImageNet classes, width 1.0);
-4. torchvision's download, for users with internet (ImageNet classes);
+4. a download, for users with internet (ImageNet classes): torchvision's, else timm's;
 5. untrained weights, which the UI must label as meaningless.
 
 Each source's :class:`WeightsInfo` carries what its weights expect and what is known of them, as torchvision's weights
@@ -28,7 +29,8 @@ from mnv2_core.images.views import Preprocess
 from mnv2_core.models import build_model, model_title, get_spec, labels
 from mnv2_core.models.registry import format_width, normalise_width
 
-Source = Literal["checkpoint", "torchvision-cache", "tflite", "torchvision-download", "untrained"]
+Source = Literal["checkpoint", "torchvision-cache", "timm-cache", "tflite", "torchvision-download", "timm-download",
+                 "untrained"]
 
 
 class WeightsError(ValueError):
@@ -188,6 +190,32 @@ def _from_torchvision(name: str, width: float | None, weights: Any, source: Sour
     return LoadedModel(name, width, model.eval(), info)
 
 
+def _timm_width(name: str, width: float | None) -> float | None:
+    """The width if timm has ImageNet weights for this MobileNetV2, else None."""
+    from mnv2_core.models.timm_weights import TIMM_MODELS
+
+    return width if name == "mobilenet_v2" and width in TIMM_MODELS else None
+
+
+def _from_timm(width: float, path: Path, source: Source) -> LoadedModel:
+    from mnv2_core.models.references import TIMM_SOURCE, timm_top1
+    from mnv2_core.models.timm_weights import TIMM_MODELS, load_timm_weights, pretrained_cfg, timm_preprocess
+
+    model = build_model("mobilenet_v2", num_classes=1000, width=width)
+    try:
+        load_timm_weights(model, path, width)
+    except Exception as exc:  # a partial download or a changed file is the user's to fix, not a crash
+        raise WeightsError(f"timm's weights at {path} could not be loaded ({type(exc).__name__}); delete them and "
+                           f"try again.") from exc
+    where = "Hugging Face cache" if source == "timm-cache" else "downloaded from the Hugging Face hub"
+    provenance = {"published_top1": timm_top1(width), "weights": f"timm {TIMM_MODELS[width]}",
+                  "published_in": TIMM_SOURCE}
+    info = WeightsInfo(source, True, f"timm ImageNet weights {TIMM_MODELS[width]} ({where}; published top-1 "
+                       f"{timm_top1(width)}%).", "imagenet", str(path), timm_preprocess(pretrained_cfg(width)),
+                       provenance=provenance, meta=provenance)
+    return LoadedModel("mobilenet_v2", width, model.eval(), info)
+
+
 def _from_tflite(path: Path) -> LoadedModel:
     from mnv2_core.models import tflite
 
@@ -220,12 +248,25 @@ def planned_source(name: str, width: float | None = None, classes: str = "flower
         return "checkpoint"
     if classes == "flowers":
         return "untrained"
-    tv = _torchvision_weights(name, width)
+    tv, timm_width = _torchvision_weights(name, width), _timm_width(name, width)
     if tv is not None and _torchvision_cache_file(tv).exists():
         return "torchvision-cache"
+    if timm_width is not None and _timm_cached(timm_width) is not None:
+        return "timm-cache"
     if name == "mobilenet_v2" and width == 1.0 and _tflite_file().exists():
         return "tflite"
-    return "torchvision-download" if tv is not None and config.downloads_allowed() else "untrained"
+    if config.downloads_allowed():
+        if tv is not None:
+            return "torchvision-download"
+        if timm_width is not None:
+            return "timm-download"
+    return "untrained"
+
+
+def _timm_cached(width: float) -> Path | None:
+    from mnv2_core.models.timm_weights import cached_file
+
+    return cached_file(width)
 
 
 def load_model(name: str, width: float | None = None, classes: str = "flowers") -> LoadedModel:
@@ -237,10 +278,16 @@ def load_model(name: str, width: float | None = None, classes: str = "flowers") 
         return load_checkpoint_file(find_checkpoint(name, width, classes), name, width, classes)
     if source == "torchvision-cache":
         return _from_torchvision(name, width, _torchvision_weights(name, width), source)
+    if source == "timm-cache":
+        return _from_timm(width, _timm_cached(width), source)
     if source == "tflite":
         return _from_tflite(_tflite_file())
-    if source == "torchvision-download":
+    if source in ("torchvision-download", "timm-download"):
         try:
+            if source == "timm-download":
+                from mnv2_core.models.timm_weights import download
+
+                return _from_timm(width, download(width), source)
             return _from_torchvision(name, width, _torchvision_weights(name, width), source)
         except Exception:  # offline, a proxy, or a partial file: fall back to an honest "untrained"
             return _untrained(name, width, classes, "the ImageNet weights could not be downloaded (no internet?).")

@@ -91,8 +91,14 @@ def availability(name: str, width: float | None = None, classes: str = "flowers"
         return Availability(False, f"{title} has no Oxford-102 checkpoint in assets/checkpoints yet, so it would "
                                    f"only guess.", train_command(name, width))
     if name == "mobilenet_v2" and width != 1.0:
-        return Availability(False, f"There are no ImageNet weights for {title} here: torchvision publishes "
-                                   f"MobileNetV2 ImageNet weights for width 1.0 only.")
+        from mnv2_core.models.timm_weights import TIMM_MODELS, hub_repo
+
+        if width in TIMM_MODELS:
+            return Availability(False, f"There are no ImageNet weights for {title} here: timm publishes them "
+                                       f"({hub_repo(width)}), but they are not in the Hugging Face cache and "
+                                       f"downloading is off (MNV2_DOWNLOAD=0).")
+        return Availability(False, f"There are no ImageNet weights for {title}: torchvision publishes MobileNetV2 "
+                                   f"ImageNet weights for width 1.0 only, and timm for 0.5, 1.0 and 1.4.")
     if get_spec(name).torchvision_name is None:
         return Availability(False, f"{title} has no ImageNet weights: it was never trained on ImageNet.")
     return Availability(False, f"There are no ImageNet weights for {title} here, and downloading them is off "
@@ -103,8 +109,10 @@ def availability(name: str, width: float | None = None, classes: str = "flowers"
 SOURCE_WORDS = {
     "checkpoint": "trained by this project on Oxford-102",
     "torchvision-cache": "torchvision ImageNet (hub cache)",
+    "timm-cache": "timm ImageNet (Hugging Face cache)",
     "tflite": "official TFLite ImageNet, imported",
     "torchvision-download": "torchvision ImageNet (will download)",
+    "timm-download": "timm ImageNet (will download)",
     "untrained": "not trained yet (Classify says how to train it)",
 }
 TOO_LARGE_WORDS = "trained by this project, checkpoint too large to ship (Classify gives the command)"

@@ -129,14 +129,19 @@ def build_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | N
     if spec.recipe in DERIVED:
         return derived_start(spec, samples=samples, state_dir=state_dir, device=device, log=log)
     if spec.init == "imagenet":
-        if spec.model != "mobilenet_v2" or spec.width != 1.0:
-            raise TrainError("ImageNet initialisation is available offline only for MobileNetV2 1.0 (the official "
-                             "TFLite weights); use --init scratch for other models or widths.")
-        from mnv2_core.models import tflite
+        from mnv2_core.models.weights import load_model
 
-        model = tflite.load_tflite_mobilenet_v2(tflite.default_path())
-        return model, {"preprocess": tflite.TFLITE_PREPROCESS, "padding": "tf_same",
-                       "init": "imagenet (official TFLite MobileNetV2 1.0)"}
+        # Whatever ImageNet weights this machine has for the model: torchvision's or timm's (cache, then
+        # download), or the official TFLite file for MobileNetV2 1.0.
+        loaded = load_model(spec.model, spec.width, "imagenet")
+        if not loaded.info.trained:
+            raise TrainError(f"There are no ImageNet weights for {loaded.title} here ({loaded.info.description}); "
+                             f"use --init scratch, or connect to the internet once to download them.")
+        where = {"tflite": "official TFLite MobileNetV2 1.0"}.get(loaded.info.source,
+                                                                   loaded.info.provenance.get("weights", ""))
+        return loaded.model, {"preprocess": loaded.info.preprocess,
+                              "padding": "tf_same" if loaded.info.source == "tflite" else None,
+                              "init": f"imagenet ({where})"}
     torch.manual_seed(spec.fit.seed)
     model = build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width)
     return model, {"preprocess": Preprocess(), "padding": None,

@@ -40,11 +40,38 @@ def image_transform(preprocess: Preprocess):
     return transform
 
 
+def head_name(model: nn.Module) -> str:
+    """The module holding the classifier: ``classifier`` (MobileNetV2, EfficientNet, LeNet-5) or ``fc`` (ResNet)."""
+    for name in ("classifier", "fc"):
+        if isinstance(getattr(model, name, None), nn.Module):
+            return name
+    raise TrainError(f"{type(model).__name__} has no classifier or fc layer to replace.")
+
+
+def pooled_features(model: nn.Module):
+    """The frozen backbone as a function: images -> pooled features [N, C], whatever the architecture
+    (``forward_features`` of ours; everything but ``fc`` of a torchvision ResNet; ``features`` + ``avgpool`` of a
+    torchvision EfficientNet)."""
+    if hasattr(model, "forward_features"):
+        return model.forward_features
+    if head_name(model) == "fc":
+        body = nn.Sequential(*[m for name, m in model.named_children() if name != "fc"])
+        return lambda x: torch.flatten(body(x), 1)
+    if hasattr(model, "features") and hasattr(model, "avgpool"):
+        return lambda x: torch.flatten(model.avgpool(model.features(x)), 1)
+    raise TrainError(f"Phase 1 cannot find the pooled features of {type(model).__name__}.")
+
+
+def head_module(model: nn.Module) -> nn.Module:
+    """What phase 1 trains: the classifier (a Sequential ending in a Linear) or ResNet's ``fc``."""
+    return getattr(model, head_name(model))
+
+
 def backbone_sha(model: nn.Module) -> str:
     """A hash of the backbone's weights (everything but the classifier), to key the feature cache."""
     from mnv2_core.runtime.engines import state_sha
 
-    return state_sha(model, skip_prefix="classifier.")
+    return state_sha(model, skip_prefix=head_name(model) + ".")
 
 
 def _samples_sha(samples: list[tuple[Path, int]]) -> str:
@@ -76,9 +103,9 @@ def _run_over_files(fn, samples: list[tuple[Path, int]], preprocess: Preprocess,
 @torch.inference_mode()
 def extract_features(model: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess, *, batch_size: int = 32,
                      desc: str = "features", device: torch.device | str = "cpu") -> Features:
-    """Run the frozen backbone (``model.forward_features``) over every sample, with a progress bar and ETA."""
+    """Run the frozen backbone (:func:`pooled_features`) over every sample, with a progress bar and ETA."""
     model.eval()
-    x, y = _run_over_files(model.forward_features, samples, preprocess, batch_size=batch_size, desc=desc,
+    x, y = _run_over_files(pooled_features(model), samples, preprocess, batch_size=batch_size, desc=desc,
                            device=device)
     return Features(x, y)
 
@@ -162,17 +189,21 @@ def evaluate_model(model: nn.Module, samples: list[tuple[Path, int]], preprocess
 def new_head(model: nn.Module, seed: int) -> None:
     """Replace the classifier's last Linear with a fresh 102-way layer (small normal init, zero bias)."""
     torch.manual_seed(seed)
-    layer = nn.Linear(model.classifier[-1].in_features, NUM_CLASSES)
+    head = head_module(model)
+    old = head[-1] if isinstance(head, nn.Sequential) else head
+    layer = nn.Linear(old.in_features, NUM_CLASSES)
     nn.init.normal_(layer.weight, 0, 0.01)
     nn.init.zeros_(layer.bias)
-    model.classifier[-1] = layer
+    if isinstance(head, nn.Sequential):
+        head[-1] = layer
+    else:
+        setattr(model, head_name(model), layer)
 
 
 def phase1(model: nn.Module, samples: dict[str, list[tuple[Path, int]]], cfg: HeadConfig, *,
            preprocess: Preprocess, device: torch.device, cache: Path | None, log) -> tuple[list[dict[str, Any]], float, dict]:
     """Transfer phase 1: a new head on the frozen backbone's cached features. Returns history, valid top-1, info."""
-    if not hasattr(model, "forward_features"):
-        raise TrainError("Phase 1 needs a backbone with forward_features(); this model has none.")
+    pooled_features(model)  # refuses, in one sentence, a model whose features it cannot find
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -183,6 +214,6 @@ def phase1(model: nn.Module, samples: dict[str, list[tuple[Path, int]]], cfg: He
                                 device=device) for s in ("train", "valid")}
     log("features: " + ", ".join(f"{s} {tuple(f.x.shape)}" for s, f in feats.items()))
     model.cpu()
-    history, valid_top1 = train_head(model.classifier, feats["train"], feats["valid"], cfg, log=log)
+    history, valid_top1 = train_head(head_module(model), feats["train"], feats["valid"], cfg, log=log)
     return history, valid_top1, {"backbone_sha256": backbone,
                                  "features_from_cache": {s: f.from_cache for s, f in feats.items()}}
