@@ -47,8 +47,9 @@ def test_flower_model_exported_to_onnx_matches_torch(engine: str) -> None:
 # Issue 11's targets (top-1 agreement >= 97% and a drop <= 1 point, on the whole test split, for the worse of the
 # two engines) are met by the fast U8S8-RR format at 1.0 and 1.4. Below, post-training INT8 falls short even in the
 # more faithful U8U8 (0.75: 96.6%, 0.5: 92.8%, 0.35: 91.4% agreement): these floors keep the gap visible.
-INT8_FLOORS = {1.4: (0.97, 1.0, "u8s8-rr"), 1.0: (0.97, 1.0, "u8s8-rr"), 0.75: (0.96, 1.0, "u8u8"),
-               0.5: (0.92, 3.5, "u8u8"), 0.35: (0.91, 2.5, "u8u8")}
+# (agreement floor, largest drop in points, format) of the shipped, bias-corrected INT8 files, as measured on test
+INT8_FLOORS = {1.4: (0.97, 1.0, "u8s8-rr"), 1.0: (0.97, 1.0, "u8s8-rr"), 0.75: (0.97, 1.0, "u8s8-rr"),
+               0.5: (0.97, 1.0, "u8u8"), 0.35: (0.95, 1.5, "u8u8")}
 
 
 @pytest.mark.parametrize("width", MOBILENET_WIDTHS)
@@ -56,6 +57,7 @@ def test_every_width_ships_an_int8_model_that_holds_its_measured_agreement(width
     record = engines.int8_meta("mobilenet_v2", width)
     assert record is not None, f"the INT8 model for MobileNetV2 {width} should ship in assets/int8"
     assert record["calibration"]["images"] >= 256 and record["calibration"]["method"] in METHODS
+    assert record["calibration"]["bias_correction"]
     assert set(record["test"]["by_engine"]) == {"onnxruntime", "openvino"}
     floor, max_drop, form = INT8_FLOORS[width]
     test = record["test"]

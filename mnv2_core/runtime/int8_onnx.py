@@ -2,8 +2,9 @@
 
 ``python -m mnv2_core quantize`` exports each shipped flower checkpoint to ONNX, calibrates activation ranges on
 real training photos (at least 256, round-robin over the classes) with each candidate method (MinMax, Percentile
-99.99 and 99.999, Entropy), keeps the method whose INT8 model agrees best with FP32 on the *valid* split, then measures the
-kept model on the *test* split (top-1 of both, agreement, sizes) and ships it to ``assets/int8`` with that record.
+99.99 and 99.999, Entropy), each also bias-corrected (:mod:`mnv2_core.runtime.int8_bias`), keeps the candidate whose
+INT8 model agrees best with FP32 on the *valid* split, then measures the kept model on the *test* split (top-1 of
+both, agreement, sizes) and ships it to ``assets/int8`` with that record.
 The app loads these files; it never calibrates at start.
 
 Why QDQ with per-channel signed weights in 7 bits (``reduce_range``) and uint8 activations (U8S8-RR): per-channel
@@ -27,6 +28,7 @@ import numpy as np
 from mnv2_core.files import atomic_write
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import agreement, top1
+from mnv2_core.runtime.int8_bias import bias_correct, input_means
 
 METHODS: tuple[str, ...] = ("minmax", "percentile-99.99", "percentile-99.999", "entropy")
 METHOD_TITLES = {"minmax": "MinMax (observed range)", "percentile-99.99": "Percentile 99.99 (histogram)",
@@ -147,12 +149,18 @@ def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] 
     arrays = calibration_arrays(paths, preprocess)
     valid, test = split_samples(data, "valid"), split_samples(data, "test")
     target = engines.int8_path(name, width, "flowers")
+    means = input_means(fp32_path, arrays)  # for bias correction (int8_bias), once per model
     with tempfile.TemporaryDirectory() as tmp:
         # The fast format first; the fallback only where no method brings the fast one to the target on valid.
+        # Every method is tried as quantized and bias-corrected ("+bc").
         valid_agree: dict[str, float] = {}
         for form in (FORMAT, FALLBACK_FORMAT):
-            candidates = {f"{form}/{m}": quantize_qdq(fp32_path, Path(tmp) / f"{form}_{m}.onnx", arrays, m, form)
-                          for m in methods}
+            candidates = {}
+            for m in methods:
+                plain = quantize_qdq(fp32_path, Path(tmp) / f"{form}_{m}.onnx", arrays, m, form)
+                corrected = Path(tmp) / f"{form}_{m}+bc.onnx"
+                bias_correct(plain, fp32_path, means, corrected)
+                candidates |= {f"{form}/{m}": plain, f"{form}/{m}+bc": corrected}
             runners = {"fp32": fp32, **{k: engines.ort_runner(p, "int8", threads) for k, p in candidates.items()}}
             valid_logits = split_logits(runners, valid, preprocess, desc=f"valid {form}")
             valid_agree |= {k: agreement(valid_logits["fp32"], valid_logits[k]) for k in candidates}
@@ -162,10 +170,11 @@ def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] 
                 break
             if form == FORMAT:
                 fast_best = best
-        chosen_form, best_method = best.split("/")
+        chosen_form, chosen = best.split("/")
+        best_method, corrected_bias = chosen.removesuffix("+bc"), chosen.endswith("+bc")
         log(f"-> {best}" + ("" if chosen_form == FORMAT else f" (the fast format's best, {fast_best}, agreed on only "
                                                              f"{valid_agree[fast_best]:.2%})"))
-        data_bytes = Path(tmp, f"{chosen_form}_{best_method}.onnx").read_bytes()
+        data_bytes = Path(tmp, f"{chosen_form}_{chosen}.onnx").read_bytes()
     atomic_write(target, lambda fh: fh.write(data_bytes))
     int8 = {"onnxruntime": engines.ort_runner(target, "int8", threads)}
     if engines.openvino_available():
@@ -178,7 +187,9 @@ def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] 
     record = {
         "model": name, "width": width, "checkpoint": ckpt.name, "float_sha256": float_sha, "file": target.name,
         "format": FORMAT_TITLES[chosen_form], "format_key": chosen_form,
-        "calibration": {"method": best_method, "method_title": METHOD_TITLES[best_method], "images": len(paths),
+        "calibration": {"method": best_method, "method_title": METHOD_TITLES[best_method] + (
+                            " + bias correction" if corrected_bias else ""), "bias_correction": corrected_bias,
+                        "images": len(paths),
                         "from": "training split, round-robin over classes", "selected_on": "valid top-1 agreement",
                         "valid_agreement": valid_agree},
         # the headline figures are the worse engine's: the app may run either
