@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import plotly.graph_objects as go
 import streamlit as st
 
+from mnv2_core import config
 from mnv2_core.images.decode import SUPPORTED_FORMATS
 from mnv2_core.images.flowers import photos_of_class
 from mnv2_core.models.labels import flower_names
 from mnv2_core.runtime.model_config import ModelConfig
 from mnv2_core.train import teach
-from pages.common import get_predictor, show_user_error
+from pages.common import BY_KEY, get_predictor, show_user_error
 
 st.title("Teach it your own classes")
-st.caption(f"Make {teach.MIN_CLASSES}-{teach.MAX_CLASSES} classes of your own (your flowers, pencils, faces...), "
-           f"at least {teach.MIN_PHOTOS} photos each. MobileNetV2 1.0 turns every photo into 1280 features; a new "
-           "linear layer learns your classes from them in seconds: phase 1 of transfer learning. One photo in five "
-           "is held out to check it. Nothing is saved on the server: download the taught head to keep it.")
+@st.cache_data(show_spinner=False, max_entries=4, hash_funcs=BY_KEY)
+def _backbone_id(config: ModelConfig) -> str:
+    """Hashes the backbone's weights once per model, not on every rerun."""
+    return teach.backbone_id(get_predictor(config).loaded)
+
 
 BACKBONE = ModelConfig()  # Classify's default model: its float network, already loaded and shared, gives the features
 try:
@@ -27,9 +30,17 @@ try:
 except (ValueError, RuntimeError, OSError) as exc:
     show_user_error(exc)
     st.stop()
-backbone = teach.backbone_id(loaded)
+if not loaded.info.trained:
+    st.warning(f"{loaded.info.description} Untrained features cannot be taught anything; see the Training page.",
+               icon=":material/block:")
+    st.stop()
+backbone = _backbone_id(BACKBONE)
 preprocess = loaded.info.preprocess
-
+st.caption(f"Make {teach.MIN_CLASSES}-{teach.MAX_CLASSES} classes of your own (your flowers, pencils, faces...), "
+           f"at least {teach.MIN_PHOTOS} photos each. {loaded.title} turns every photo into "
+           f"{teach.feature_size(loaded.model)} features; a new linear layer learns your classes from them in "
+           "seconds: phase 1 of transfer learning. One photo in five is held out to check it. Nothing is saved on "
+           "the server: download the taught head to keep it.")
 
 
 def teach_curve(history: list[dict]) -> go.Figure:
@@ -38,15 +49,16 @@ def teach_curve(history: list[dict]) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(x=epochs, y=[r["loss"] for r in history], name="training loss", yaxis="y")
     fig.add_scatter(x=epochs, y=[r["held_out_accuracy"] for r in history], name="held-out accuracy", yaxis="y2")
-    fig.update_layout(title="Learning", xaxis_title="epoch", height=300, margin=dict(l=10, r=10, t=40, b=10),
-                      yaxis=dict(title="loss"), yaxis2=dict(title="accuracy", overlaying="y", side="right",
-                                                             range=[0, 1], tickformat=".0%"))
+    fig.update_layout(title="Learning", xaxis_title="epoch", height=320, margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", y=-0.3), yaxis=dict(title="loss", rangemode="tozero"),
+                      yaxis2=dict(title="held-out accuracy", overlaying="y", side="right", range=[0, 1.05],
+                                  tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%", showgrid=False))
     return fig
 
 
 mode = st.segmented_control("Photos", ["Your photos", "Oxford-102 classes"], default="Your photos",
                             key="teach_mode") or "Your photos"
-classes: list[tuple[str, list[tuple[str, bytes]]]] = []
+classes: list[tuple[str, list[tuple[str, bytes | Path]]]] = []  # (name, [(file name, bytes or path)])
 if mode == "Your photos":
     count = int(st.number_input("Classes", teach.MIN_CLASSES, teach.MAX_CLASSES, 3, key="teach_count"))
     columns = st.columns(min(count, 5))
@@ -69,8 +81,10 @@ else:
     picked = st.multiselect("Oxford-102 classes (10 training photos each)", list(range(1, len(names) + 1)),
                             default=[54, 73, 74], format_func=lambda c: names[c - 1], key="teach_flowers",
                             max_selections=teach.MAX_CLASSES)
+    if not config.data_dir().exists():
+        st.info(f"No Oxford-102 photos found under {config.data_dir()}; set MNV2_DATA to an Oxford-102 folder.")
     for class_id in picked:
-        classes.append((names[class_id - 1], [(p.name, p.read_bytes()) for p in photos_of_class(class_id, 10)]))
+        classes.append((names[class_id - 1], [(p.name, p) for p in photos_of_class(class_id, 10)]))
 
 if st.button("Train", type="primary", key="teach_train"):
     progress, curve = st.progress(0.0, text="Features..."), st.empty()

@@ -113,30 +113,33 @@ class ServerSampler:
         self.cpu = self.cpu_seconds() - self._cpu0
 
 
-def chromium_cpu_seconds() -> float:
-    """CPU seconds of every Chromium process so far, with its exited children (the load generator's own share of
-    the machine: on one computer the browsers compete with the server for the same cores)."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0
+def _chromium_stats() -> list[tuple[int, list[str]]]:
+    """(pid, the fields after the process name in /proc/PID/stat) of every Chromium process now."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:
             continue
-        name, rest = text[text.index("(") + 1: text.rindex(")")], text.rsplit(")", 1)[1].split()
-        if name.startswith("chrom"):
-            total += sum(int(v) for v in rest[11:15])  # utime, stime, cutime, cstime
-    return total / tick
+        if text[text.index("(") + 1: text.rindex(")")].startswith("chrom"):
+            found.append((int(stat.parent.name), text.rsplit(")", 1)[1].split()))
+    return found
+
+
+def chromium_cpu_seconds() -> float:
+    """CPU seconds of every Chromium process so far, with its exited children (the load generator's own share of
+    the machine: on one computer the browsers compete with the server for the same cores)."""
+    ticks = sum(sum(int(v) for v in fields[11:15]) for _, fields in _chromium_stats())  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def lower_browser_priority() -> None:
     """Every Chromium process to nice 19 (renderers forked later inherit it from the zygote): on one machine the
     browsers then take only the CPU the server leaves, as if the students' browsers ran on their own devices."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for pid, _ in _chromium_stats():
         try:
-            text = stat.read_text()
-            if text[text.index("(") + 1: text.rindex(")")].startswith("chrom"):
-                os.setpriority(os.PRIO_PROCESS, int(stat.parent.name), 19)
-        except (OSError, ValueError):
+            os.setpriority(os.PRIO_PROCESS, pid, 19)
+        except OSError:
             continue
 
 

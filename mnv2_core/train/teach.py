@@ -12,6 +12,7 @@ import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -76,18 +77,26 @@ def check_classes(classes: Sequence[tuple[str, Sequence[Any]]]) -> None:
                              f"needs at least {MIN_PHOTOS}.")
 
 
-def decode_photos(files: Sequence[tuple[str, bytes]]) -> list[Image.Image]:
-    """Uploaded (name, bytes) -> RGB images, as Classify decodes an upload; TeachError names a file that is not a
-    photo."""
+def decode_photos(files: Sequence[tuple[str, bytes | Path]]) -> list[Image.Image]:
+    """(name, uploaded bytes or a file) -> RGB images, as Classify decodes an upload; TeachError names a file that
+    is not a photo. Files are read only here, when a class is taught, not on every rerun of the page."""
     from mnv2_core.images.decode import ImageDecodeError, decode_image
 
     images = []
     for name, data in files:
         try:
-            images.append(decode_image(data).image)
-        except ImageDecodeError as exc:
+            images.append(decode_image(data if isinstance(data, bytes) else Path(data).read_bytes()).image)
+        except (ImageDecodeError, OSError) as exc:
             raise TeachError(f"{name}: {exc}") from None
     return images
+
+
+def feature_size(model: nn.Module) -> int:
+    """How many features the backbone gives per photo (1280 for MobileNetV2 1.0)."""
+    from mnv2_core.train.features import head_module
+
+    head = head_module(model)
+    return (head[-1] if isinstance(head, nn.Sequential) else head).in_features
 
 
 @torch.inference_mode()
