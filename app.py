@@ -13,8 +13,9 @@ pages = [
 ]
 navigation = st.navigation(pages)
 
-from pages.common import sidebar_status, warm_default_model  # noqa: E402  (after set_page_config)
+from pages.common import APP_RAN, sidebar_status, warm_default_model  # noqa: E402  (after set_page_config)
 
+st.session_state[APP_RAN] = True
 warm_default_model()
 sidebar_status()
 navigation.run()

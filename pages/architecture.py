@@ -9,7 +9,9 @@ import streamlit as st
 from mnv2_core.measure.stages import anatomy, stage_table
 from mnv2_core.models import MOBILENET_WIDTHS
 from mnv2_core.models.references import PAPER_TABLE_3_PEAK_MEMORY_K
+from pages.common import run_through_app
 
+run_through_app()
 st.title("Inside MobileNetV2")
 st.caption("Sandler, Howard, Zhu, Zhmoginov, Chen. *MobileNetV2: Inverted Residuals and Linear Bottlenecks*, "
            "CVPR 2018 (arXiv:1801.04381). Every table below is computed from this project's model code.")

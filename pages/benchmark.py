@@ -11,8 +11,9 @@ from mnv2_core.measure.machine import this_cpu
 from mnv2_core.runtime.engines import ENGINE_TITLES, available_engines, shipped_int8_records, shipped_int8_rows
 from mnv2_core.runtime.model_config import PRECISIONS
 from mnv2_core.runtime.timings import timings_path, timings_table
-from pages.common import MODEL_CHOICES, show_user_error
+from pages.common import MODEL_CHOICES, run_through_app, show_user_error
 
+run_through_app()
 st.title("Benchmark on this machine")
 st.caption("Params and MACs are counted on the model (MACs with torch's FlopCounterMode / 2, 1000-class heads so they "
            "compare with published figures). Latency is measured here, batch 1, after warm-up: median and p90 over "

@@ -14,9 +14,10 @@ from mnv2_core.images.views import center_crop_view
 from mnv2_core.models.labels import flower_names
 from mnv2_core.runtime.engines import ENGINE_TITLES
 from mnv2_core.runtime.model_config import ModelConfig
-from pages.common import (BY_KEY, get_availability, get_footprint, get_predictor, model_controls, show_user_error,
-                          top5_markdown)
+from pages.common import (BY_KEY, get_availability, get_footprint, get_predictor, model_controls, run_through_app,
+                          show_user_error, top5_markdown)
 
+run_through_app()
 st.title("Classify a flower")
 st.caption("Upload a photo (JPEG, PNG, WebP, HEIC from an iPhone...), take one with the camera, or try a test image. "
            "Change the width and precision and watch the prediction, size and speed change.")

@@ -12,6 +12,26 @@ from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
 from mnv2_core.models.labels import CLASSES_TITLES
 from mnv2_core.runtime.model_config import PRECISIONS, ModelConfig
 
+APP_RAN = "mnv2_app_ran"  # set by app.py on every run of a session
+
+
+def run_through_app() -> None:
+    """Each page starts with this. A link straight to a page (say /training), opened as a fresh server's first
+    visit, makes Streamlit run that page file alone: it keeps its old pages/-folder mode until app.py's first
+    st.navigation call, which a page run alone never reaches. Leave that mode as st.navigation would, and rerun
+    once: app.py then lays out the app (wide layout, sidebar, the app's own page list) around the page."""
+    if st.session_state.get(APP_RAN) or st.session_state.get("mnv2_reran_for_app"):
+        return
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False  # the switch st.navigation itself makes, once per process
+    except ImportError:  # another Streamlit: at worst the page shows without the app around it
+        return
+    st.session_state["mnv2_reran_for_app"] = True
+    st.rerun()
+
+
 MODEL_CHOICES = ["mobilenet_v2", "resnet18", "resnet50", "efficientnet_b0", "lenet5"]
 
 
@@ -52,7 +72,7 @@ def get_footprint(config: ModelConfig):
     return footprint(get_predictor(config))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, ttl=10)  # a checkpoint trained meanwhile shows within seconds
 def weights_overview(classes: str) -> list[tuple[str, list[str]]]:
     from mnv2_core.runtime.availability import weights_overview
 

@@ -14,8 +14,9 @@ from mnv2_core.images.flowers import photos_of_class
 from mnv2_core.models.labels import flower_names
 from mnv2_core.runtime.model_config import ModelConfig
 from mnv2_core.train import teach
-from pages.common import BY_KEY, get_predictor, show_user_error
+from pages.common import BY_KEY, get_predictor, run_through_app, show_user_error
 
+run_through_app()
 st.title("Teach it your own classes")
 @st.cache_data(show_spinner=False, max_entries=4, hash_funcs=BY_KEY)
 def _backbone_id(config: ModelConfig) -> str:

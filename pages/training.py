@@ -10,14 +10,86 @@ from mnv2_core.measure.records import (FAMILY_STEPS, comparison_rows, family_row
                                        with_values)
 from mnv2_core.measure.open_set import open_set_rows
 from mnv2_core.measure.run_report import learning_curves, phase_summaries, run_summary, worst_classes_first
+from mnv2_core.jobs.training import DEFAULT_HEAD_EPOCHS, job_status, start_transfer
 from mnv2_core.models import MOBILENET_WIDTHS
+from pages.common import MODEL_CHOICES, run_through_app, show_user_error
 
+run_through_app()
 st.title("Training on Oxford-102")
 st.caption("Two-phase transfer learning (phase 1 trains a new head on the frozen ImageNet backbone, phase 2 "
            "fine-tunes everything), one recipe from scratch for every architecture, and distillation of narrow "
            "MobileNetV2s from the transfer-learned 1.0. Every figure is measured on the held-out test split by "
            "`python -m mnv2_core train`; each run records the command that reproduces it.")
 
+
+
+@st.cache_data(show_spinner=False, ttl=30)
+def _transfer_choices():
+    from mnv2_core.jobs.training import transfer_choices
+
+    return transfer_choices(MODEL_CHOICES)
+
+
+def _job_panel() -> None:
+    """The background run's progress while it goes (refreshed every second), then its outcome."""
+    job = job_status()
+    if job is None:
+        return
+
+    @st.fragment(run_every=1.0 if job.running else None)
+    def panel() -> None:
+        now = job_status()
+        if now is None:
+            return
+        if not now.running and st.session_state.get("transfer_was_running"):
+            st.session_state["transfer_was_running"] = False
+            st.rerun()  # the whole page: the new run's row appears in the tables below
+        st.session_state["transfer_was_running"] = now.running
+        st.caption(f"`{now.command}`")
+        if now.running:
+            st.progress(now.step_fraction, text=f"{now.describe()} · {now.elapsed / 60:.1f} min so far")
+        elif now.state == "done":
+            st.success(now.message, icon=":material/check_circle:")
+        else:
+            st.error(now.message, icon=":material/error:")
+        with st.expander("Log"):
+            st.code(now.log_tail() or "(nothing yet)", language=None)
+
+    panel()
+
+
+def _train_here() -> None:
+    st.subheader("Make a flower model here: transfer phase 1")
+    ready, missing = _transfer_choices()
+    st.caption("Any backbone with ImageNet weights here learns the 102 flowers in minutes on a laptop CPU: the frozen "
+               "network turns every training photo into features once (cached), a new linear head learns from them, "
+               "and the result is measured on the test split, recorded below and shipped as that model's flower "
+               "checkpoint if it beats the one there on the valid split. It runs as its own process, the same "
+               "command as the CLI, so it goes on if this tab closes.")
+    if missing:
+        with st.expander(f"No ImageNet weights here for {len(missing)} model(s)"):
+            st.markdown("\n".join(f"- {reason}" for reason in missing))
+    if not ready:
+        st.info("No model has ImageNet weights on this machine, so there is nothing to transfer from.")
+        return
+    job = job_status()
+    c = st.columns([3, 2, 1])
+    choice = c[0].selectbox("Backbone", ready, format_func=lambda r: f"{r.title} ({r.weights})", key="transfer_model")
+    epochs = c[1].slider("Head epochs", 5, 100, DEFAULT_HEAD_EPOCHS, key="transfer_epochs")
+    busy = job is not None and job.running
+    if c[2].button("Start", type="primary", disabled=busy, key="transfer_start",
+                   help="One training run at a time on this machine" if busy else None):
+        try:
+            start_transfer(choice.model, choice.width, head_epochs=epochs)
+        except (ValueError, OSError) as exc:  # a run already going, a folder that cannot be written
+            show_user_error(exc)
+        else:
+            st.session_state["transfer_was_running"] = True
+            st.rerun()  # the Start button greys out and the progress shows
+    _job_panel()
+
+
+_train_here()
 runs = load_runs()
 if not runs:
     st.info(f"No training runs are recorded yet (looked in `{runs_dir()}`). Produce one with "

@@ -194,6 +194,37 @@ def test_training_page_shows_the_shipped_run() -> None:
     assert "MobileNetV2 1.0" in set(not_sure["title"]) and (not_sure["non_flowers_flagged"] > 0).all()
 
 
+def test_training_page_starts_phase_1_in_the_background_and_shows_its_outcome(
+        flowers_dir: Path, tflite_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from test_train import _tiny_copy
+
+    from mnv2_core.jobs import training
+
+    data, out = _tiny_copy(flowers_dir, tmp_path / "data"), tmp_path / "out"
+    start = training.start_transfer
+    monkeypatch.setattr(training, "start_transfer", lambda *a, **kw: start(*a, **kw, out=out, data=data))
+    at = _app("pages/training.py")
+    picker = at.selectbox(key="transfer_model")
+    assert picker.options[0] == "MobileNetV2 1.0 (official TFLite ImageNet, imported)"  # the only ImageNet one here
+    assert any("No ImageNet weights here" in e.label for e in at.expander)
+    at.slider(key="transfer_epochs").set_value(5)
+    at.button(key="transfer_start").click().run()
+    assert not at.exception, at.exception
+    assert at.button(key="transfer_start").disabled  # one training run at a time on this machine
+    assert at.get("progress"), "the run's progress shows while it goes"
+    assert any("--head-epochs 5" in c.value for c in at.caption)
+    deadline = time.monotonic() + 300
+    while (job := training.job_status()) is not None and job.running and time.monotonic() < deadline:
+        time.sleep(0.5)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.success and at.success[0].value.startswith("Test top-1 ") and "shipped to" in at.success[0].value
+    assert not at.button(key="transfer_start").disabled
+    assert (out / "checkpoints" / "mobilenet_v2_1.0_flowers102.pt").is_file()
+
+
 def test_teach_page_learns_three_oxford_classes_and_answers_a_new_photo(flowers_dir: Path) -> None:
     at = _app("pages/teach.py")
     assert at.title[0].value == "Teach it your own classes"

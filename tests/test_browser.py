@@ -17,8 +17,8 @@ def app_url(tmp_path: Path):
 
 
 @pytest.fixture()
-def classify_page(app_url: str):
-    """The app's Classify page in headless Chromium (the system's, no browser download)."""
+def browser_page():
+    """A blank page of headless Chromium (the system's, no browser download)."""
     chromium = chromium_path()
     if chromium is None:
         (pytest.fail if IN_CI else pytest.skip)("needs the system Chromium (apt-get install chromium)")
@@ -27,12 +27,32 @@ def classify_page(app_url: str):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(app_url, wait_until="domcontentloaded")
-            page.get_by_text("Classify a flower").wait_for(timeout=60_000)
-            yield page
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
         finally:
             browser.close()
+
+
+@pytest.fixture()
+def classify_page(app_url: str, browser_page):
+    """The app's Classify page, opened from its address."""
+    browser_page.goto(app_url, wait_until="domcontentloaded")
+    browser_page.get_by_text("Classify a flower").wait_for(timeout=60_000)
+    return browser_page
+
+
+def test_a_link_to_a_page_as_a_fresh_server_s_first_visit_opens_it_inside_the_app(app_url: str,
+                                                                                    browser_page) -> None:
+    """Streamlit runs such a page file alone (its pages/-folder mode, until app.py first calls st.navigation)."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(app_url + "/architecture", wait_until="domcontentloaded")
+    expect(page.get_by_text("Inside MobileNetV2")).to_be_visible(timeout=60_000)
+    nav = page.locator("[data-testid=stSidebarNav]")
+    expect(nav.get_by_text("Teach", exact=True)).to_be_visible(timeout=30_000)  # the app's own page list
+    expect(nav.get_by_text("common", exact=True)).to_have_count(0)  # not the pages/ folder's files
+    expect(page.get_by_text("Weights for the")).to_be_visible()  # app.py's sidebar ran
+    assert page.url.endswith("/architecture")
 
 
 def test_upload_a_photo_and_see_top5(classify_page, sample_flower: Path, tmp_path: Path) -> None:

@@ -25,5 +25,24 @@ def test_a_bad_choice_fails_where_the_configuration_is_made(bad: dict) -> None:
 def test_title_and_cache_key_name_the_whole_configuration() -> None:
     config = ModelConfig("mobilenet_v2", 0.5, "int8", "flowers", "onnxruntime")
     assert config.title == "MobileNetV2 0.5 INT8 (ONNX Runtime)"
-    assert config.cache_key == ("mobilenet_v2", 0.5, "int8", "flowers", "onnxruntime")
+    assert config.cache_key[:5] == ("mobilenet_v2", 0.5, "int8", "flowers", "onnxruntime")
     assert ModelConfig(width=0.5).cache_key != config.cache_key
+
+
+def test_the_cache_key_changes_when_a_new_checkpoint_is_written(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model trained while the app runs must not be hidden behind the cached old one."""
+    import torch
+
+    from mnv2_core import config as settings
+    from mnv2_core.models import build_model, weights
+
+    monkeypatch.setattr(settings, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setenv("MNV2_CACHE", str(tmp_path / "cache"))
+    untrained = ModelConfig("lenet5").cache_key
+    path = weights.checkpoint_path("lenet5", None, "flowers")
+    assert path.parent == tmp_path
+    torch.manual_seed(0)
+    weights.save_checkpoint(path, build_model("lenet5", num_classes=102), {"model": "lenet5"})
+    first = ModelConfig("lenet5").cache_key
+    weights.save_checkpoint(path, build_model("lenet5", num_classes=102), {"model": "lenet5", "run_id": "again"})
+    assert len({untrained, first, ModelConfig("lenet5").cache_key}) == 3

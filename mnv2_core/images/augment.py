@@ -10,7 +10,6 @@ last, per model, so a student and its teacher can each see the inputs their weig
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,12 +42,13 @@ def load_bank(samples: list[tuple[Path, int]], short_side: int, *, eval_crop: in
     (``preprocess.center_crop_view``), so that validation scores exactly what the app and the test split see.
     """
     from PIL import Image
-    from tqdm import tqdm
+
+    from mnv2_core.progress import track
 
     from mnv2_core.images.views import center_crop_view
 
     images = []
-    for path, _ in tqdm(samples, desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True):
+    for path, _ in track(samples, desc):
         image = load_rgb(path)
         if eval_crop is not None:
             image = center_crop_view(image, eval_crop, resize=short_side)

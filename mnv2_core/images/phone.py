@@ -125,14 +125,11 @@ def proxy_image(image: torch.Tensor, index: int, size: int = 224) -> torch.Tenso
 
 def proxy_bank(samples, size: int = 224, *, desc: str = "phone proxy"):
     """The phone proxy of a split (``[(path, label)]``) as an :class:`~mnv2_core.images.augment.ImageBank` of views."""
-    import sys
-
-    from tqdm import tqdm
-
     from mnv2_core.images.augment import ImageBank
     from mnv2_core.images.flowers import load_rgb
+    from mnv2_core.progress import track
 
     views = []
-    for index, (path, _) in enumerate(tqdm(samples, desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True)):
+    for index, (path, _) in enumerate(track(samples, desc)):
         views.append(proxy_image(TF.pil_to_tensor(load_rgb(path)), index, size))
     return ImageBank(views, torch.tensor([label for _, label in samples], dtype=torch.long), size)

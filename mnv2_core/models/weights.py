@@ -263,6 +263,18 @@ def planned_source(name: str, width: float | None = None, classes: str = "flower
     return "untrained"
 
 
+def weights_stamp(name: str, width: float | None = None, classes: str = "flowers") -> tuple:
+    """What :func:`load_model` would load, as a value that changes when its checkpoint file does: caches of loaded
+    models key on it, so a checkpoint trained while the app runs is picked up at once."""
+    source = planned_source(name, width, classes)
+    path = find_checkpoint(name, normalise_width(name, width), classes) if source == "checkpoint" else None
+    try:
+        stat = path.stat() if path is not None else None
+    except OSError:  # replaced between the two looks: the next call sees the new file
+        stat = None
+    return (source, str(path), stat.st_mtime_ns, stat.st_size) if stat else (source,)
+
+
 def _timm_cached(width: float) -> Path | None:
     from mnv2_core.models.timm_weights import cached_file
 

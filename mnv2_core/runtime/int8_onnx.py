@@ -103,14 +103,11 @@ def quantize_qdq(fp32_model: Path, target: Path, arrays: Sequence[np.ndarray], m
 def split_logits(runners: dict, samples: Sequence[tuple[Path, int]], preprocess: Preprocess, *,
                  desc: str = "score") -> dict[str, np.ndarray]:
     """Logits of every runner on every sample (each image decoded once, prepared as the app prepares an upload)."""
-    import sys
-
-    from tqdm import tqdm
-
     from mnv2_core.images.decode import load_path
+    from mnv2_core.progress import track
 
     out: dict[str, list[np.ndarray]] = {k: [] for k in runners}
-    for path, _ in tqdm(samples, desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True):
+    for path, _ in track(samples, desc):
         x = preprocess.tensor(load_path(path).image)
         for key, runner in runners.items():
             out[key].append(runner(x).float().numpy()[0])

@@ -37,5 +37,7 @@ class ModelConfig:
 
     @property
     def cache_key(self) -> tuple:
-        """One key per configuration, for caches of loaded models."""
-        return astuple(self)
+        """One key per configuration and the weights file it would load, for caches of loaded models."""
+        from mnv2_core.models.weights import weights_stamp
+
+        return astuple(self) + weights_stamp(self.model, self.width, self.classes)

@@ -14,7 +14,8 @@ from mnv2_core import config
 from mnv2_core.models.registry import get_spec
 from mnv2_core.train.features import HeadConfig
 from mnv2_core.train.loop import FitConfig
-from mnv2_core.train.run import run
+from mnv2_core.progress import Listener, ProgressFile, listening
+from mnv2_core.train.run import RunResult, run
 from mnv2_core.train.spec import DERIVED, FINE_TUNE, SCRATCH, RunSpec, TrainInterrupted
 
 
@@ -58,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     p.add_argument("--fresh", action="store_true", help="discard a saved state instead of resuming it")
     p.add_argument("--stop-after", type=int, default=None, help="stop after N epochs of this process (resumable)")
+    p.add_argument("--progress-file", type=Path, default=None,
+                   help="also write the run's steps and outcome to this JSON file as it goes (the Training page "
+                        "follows a run it started through it)")
     return p
 
 
@@ -86,18 +90,54 @@ def spec_from_args(args: argparse.Namespace, command: str = "") -> RunSpec:
                    device=args.device, fresh=args.fresh, stop_after=args.stop_after, command=command)
 
 
+def _shown_command(argv: list[str]) -> str:
+    """The command as the run records it: what reproduces the run, without where its progress was written."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip or arg.startswith("--progress-file="):
+            skip = False
+            continue
+        if arg == "--progress-file":
+            skip = True
+            continue
+        kept.append(arg)
+    return "python -m mnv2_core train " + " ".join(shlex.quote(a) for a in kept)
+
+
+def outcome(result: RunResult) -> str:
+    """One sentence on how a run ended: its test top-1, how long it took, and where its checkpoint went."""
+    metrics, seconds = result.run["metrics"], result.run["provenance"]["seconds"]
+    where = ("shipped to " if result.shipped else "kept at ") + str(result.checkpoint)
+    return (f"Test top-1 {metrics['test_top1']:.1%} (valid {metrics['valid_top1']:.1%}) in {seconds / 60:.1f} min; "
+            f"checkpoint {where} ({result.run['checkpoint']['why']}).")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    shown = sys.argv[1:] if argv is None else argv
-    command = "python -m mnv2_core train " + " ".join(shlex.quote(a) for a in shown)
+    command = _shown_command(sys.argv[1:] if argv is None else argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    job = ProgressFile(args.progress_file, command=command) if args.progress_file else Listener()
     try:
-        run(spec_from_args(args, command))
+        with listening(job):
+            result = run(spec_from_args(args, command))
     except TrainInterrupted as exc:
         print(str(exc), file=sys.stderr)
+        if isinstance(job, ProgressFile):
+            job.fail(str(exc))
         return 3
     except (ValueError, KeyError) as exc:  # user errors: missing data, unknown model, bad width, bad checkpoint
-        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        sentence = str(exc.args[0] if exc.args else exc)
+        print(f"error: {sentence}", file=sys.stderr)
+        if isinstance(job, ProgressFile):
+            job.fail(sentence)
         return 2
+    except BaseException as exc:
+        if isinstance(job, ProgressFile):
+            job.fail(f"The run stopped with an error ({type(exc).__name__}: {exc}); its log has the details.")
+        raise
+    if isinstance(job, ProgressFile):
+        job.finish(outcome(result), run_id=result.run["id"], results_file=str(result.results_file),
+                   checkpoint=str(result.checkpoint), shipped=result.shipped,
+                   test_top1=result.run["metrics"]["test_top1"], valid_top1=result.run["metrics"]["valid_top1"])
     return 0

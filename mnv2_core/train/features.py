@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from mnv2_core.files import atomic_torch_save
 from mnv2_core.images.flowers import FlowerDataset
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
+from mnv2_core.progress import Bar, track
 from mnv2_core.train.epochs import keep_if_better, lr_at
 from mnv2_core.train.spec import NUM_CLASSES, HeadConfig, TrainError
 
@@ -29,6 +29,7 @@ class Features:
     x: torch.Tensor
     y: torch.Tensor
     from_cache: bool = False
+    engine: str = ""  # what extracted them (empty when read from the cache)
 
 
 def image_transform(preprocess: Preprocess):
@@ -82,32 +83,48 @@ def _samples_sha(samples: list[tuple[Path, int]]) -> str:
     return digest.hexdigest()
 
 
-@torch.inference_mode()
-def _run_over_files(fn, samples: list[tuple[Path, int]], preprocess: Preprocess, *, batch_size: int, desc: str,
-                    device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-    """``fn(batch)`` over every sample, prepared from its file as the app prepares an upload, with a progress bar."""
-    from torch.utils.data import DataLoader
-    from tqdm import tqdm
+class PooledFeatures(nn.Module):
+    """The frozen backbone of ``model`` as a module of its own (:func:`pooled_features`), so that it exports."""
 
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        pooled_features(model)  # refuses, in one sentence, a model whose features it cannot find
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # looked up on every call, so that a copy of this module (made to export it) runs its own copy of the model
+        return pooled_features(self.model)(x)
+
+
+@torch.inference_mode()
+def _run_over_files(module: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess, *, batch_size: int,
+                    desc: str, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, str]:
+    """``module`` over every sample, prepared from its file as the app prepares an upload, with a progress bar, on
+    the engine measured faster here (:mod:`mnv2_core.train.inference`). Returns outputs, labels and the engine."""
+    from torch.utils.data import DataLoader
+
+    from mnv2_core.train.inference import pass_engine
+
+    module.eval()
+    engine = pass_engine(module, preprocess.resolution, images=len(samples), device=device)
     loader = DataLoader(FlowerDataset(samples, image_transform(preprocess)), batch_size=batch_size,
                         shuffle=False, num_workers=0)
     out, ys = [], []
-    with tqdm(total=len(samples), desc=desc, unit="img", file=sys.stderr, dynamic_ncols=True) as bar:
+    with Bar(len(samples), desc) as bar:
         for images, targets in loader:
-            out.append(fn(images.to(device)).float().cpu())
+            out.append(engine.batch(images).float().cpu())
             ys.append(targets)
             bar.update(len(targets))
-    return torch.cat(out), torch.cat(ys).long()
+    return torch.cat(out), torch.cat(ys).long(), engine.engine
 
 
 @torch.inference_mode()
 def extract_features(model: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess, *, batch_size: int = 32,
                      desc: str = "features", device: torch.device | str = "cpu") -> Features:
     """Run the frozen backbone (:func:`pooled_features`) over every sample, with a progress bar and ETA."""
-    model.eval()
-    x, y = _run_over_files(pooled_features(model), samples, preprocess, batch_size=batch_size, desc=desc,
-                           device=device)
-    return Features(x, y)
+    x, y, engine = _run_over_files(PooledFeatures(model), samples, preprocess, batch_size=batch_size, desc=desc,
+                                   device=device)
+    return Features(x, y, engine=engine)
 
 
 def cached_features(model: nn.Module, samples: list[tuple[Path, int]], split: str, preprocess: Preprocess, *,
@@ -127,12 +144,20 @@ def cached_features(model: nn.Module, samples: list[tuple[Path, int]], split: st
                 return Features(blob["x"], blob["y"], from_cache=True)
         except Exception:  # a truncated cache file is recomputed, never fatal
             pass
-    feats = extract_features(model, samples, preprocess, batch_size=batch_size, desc=split, device=device)
+    feats = extract_features(model, samples, preprocess, batch_size=batch_size, desc=features_step(split), device=device)
     try:
         atomic_torch_save({"x": feats.x, "y": feats.y}, target)
     except OSError:  # a read-only cache only costs the next run another pass
         pass
     return feats
+
+
+HEAD_STEP = "head"
+
+
+def features_step(split: str) -> str:
+    """The progress step that extracts one split's features."""
+    return f"{split} features"
 
 
 def train_head(head: nn.Module, train: Features, valid: Features, cfg: HeadConfig,
@@ -149,7 +174,7 @@ def train_head(head: nn.Module, train: Features, valid: Features, cfg: HeadConfi
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"top1": -1.0, "epoch": 0, "state": None}
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in track(range(1, cfg.epochs + 1), HEAD_STEP, unit="epoch"):
         head.train()
         lr = lr_at((epoch - 1) * steps_per_epoch, total, 0, cfg.lr)  # cosine decay per step, no warm-up
         order = torch.randperm(len(train.y), generator=gen)
@@ -182,7 +207,6 @@ def evaluate_model(model: nn.Module, samples: list[tuple[Path, int]], preprocess
                    batch_size: int = 32, desc: str = "test",
                    device: torch.device | str = "cpu") -> torch.Tensor:
     """Logits of the whole model (backbone + head) on ``samples``, straight from the image files."""
-    model.eval()
     return _run_over_files(model, samples, preprocess, batch_size=batch_size, desc=desc, device=device)[0]
 
 
@@ -216,4 +240,5 @@ def phase1(model: nn.Module, samples: dict[str, list[tuple[Path, int]]], cfg: He
     model.cpu()
     history, valid_top1 = train_head(head_module(model), feats["train"], feats["valid"], cfg, log=log)
     return history, valid_top1, {"backbone_sha256": backbone,
-                                 "features_from_cache": {s: f.from_cache for s, f in feats.items()}}
+                                 "features_from_cache": {s: f.from_cache for s, f in feats.items()},
+                                 "features_engine": {s: f.engine for s, f in feats.items() if f.engine}}

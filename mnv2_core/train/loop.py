@@ -12,7 +12,6 @@ the same numbers as an uninterrupted run.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -85,13 +84,17 @@ def distill_loss(student: torch.Tensor, teacher: torch.Tensor, target: torch.Ten
 @torch.inference_mode()
 def bank_logits(model: nn.Module, bank: ImageBank, preprocess: Preprocess, device: torch.device,
                 batch_size: int = 128) -> torch.Tensor:
-    """Logits of ``model`` on every image of ``bank`` with the test recipe (resize, centre crop); always float32."""
+    """Logits of ``model`` on every image of ``bank`` with the test recipe (resize, centre crop); always float32.
+    Runs on the engine measured faster here for it (:mod:`mnv2_core.train.inference`)."""
+    from mnv2_core.train.inference import pass_engine
+
     model.eval()
+    engine = pass_engine(model, preprocess.resolution, images=len(bank), device=device)
     out = []
     for start in range(0, len(bank), batch_size):
         index = torch.arange(start, min(start + batch_size, len(bank)))
         x = preprocess.normalize(eval_batch(bank, index, preprocess.resolution).to(device, non_blocking=True))
-        out.append(model(x).float().cpu())
+        out.append(engine.batch(x).float().cpu())
     return torch.cat(out)
 
 
@@ -177,7 +180,7 @@ def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *,
     that many epochs (a deliberate interruption, for tests and time-boxed machines); the state file lets a later
     call finish the run.
     """
-    from tqdm import tqdm
+    from mnv2_core.progress import Bar
 
     started = time.perf_counter()
     model.to(device).to(memory_format=torch.channels_last)
@@ -208,8 +211,7 @@ def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *,
         log(f"phase {phase}: before training " + _describe(start))
     resumed_from = done
 
-    with tqdm(total=cfg.epochs * steps, initial=done * steps, desc=f"phase {phase}", unit="step", file=sys.stderr,
-              dynamic_ncols=True) as bar:
+    with Bar(cfg.epochs * steps, f"phase {phase}", unit="step", initial=done * steps) as bar:
         for epoch in range(done + 1, cfg.epochs + 1):
             if stop_after is not None and epoch > resumed_from + stop_after:
                 break

@@ -37,12 +37,13 @@ from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import classification_report
 from mnv2_core.measure.counts import count_macs, count_params
 from mnv2_core.models.registry import format_width
+from mnv2_core import progress
 from mnv2_core.train.derive import build_start, load_teacher
-from mnv2_core.train.features import evaluate_model, phase1
+from mnv2_core.train.features import HEAD_STEP, evaluate_model, features_step, phase1
 from mnv2_core.train.epochs import write_history_csv
 from mnv2_core.train.loop import fit
 from mnv2_core.train.provenance import device_string, git_commit
-from mnv2_core.train.ship import score_checkpoint, write_checkpoint
+from mnv2_core.train.ship import CHECKPOINT_STEP, score_checkpoint, write_checkpoint
 from mnv2_core.train.spec import DERIVED, RunSpec, TrainError, TrainInterrupted, resolve_device
 
 
@@ -59,9 +60,22 @@ def phone_proxy_scores(model: nn.Module, samples: list[tuple[Path, int]], prepro
     """Top-1 and top-5 on the phone proxy of ``samples`` (:mod:`mnv2_core.images.phone`)."""
     from mnv2_core.train.loop import bank_logits
 
-    bank = proxy_bank(samples, preprocess.resolution, desc="test phone proxy")
+    bank = proxy_bank(samples, preprocess.resolution, desc=PHONE_STEP)
     report = classification_report(bank_logits(model, bank, preprocess, torch.device(device)), bank.labels)
     return {"top1": report["top1"], "top5": report["top5"]}
+
+
+TEST_STEP, PHONE_STEP = "test", "test phone proxy"
+DECODE_TRAIN, DECODE_VALID, VALID_PHONE = "decode train", "decode valid", "valid phone proxy"
+
+
+def run_steps(spec: RunSpec) -> list[str]:
+    """The progress steps a run takes, in order, by their bars' names (a cached features step never shows)."""
+    steps = [features_step("train"), features_step("valid"), HEAD_STEP] if spec.recipe == "transfer" else []
+    if not (spec.recipe == "transfer" and spec.phases < 2):
+        steps += [DECODE_TRAIN, DECODE_VALID, *([VALID_PHONE] if spec.fit.augment == "phone" else []),
+                  f"phase {2 if spec.recipe == 'transfer' else 1}"]
+    return steps + [TEST_STEP, PHONE_STEP, CHECKPOINT_STEP]
 
 
 RECIPE_TITLES = {"transfer1": "transfer phase 1 (frozen backbone, linear head)",
@@ -127,9 +141,9 @@ def train_phases(spec: RunSpec, model: nn.Module, samples: dict[str, list[tuple[
     for p in model.parameters():
         p.requires_grad_(True)
     phase = 2 if spec.recipe == "transfer" else 1
-    train_bank = load_bank(samples["train"], preprocess.at(spec.fit.train_resolution).resize, desc="decode train")
-    valid_bank = load_bank(samples["valid"], preprocess.resize, eval_crop=preprocess.resolution, desc="decode valid")
-    valid_phone = proxy_bank(samples["valid"], preprocess.resolution, desc="valid phone proxy") \
+    train_bank = load_bank(samples["train"], preprocess.at(spec.fit.train_resolution).resize, desc=DECODE_TRAIN)
+    valid_bank = load_bank(samples["valid"], preprocess.resize, eval_crop=preprocess.resolution, desc=DECODE_VALID)
+    valid_phone = proxy_bank(samples["valid"], preprocess.resolution, desc=VALID_PHONE) \
         if spec.fit.augment == "phone" else None
     result = fit(model, train_bank, valid_bank, spec.fit, preprocess=preprocess, phase=phase, device=device,
                  state_file=state_dir / f"{spec.key()}_phase{phase}.pt", csv_file=csv_file, teacher=teacher,
@@ -158,6 +172,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     code = git_commit()  # the code that runs is the code at the start, whatever changes on disk meanwhile
     device = resolve_device(spec.device)
     check(spec)
+    progress.plan(run_steps(spec))
     samples = {s: split_samples(spec.data, s) for s in FLOWER_SPLITS}
     teacher = load_teacher(spec.distill_from) if spec.distill_from is not None else None
     staging = cache or config.cache_dir()
@@ -175,7 +190,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
         write_history_csv(done.history, csv_file)
 
     with torch.inference_mode():
-        test_logits = evaluate_model(model.to(device), samples["test"], preprocess, device=device)
+        test_logits = evaluate_model(model.to(device), samples["test"], preprocess, desc=TEST_STEP, device=device)
     model.cpu()
     test = classification_report(test_logits, torch.tensor([y for _, y in samples["test"]]))
     log(f"test top-1 {test['top1']:.2%}  top-5 {test['top5']:.2%}  (best valid top-1 {done.valid_top1:.2%})")
@@ -189,7 +204,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
             "valid_top1": done.valid_top1, "test_phone_top1": phone["top1"], "test_phone_top5": phone["top5"],
             "run_id": run_id, "init": how["init"], "recipe": recipe, "kind": spec.kind}
     meta = {k: v for k, v in meta.items() if v is not None}
-    ckpt, shipped, local = write_checkpoint(spec, model, meta, done.valid_top1, staging, log=log)
+    ckpt, shipped, local, why = write_checkpoint(spec, model, meta, done.valid_top1, staging, log=log)
     reloaded = score_checkpoint(ckpt, staging / "runs" / f"{run_id}.pt", samples["test"], test, preprocess, device,
                                 log=log)
 
@@ -207,7 +222,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
                     "test_phone_top1": phone["top1"], "test_phone_top5": phone["top5"],
                     "checkpoint_test_top1": reloaded["top1"], "checkpoint_test_top5": reloaded["top5"]},
         "per_class": test["per_class"], "confused": test["confused"], "history": done.history,
-        "checkpoint": {"file": ckpt.name, "shipped": shipped, "local": local,
+        "checkpoint": {"file": ckpt.name, "shipped": shipped, "local": local, "why": why,
                        "size_bytes": ckpt.stat().st_size, "dtype": "float16"},
         "provenance": {
             **code, "date": date.isoformat(timespec="seconds"), "device": device_string(device),

@@ -15,6 +15,8 @@ from mnv2_core.models import weights
 from mnv2_core.train.features import evaluate_model
 from mnv2_core.train.spec import MAX_SHIPPED_BYTES, RunSpec
 
+CHECKPOINT_STEP = "test (fp16 checkpoint)"
+
 
 def _ship(ckpt: Path, valid_top1: float, *, replace: bool = False) -> tuple[bool, str]:
     """Whether a new checkpoint should replace the one at ``ckpt`` (best valid top-1 wins)."""
@@ -32,11 +34,11 @@ def _ship(ckpt: Path, valid_top1: float, *, replace: bool = False) -> tuple[bool
 
 
 def write_checkpoint(spec: RunSpec, model: nn.Module, meta: dict[str, Any], valid_top1: float, staging: Path,
-                     *, log) -> tuple[Path, bool, bool]:
+                     *, log) -> tuple[Path, bool, bool, str]:
     """Stage the fp16 checkpoint, then ship it to ``<out>/checkpoints`` when it beats the one there on valid.
 
     One too large for the repository goes to the local checkpoint folder instead, where the app on this machine
-    still finds it. Returns the checkpoint to use, whether it shipped, and whether it went to the local folder.
+    still finds it. Returns the checkpoint to use, whether it shipped, whether it went to the local folder, and why.
     """
     name = weights.checkpoint_path(spec.model, spec.width, "flowers").name
     staged = staging / "runs" / f"{meta['run_id']}.pt"
@@ -53,7 +55,7 @@ def write_checkpoint(spec: RunSpec, model: nn.Module, meta: dict[str, Any], vali
     shipped = fits and better
     ckpt = target if better else staged
     log(f"checkpoint {'shipped to' if shipped else 'kept at'} {ckpt} ({why})")
-    return ckpt, shipped, better and not fits
+    return ckpt, shipped, better and not fits, why
 
 
 def score_checkpoint(ckpt: Path, staged: Path, samples: list[tuple[Path, int]], test: dict[str, Any],
@@ -62,7 +64,7 @@ def score_checkpoint(ckpt: Path, staged: Path, samples: list[tuple[Path, int]], 
     loaded = weights.load_checkpoint_file(ckpt)
     y_test = torch.tensor([y for _, y in samples])
     reloaded = classification_report(evaluate_model(loaded.model.to(device), samples, preprocess,
-                                                    desc="test (fp16 checkpoint)", device=device), y_test)
+                                                    desc=CHECKPOINT_STEP, device=device), y_test)
     log(f"fp16 checkpoint, end to end: test top-1 {reloaded['top1']:.2%}  top-5 {reloaded['top5']:.2%}  "
         f"({ckpt.stat().st_size / 1e6:.2f} MB)")
     if reloaded["top1"] < test["top1"]:

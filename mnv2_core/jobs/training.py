@@ -1,0 +1,223 @@
+"""Transfer phase 1 started from the app: ``python -m mnv2_core train --recipe transfer --phases 1`` in a process of
+its own, followed through its progress file.
+
+A process, not a thread of the app's server: the run goes on when the browser tab closes or the page reruns, and
+it is exactly the run the CLI makes. One at a time per machine, since two training runs on two cores would each
+take twice as long. The job's files live in ``MNV2_CACHE/jobs/train`` (progress.json and the run's log).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mnv2_core import config
+from mnv2_core.files import atomic_write, atomic_write_json
+from mnv2_core.models import get_spec
+from mnv2_core.models.registry import format_width
+from mnv2_core.progress import RUNNING
+
+STOPPED = "stopped"  # the progress file says running, but its process is gone (killed, or the machine restarted)
+DEFAULT_HEAD_EPOCHS = 40
+
+
+def job_dir() -> Path:
+    return config.cache_dir() / "jobs" / "train"
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """What a background training run has done so far, as its progress file and process say."""
+
+    state: str  # running | done | failed | stopped
+    command: str
+    started: float
+    updated: float
+    plan: list[str] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    message: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+    log: Path | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.state == RUNNING
+
+    @property
+    def step(self) -> dict[str, Any] | None:
+        """The step going on now (or the last one)."""
+        return self.steps[-1] if self.steps else None
+
+    @property
+    def step_number(self) -> int | None:
+        """1-based place of the current step in the plan (steps a cache made unnecessary count as done)."""
+        if self.step and self.step["name"] in self.plan:
+            return self.plan.index(self.step["name"]) + 1
+        return None
+
+    @property
+    def step_fraction(self) -> float:
+        step = self.step
+        return min(1.0, step["done"] / step["total"]) if step and step["total"] else 0.0
+
+    @property
+    def step_seconds_left(self) -> float | None:
+        """From the current step's own rate so far; None until it has one."""
+        step = self.step
+        if not step or step["done"] <= step.get("first", 0) or step["seconds"] <= 0:
+            return None
+        rate = (step["done"] - step.get("first", 0)) / step["seconds"]
+        return (step["total"] - step["done"]) / rate
+
+    @property
+    def elapsed(self) -> float:
+        return (time.time() if self.running else self.updated) - self.started
+
+    def describe(self) -> str:
+        """One line on where the run is: step k of n, its counts, and the time left in this step."""
+        step = self.step
+        if step is None:
+            return "Loading the model and its ImageNet weights..."
+        where = f"Step {self.step_number} of {len(self.plan)}: " if self.step_number else ""
+        left = self.step_seconds_left
+        eta = f", about {_duration(left)} left in this step" if left and self.running else ""
+        return f"{where}{step['name']}, {step['done']}/{step['total']} {step['unit']}{eta}"
+
+    def log_tail(self, lines: int = 12) -> str:
+        """The end of the run's log, each progress bar at its last state."""
+        if self.log is None or not self.log.is_file():
+            return ""
+        text = self.log.read_bytes()[-20000:].decode("utf-8", "replace")
+        rows = [row.split("\r")[-1].rstrip() for row in text.split("\n")]
+        rows = [row for i, row in enumerate(rows) if row and (i == 0 or row != rows[i - 1])]
+        return "\n".join(rows[-lines:])
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a finished child of this process is reaped, not counted)."""
+    if pid <= 0:
+        return False
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:  # not our child: someone else started it, or the app restarted
+        pass
+    except OSError:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pid(folder: Path) -> int:
+    try:
+        return int((folder / "pid").read_text())
+    except (OSError, ValueError):
+        return 0
+
+
+def job_status(folder: Path | None = None) -> TrainingJob | None:
+    """The latest background training run on this machine, or None if the app never started one."""
+    folder = folder or job_dir()
+    try:
+        saved = json.loads((folder / "progress.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    state = saved.get("state", RUNNING)
+    starting = not (folder / "pid").exists() and time.time() - saved.get("started", 0.0) < 60
+    if state == RUNNING and not starting and not _alive(_pid(folder)):
+        state = STOPPED
+    message = saved.get("message", "")
+    if state == STOPPED:
+        message = ("The run stopped before it finished (its process is gone: the app or the machine restarted). "
+                   "Starting it again resumes from the features it had already extracted.")
+    return TrainingJob(state=state, command=saved.get("command", ""), started=saved.get("started", 0.0),
+                       updated=saved.get("updated", 0.0), plan=saved.get("plan", []), steps=saved.get("steps", []),
+                       message=message, result=saved.get("result", {}), log=folder / "log.txt")
+
+
+def transfer_arguments(model: str, width: float | None, *, head_epochs: int = DEFAULT_HEAD_EPOCHS,
+                       out: Path | None = None, data: str | Path | None = None) -> list[str]:
+    """The CLI arguments of a phase-1 transfer run (what the page shows as the command, and runs)."""
+    args = ["train", "--recipe", "transfer", "--phases", "1", "--model", model]
+    if get_spec(model).has_widths:
+        args += ["--width", format_width(width)]
+    args += ["--head-epochs", str(head_epochs)]
+    if out is not None and Path(out).resolve() != config.ASSETS_DIR.resolve():
+        args += ["--out", str(out)]
+    if data is not None:
+        args += ["--data", str(data)]
+    return args
+
+
+class JobBusy(ValueError):
+    """A training run is already going on this machine; ``str()`` is one sentence."""
+
+
+def start_transfer(model: str, width: float | None, *, head_epochs: int = DEFAULT_HEAD_EPOCHS,
+                   out: Path | None = None, data: str | Path | None = None,
+                   folder: Path | None = None) -> TrainingJob:
+    """Start phase-1 transfer for (model, width) in the background and return its first status."""
+    folder = folder or job_dir()
+    current = job_status(folder)
+    if current is not None and current.running:
+        raise JobBusy(f"A training run is already going on this machine ({current.command}); wait for it to finish.")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pid").unlink(missing_ok=True)
+    progress = folder / "progress.json"
+    args = transfer_arguments(model, width, head_epochs=head_epochs, out=out, data=data)
+    # The run rewrites this file as soon as it starts; until then it says the run is starting. The process id goes
+    # to a file of its own, written only here, so the two writers never race.
+    atomic_write_json({"state": RUNNING, "command": "python -m mnv2_core " + " ".join(args), "started": time.time(),
+                       "updated": time.time(), "plan": [], "steps": [], "message": "", "result": {}}, progress)
+    command = [sys.executable, "-m", "mnv2_core", *args, "--progress-file", str(progress)]
+    if shutil.which("nice"):  # the app's own visitors keep the CPU first; training takes what is left
+        command = ["nice", "-n", "10", *command]
+    with open(folder / "log.txt", "wb") as log:
+        child = subprocess.Popen(command, cwd=config.REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log,
+                                 stderr=subprocess.STDOUT, start_new_session=True,
+                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    atomic_write(folder / "pid", lambda fh: fh.write(str(child.pid).encode()))
+    return job_status(folder)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class TransferChoice:
+    """A (model, width) that phase 1 can start from here, and where its ImageNet weights come from, in words."""
+
+    model: str
+    width: float | None
+    title: str
+    weights: str
+
+
+def transfer_choices(models: list[str]) -> tuple[list[TransferChoice], list[str]]:
+    """Every (model, width) whose ImageNet weights are here or can be downloaded, and one sentence for each other."""
+    from mnv2_core.models import model_title
+    from mnv2_core.models.weights import planned_source
+    from mnv2_core.runtime.availability import SOURCE_WORDS, availability
+
+    ready, missing = [], []
+    for name in models:
+        for width in get_spec(name).widths:
+            source = planned_source(name, width, "imagenet")
+            if source != "untrained":
+                ready.append(TransferChoice(name, width, model_title(name, width), SOURCE_WORDS[source]))
+            else:
+                missing.append(availability(name, width, "imagenet").reason)
+    return ready, missing

@@ -1,0 +1,87 @@
+"""A frozen network over a whole split, on the engine measured faster on this CPU for it.
+
+Phase 1 and the test-split scores only run the network forward, so they need not run in PyTorch eager. On the CPUs
+this project has seen, ONNX Runtime ran MobileNetV2 three to four times faster than eager PyTorch, but that depends
+on the CPU and the network, so each pass first times both on a few images and keeps the faster. Short passes stay
+in PyTorch: exporting costs more than it saves.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+Batch = Callable[[torch.Tensor], torch.Tensor]
+MIN_IMAGES_FOR_EXPORT = 200  # below this, the export (seconds) costs more than a faster engine saves
+TRIAL_IMAGES = 8
+
+
+@dataclass
+class PassEngine:
+    """How a pass runs: ``batch(x)`` for a batch of prepared images, the engine's name, and the rates timed here."""
+
+    batch: Batch
+    engine: str
+    images_per_second: dict[str, float] = field(default_factory=dict)
+
+
+def _torch_batch(module: nn.Module, device: torch.device) -> Batch:
+    module = module.to(device).eval()
+    if device.type == "cpu":  # eager convolutions run faster channels-last on CPUs; a copy keeps the caller's as is
+        module = copy.deepcopy(module).to(memory_format=torch.channels_last)
+
+    def batch(x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return module(x.to(device, memory_format=torch.channels_last) if device.type == "cpu" else x.to(device))
+
+    return batch
+
+
+def _ort_batch(module: nn.Module, resolution: int, folder: Path) -> Batch:
+    from mnv2_core.runtime.engines import export_onnx, ort_runner
+
+    runner = ort_runner(export_onnx(module, resolution, folder / "pass.onnx"), "fp32", torch.get_num_threads())
+
+    def batch(x: torch.Tensor) -> torch.Tensor:  # exported for batch 1, with the TF-SAME pads as constants
+        return torch.cat([runner(x[i:i + 1]) for i in range(len(x))])
+
+    return batch
+
+
+def _timed(batch: Batch, x: torch.Tensor) -> tuple[float, torch.Tensor]:
+    """Images per second of ``batch`` on ``x`` after a warm-up call, and its outputs."""
+    batch(x[:1])  # warm-up: first-call allocations and kernel choices
+    started = time.perf_counter()
+    out = batch(x)
+    return len(x) / (time.perf_counter() - started), out.float()
+
+
+def pass_engine(module: nn.Module, resolution: int, *, images: int,
+                device: torch.device | str = "cpu") -> PassEngine:
+    """The faster of PyTorch eager and ONNX Runtime for ``module`` on this CPU, timed on a few random images; ONNX
+    Runtime only where its outputs there match eager's (an export can silently freeze data-dependent code)."""
+    from mnv2_core.runtime.engines import ort_available
+
+    device = torch.device(device)
+    eager = _torch_batch(module, device)
+    if device.type != "cpu" or images < MIN_IMAGES_FOR_EXPORT or not ort_available():
+        return PassEngine(eager, "torch")
+    x = torch.randn(TRIAL_IMAGES, 3, resolution, resolution)
+    try:
+        with tempfile.TemporaryDirectory(prefix="mnv2_pass_") as folder:  # the session keeps the graph in memory
+            ort = _ort_batch(module, resolution, Path(folder))
+        (torch_rate, expected), (ort_rate, got) = _timed(eager, x), _timed(ort, x)
+    except Exception:  # a network the exporter or ONNX Runtime cannot take: eager still works
+        return PassEngine(eager, "torch")
+    rates = {"torch": round(torch_rate, 1), "onnxruntime": round(ort_rate, 1)}
+    same = torch.allclose(got, expected, rtol=1e-3, atol=1e-3 * float(expected.abs().max()) + 1e-6)
+    if same and ort_rate > torch_rate:
+        return PassEngine(ort, "onnxruntime", rates)
+    return PassEngine(eager, "torch", rates)

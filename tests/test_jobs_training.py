@@ -1,0 +1,112 @@
+"""Transfer phase 1 started from the app runs as its own process, one at a time, and its progress file tells the page
+where it is and how it ended."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mnv2_core.files import atomic_write_json
+from mnv2_core.jobs import training
+from mnv2_core.progress import RUNNING
+from test_train import _tiny_copy
+
+
+def _wait(folder: Path, timeout: float = 300) -> training.TrainingJob:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = training.job_status(folder)
+        if job is not None and not job.running:
+            return job
+        time.sleep(0.5)
+    raise TimeoutError(f"the job did not finish; its log:\n{(folder / 'log.txt').read_text()}")
+
+
+def test_phase_1_started_in_the_background_records_and_ships_a_run(flowers_dir: Path, tflite_path: Path,
+                                                                   tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNV2_CACHE", str(tmp_path / "cache"))  # the run's process too: no features cached yet
+    data, out, folder = _tiny_copy(flowers_dir, tmp_path / "data"), tmp_path / "out", tmp_path / "job"
+    job = training.start_transfer("mobilenet_v2", 1.0, head_epochs=3, out=out, data=data, folder=folder)
+    assert job.running and job.describe() == "Loading the model and its ImageNet weights..."
+    assert job.command == (f"python -m mnv2_core train --recipe transfer --phases 1 --model mobilenet_v2 --width 1.0 "
+                           f"--head-epochs 3 --out {out} --data {data}")
+    with pytest.raises(training.JobBusy, match="already going"):
+        training.start_transfer("mobilenet_v2", 1.0, out=out, data=data, folder=folder)
+    done = _wait(folder)
+    assert done.state == "done", done.log_tail()
+    assert done.message.startswith("Test top-1 ") and "shipped to" in done.message
+    assert done.plan == ["train features", "valid features", "head", "test", "test phone proxy",
+                         "test (fp16 checkpoint)"]
+    assert [s["name"] for s in done.steps] == done.plan and all(s["done"] == s["total"] for s in done.steps)
+    assert done.step_number == 6 and done.step_fraction == 1.0
+    record = json.loads(Path(done.result["results_file"]).read_text())
+    assert record["recipe"] == "transfer phase 1 (frozen backbone, linear head)"
+    assert "--progress-file" not in record["provenance"]["command"]  # the command that reproduces the run
+    assert Path(done.result["checkpoint"]) == out / "checkpoints" / "mobilenet_v2_1.0_flowers102.pt"
+    assert "wrote " in done.log_tail()
+
+
+def test_a_run_whose_process_is_gone_reads_as_stopped_and_can_start_again(tmp_path: Path) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    atomic_write_json({"state": RUNNING, "command": "python -m mnv2_core train", "started": time.time() - 120,
+                       "updated": time.time() - 100, "plan": ["head"], "steps": [], "message": "", "result": {}},
+                      tmp_path / "progress.json")
+    (tmp_path / "pid").write_text(str(gone.pid))
+    job = training.job_status(tmp_path)
+    assert job is not None and job.state == training.STOPPED and not job.running
+    assert "stopped before it finished" in job.message
+
+
+def test_a_run_of_another_process_counts_as_running(tmp_path: Path) -> None:
+    atomic_write_json({"state": RUNNING, "command": "python -m mnv2_core train --model resnet18",
+                       "started": time.time(), "updated": time.time()}, tmp_path / "progress.json")
+    (tmp_path / "pid").write_text(str(os.getppid()))  # alive, and not a child of this process
+    with pytest.raises(training.JobBusy, match="resnet18"):
+        training.start_transfer("mobilenet_v2", 1.0, folder=tmp_path)
+
+
+def test_a_failed_run_says_why_in_one_sentence(tmp_path: Path) -> None:
+    job = training.start_transfer("mobilenet_v2", 1.0, data=tmp_path / "nowhere", out=tmp_path / "out",
+                                  folder=tmp_path / "job")
+    failed = _wait(tmp_path / "job", timeout=120)
+    assert failed.state == "failed" and job.command in failed.command
+    assert "nowhere" in failed.message and "\n" not in failed.message and "Traceback" not in failed.message
+
+
+def test_no_job_reads_as_none_and_a_damaged_progress_file_too(tmp_path: Path) -> None:
+    assert training.job_status(tmp_path) is None
+    (tmp_path / "progress.json").write_text('{"state": "runn')
+    assert training.job_status(tmp_path) is None
+
+
+def test_the_step_line_counts_the_step_its_place_and_the_time_left() -> None:
+    now = time.time()
+    job = training.TrainingJob(state=RUNNING, command="", started=now - 30, updated=now,
+                               plan=["train features", "valid features", "head"],
+                               steps=[{"name": "valid features", "done": 300, "total": 900, "unit": "img",
+                                       "started": now - 10, "seconds": 10.0, "first": 0}])
+    assert job.step_number == 2 and job.step_fraction == pytest.approx(1 / 3)
+    assert job.step_seconds_left == pytest.approx(20.0)
+    assert job.describe() == "Step 2 of 3: valid features, 300/900 img, about 20 s left in this step"
+
+
+def test_phase_1_offers_every_backbone_with_imagenet_weights_and_explains_the_rest(
+        tflite_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setenv("MNV2_DOWNLOAD", "0")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    ready, missing = training.transfer_choices(["mobilenet_v2", "resnet18", "lenet5"])
+    assert [(c.model, c.width) for c in ready] == [("mobilenet_v2", 1.0)]
+    assert ready[0].weights == "official TFLite ImageNet, imported"
+    assert len(missing) == 6 and any("LeNet-5" in m and "never trained on ImageNet" in m for m in missing)
+    assert any("ResNet18" in m and "MNV2_DOWNLOAD=0" in m for m in missing)
