@@ -125,7 +125,7 @@ def model_controls(*, allow_precision: bool = True) -> ModelConfig:
                                      format_func=lambda h: CLASSES_TITLES[h]) or "flowers"
     from mnv2_core.runtime.engines import ENGINE_TITLES, available_engines
 
-    titles = {"auto": "Auto (fastest measured here)", **ENGINE_TITLES}
+    titles = {"auto": "Auto (fastest here)", **ENGINE_TITLES}
     engine = cols[0].selectbox("Engine", ["auto", *available_engines()], format_func=titles.get, key="engine",
                                help="Auto runs the engine measured fastest on this CPU for this model, width and "
                                     "precision; the first time, it measures them (a few seconds; Benchmark page)")

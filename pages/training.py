@@ -22,7 +22,6 @@ st.caption("Two-phase transfer learning (phase 1 trains a new head on the frozen
            "`python -m mnv2_core train`; each run records the command that reproduces it.")
 
 
-
 @st.cache_data(show_spinner=False, ttl=30)
 def _transfer_choices():
     from mnv2_core.jobs.training import transfer_choices
@@ -31,12 +30,12 @@ def _transfer_choices():
 
 
 def _job_panel() -> None:
-    """The background run's progress while it goes (refreshed every second), then its outcome."""
+    """The background run's progress while it goes (refreshed every 2 s), then its outcome."""
     job = job_status()
     if job is None:
         return
 
-    @st.fragment(run_every=1.0 if job.running else None)
+    @st.fragment(run_every=2.0 if job.running else None)  # 30 students watching: 15 small reruns a second
     def panel() -> None:
         now = job_status()
         if now is None:
@@ -49,9 +48,9 @@ def _job_panel() -> None:
         if now.running:
             st.progress(now.step_fraction, text=f"{now.describe()} · {now.elapsed / 60:.1f} min so far")
         elif now.state == "done":
-            st.success(now.message, icon=":material/check_circle:")
+            st.success(now.outcome(), icon=":material/check_circle:")
         else:
-            st.error(now.message, icon=":material/error:")
+            st.error(now.outcome(), icon=":material/error:")
         with st.expander("Log"):
             st.code(now.log_tail() or "(nothing yet)", language=None)
 

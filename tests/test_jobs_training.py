@@ -42,6 +42,7 @@ def test_phase_1_started_in_the_background_records_and_ships_a_run(flowers_dir: 
     done = _wait(folder)
     assert done.state == "done", done.log_tail()
     assert done.message.startswith("Test top-1 ") and "shipped to" in done.message
+    assert done.outcome().startswith(done.message + " Ended ") and done.outcome().endswith(" ago.")
     assert done.plan == ["train features", "valid features", "head", "test", "test phone proxy",
                          "test (fp16 checkpoint)"]
     assert [s["name"] for s in done.steps] == done.plan and all(s["done"] == s["total"] for s in done.steps)

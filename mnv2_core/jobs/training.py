@@ -90,6 +90,13 @@ class TrainingJob:
         eta = f", about {_duration(left)} left in this step" if left and self.running else ""
         return f"{where}{step['name']}, {step['done']}/{step['total']} {step['unit']}{eta}"
 
+    def outcome(self) -> str:
+        """How the run ended, and when (the page may show a run that ended days before)."""
+        ago = time.time() - self.updated
+        when = f"{_duration(ago)} ago" if ago < 5400 else time.strftime("on %Y-%m-%d at %H:%M",
+                                                                        time.localtime(self.updated))
+        return f"{self.message} Ended {when}."
+
     def log_tail(self, lines: int = 12) -> str:
         """The end of the run's log, each progress bar at its last state."""
         if self.log is None or not self.log.is_file():
