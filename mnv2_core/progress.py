@@ -107,7 +107,10 @@ class ProgressFile(Listener):
 
     def _write(self) -> None:
         self.state["updated"] = time.time()
-        atomic_write_json(self.state, self.path)
+        try:
+            atomic_write_json(self.state, self.path)
+        except OSError:  # a full disk costs the page its progress, never the job its run
+            pass
         self._written = time.monotonic()
 
     def planned(self, steps: list[str]) -> None:

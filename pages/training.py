@@ -10,8 +10,10 @@ from mnv2_core.measure.records import (FAMILY_STEPS, comparison_rows, family_row
                                        with_values)
 from mnv2_core.measure.open_set import open_set_rows
 from mnv2_core.measure.run_report import learning_curves, phase_summaries, run_summary, worst_classes_first
-from mnv2_core.jobs.training import DEFAULT_HEAD_EPOCHS, job_status, start_transfer
+from mnv2_core.jobs.training import DEFAULT_HEAD_EPOCHS, job_status, missing_data, start_transfer
 from mnv2_core.models import MOBILENET_WIDTHS
+from mnv2_core.models.weights import MAX_SHIPPED_BYTES
+from mnv2_core.progress import DONE
 from pages.common import MODEL_CHOICES, run_through_app, show_user_error
 
 run_through_app()
@@ -47,7 +49,7 @@ def _job_panel() -> None:
         st.caption(f"`{now.command}`")
         if now.running:
             st.progress(now.step_fraction, text=f"{now.describe()} · {now.elapsed / 60:.1f} min so far")
-        elif now.state == "done":
+        elif now.state == DONE:
             st.success(now.outcome(), icon=":material/check_circle:")
         else:
             st.error(now.outcome(), icon=":material/error:")
@@ -62,9 +64,10 @@ def _train_here() -> None:
     ready, missing = _transfer_choices()
     st.caption("Any backbone with ImageNet weights here learns the 102 flowers in minutes on a laptop CPU: the frozen "
                "network turns every training photo into features once (cached), a new linear head learns from them, "
-               "and the result is measured on the test split, recorded below and shipped as that model's flower "
-               "checkpoint if it beats the one there on the valid split. It runs as its own process, the same "
-               "command as the CLI, so it goes on if this tab closes.")
+               "and the result is measured on the test split and recorded below. It becomes that model's flower "
+               "checkpoint if it beats the one there on the valid split (in assets/ up to "
+               f"{MAX_SHIPPED_BYTES / 1e6:.0f} MB, else in this machine's checkpoint folder). It runs as its own "
+               "process, the same command as the CLI, so it goes on if this tab closes.")
     if missing:
         with st.expander(f"No ImageNet weights here for {len(missing)} model(s)"):
             st.markdown("\n".join(f"- {reason}" for reason in missing))
@@ -76,7 +79,10 @@ def _train_here() -> None:
     choice = c[0].selectbox("Backbone", ready, format_func=lambda r: f"{r.title} ({r.weights})", key="transfer_model")
     epochs = c[1].slider("Head epochs", 5, 100, DEFAULT_HEAD_EPOCHS, key="transfer_epochs")
     busy = job is not None and job.running
-    if c[2].button("Start", type="primary", disabled=busy, key="transfer_start",
+    no_data = missing_data()
+    if no_data:
+        st.info(no_data)
+    if c[2].button("Start", type="primary", disabled=busy or bool(no_data), key="transfer_start",
                    help="One training run at a time on this machine" if busy else None):
         try:
             start_transfer(choice.model, choice.width, head_epochs=epochs)

@@ -202,6 +202,10 @@ def test_training_page_starts_phase_1_in_the_background_and_shows_its_outcome(
 
     from mnv2_core.jobs import training
 
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "torch_hub"))  # no cached ImageNet weights
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hf"))
     data, out = _tiny_copy(flowers_dir, tmp_path / "data"), tmp_path / "out"
     start = training.start_transfer
     monkeypatch.setattr(training, "start_transfer", lambda *a, **kw: start(*a, **kw, out=out, data=data))
@@ -216,13 +220,22 @@ def test_training_page_starts_phase_1_in_the_background_and_shows_its_outcome(
     assert at.get("progress"), "the run's progress shows while it goes"
     assert any("--head-epochs 5" in c.value for c in at.caption)
     deadline = time.monotonic() + 300
-    while (job := training.job_status()) is not None and job.running and time.monotonic() < deadline:
+    while (job := training.job_status()) is not None and job.running:
+        assert time.monotonic() < deadline, f"the run did not finish; its log:\n{job.log_tail(40)}"
         time.sleep(0.5)
     at.run()
     assert not at.exception, at.exception
     assert at.success and at.success[0].value.startswith("Test top-1 ") and "shipped to" in at.success[0].value
     assert not at.button(key="transfer_start").disabled
     assert (out / "checkpoints" / "mobilenet_v2_1.0_flowers102.pt").is_file()
+
+
+def test_training_page_without_data_says_so_and_offers_no_start(tflite_path: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNV2_DATA", str(tmp_path / "nowhere"))
+    at = _app("pages/training.py")
+    assert at.button(key="transfer_start").disabled
+    assert any("no Oxford-102 photos at" in i.value and "MNV2_DATA" in i.value for i in at.info)
 
 
 def test_teach_page_learns_three_oxford_classes_and_answers_a_new_photo(flowers_dir: Path) -> None:

@@ -4,7 +4,6 @@ where it is and how it ended."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -54,32 +53,50 @@ def test_phase_1_started_in_the_background_records_and_ships_a_run(flowers_dir: 
     assert "wrote " in done.log_tail()
 
 
-def test_a_run_whose_process_is_gone_reads_as_stopped_and_can_start_again(tmp_path: Path) -> None:
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
-    atomic_write_json({"state": RUNNING, "command": "python -m mnv2_core train", "started": time.time() - 120,
+def _running_progress_file(folder: Path, command: str = "python -m mnv2_core train --model resnet18") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json({"state": RUNNING, "command": command, "started": time.time() - 120,
                        "updated": time.time() - 100, "plan": ["head"], "steps": [], "message": "", "result": {}},
-                      tmp_path / "progress.json")
-    (tmp_path / "pid").write_text(str(gone.pid))
+                      folder / "progress.json")
+
+
+def test_a_run_counts_as_going_exactly_while_its_process_holds_the_lock(tmp_path: Path) -> None:
+    """Whatever ends the process (finished, killed, out of memory), the lock goes with it; a reused pid cannot
+    keep a dead run alive."""
+    _running_progress_file(tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(tmp_path / 'lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(120)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert training.job_status(tmp_path).running
+        with pytest.raises(training.JobBusy, match="resnet18"):
+            training.start_transfer("mobilenet_v2", 1.0, folder=tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
     job = training.job_status(tmp_path)
-    assert job is not None and job.state == training.STOPPED and not job.running
-    assert "stopped before it finished" in job.message
+    assert job.state == training.STOPPED and not job.running
+    assert "ended without saying how" in job.message and "\n" not in job.message
 
 
-def test_a_run_of_another_process_counts_as_running(tmp_path: Path) -> None:
-    atomic_write_json({"state": RUNNING, "command": "python -m mnv2_core train --model resnet18",
-                       "started": time.time(), "updated": time.time()}, tmp_path / "progress.json")
-    (tmp_path / "pid").write_text(str(os.getppid()))  # alive, and not a child of this process
-    with pytest.raises(training.JobBusy, match="resnet18"):
-        training.start_transfer("mobilenet_v2", 1.0, folder=tmp_path)
+def test_what_stops_a_run_from_starting_is_one_sentence(flowers_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no Oxford-102 photos at .*nowhere"):
+        training.start_transfer("mobilenet_v2", 1.0, data=tmp_path / "nowhere", folder=tmp_path / "job")
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(ValueError, match="cannot write its job folder .*MNV2_CACHE"):
+        training.start_transfer("mobilenet_v2", 1.0, folder=tmp_path / "a_file" / "job")
 
 
-def test_a_failed_run_says_why_in_one_sentence(tmp_path: Path) -> None:
-    job = training.start_transfer("mobilenet_v2", 1.0, data=tmp_path / "nowhere", out=tmp_path / "out",
+def test_a_run_that_fails_says_why_in_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "data" / "train" / "1").mkdir(parents=True)  # a train folder, and nothing else
+    job = training.start_transfer("mobilenet_v2", 1.0, data=tmp_path / "data", out=tmp_path / "out",
                                   folder=tmp_path / "job")
     failed = _wait(tmp_path / "job", timeout=120)
-    assert failed.state == "failed" and job.command in failed.command
-    assert "nowhere" in failed.message and "\n" not in failed.message and "Traceback" not in failed.message
+    assert failed.state == "failed" and failed.command == job.command
+    assert "folder" in failed.message and "\n" not in failed.message and "Traceback" not in failed.message
 
 
 def test_no_job_reads_as_none_and_a_damaged_progress_file_too(tmp_path: Path) -> None:

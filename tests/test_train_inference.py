@@ -32,14 +32,39 @@ def test_a_short_pass_stays_in_eager_pytorch() -> None:
     assert engine.engine == "torch" and engine.images_per_second == {}
 
 
-class _FrozenByExport(nn.Module):
-    """Leaves the graph through numpy: the exporter records its output for the example input as a constant."""
+class _BranchFrozenByExport(nn.Module):
+    """Python control flow on the data: the export traces the branch its example input (zeros) takes."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 2 if float(x.abs().sum()) > 0 else x * 3
+
+
+class _OutsideTheGraph(nn.Module):
+    """Leaves the graph through numpy: the exported graph does not even read its input."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(x.numpy() * 2)
 
 
+@pytest.mark.skipif(not ort_available(), reason="needs onnxruntime (a dependency)")
 def test_a_network_the_export_gets_wrong_runs_in_eager_pytorch() -> None:
-    engine = pass_engine(_FrozenByExport(), 32, images=10_000)
+    engine = pass_engine(_BranchFrozenByExport(), 32, images=10_000)
     x = torch.ones(2, 3, 32, 32)
     assert engine.engine == "torch" and torch.equal(engine.batch(x), x * 2)
+    assert engine.note == "ONNX Runtime's outputs differ from eager's" and engine.images_per_second
+
+
+@pytest.mark.skipif(not ort_available(), reason="needs onnxruntime (a dependency)")
+def test_a_network_onnx_runtime_cannot_run_runs_in_eager_pytorch() -> None:
+    engine = pass_engine(_OutsideTheGraph(), 32, images=10_000)
+    x = torch.ones(2, 3, 32, 32)
+    assert engine.engine == "torch" and torch.equal(engine.batch(x), x * 2)
+    assert engine.note.startswith("ONNX Runtime could not run it")
+
+
+@pytest.mark.skipif(not ort_available(), reason="needs onnxruntime (a dependency)")
+def test_the_engine_is_timed_and_exported_under_inference_mode_too() -> None:
+    """Every pass over a split runs under torch.inference_mode; the export must still happen there."""
+    with torch.inference_mode():
+        engine = pass_engine(_small(), 96, images=MIN_IMAGES_FOR_EXPORT)
+    assert engine.note == "" and set(engine.images_per_second) == {"torch", "onnxruntime"}

@@ -3,13 +3,15 @@ its own, followed through its progress file.
 
 A process, not a thread of the app's server: the run goes on when the browser tab closes or the page reruns, and
 it is exactly the run the CLI makes. One at a time per machine, since two training runs on two cores would each
-take twice as long. The job's files live in ``MNV2_CACHE/jobs/train`` (progress.json and the run's log).
+take twice as long. The job's files live in ``MNV2_CACHE/jobs/train``: progress.json, the run's log, and a lock that
+the run's process holds for as long as it lives.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -19,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from mnv2_core import config
-from mnv2_core.files import atomic_write, atomic_write_json
+from mnv2_core.files import atomic_write_json
 from mnv2_core.models import get_spec
+from mnv2_core.images.flowers import OFFICIAL
 from mnv2_core.models.registry import format_width
 from mnv2_core.progress import RUNNING
 
@@ -111,31 +114,37 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs (a finished child of this process is reaped, not counted)."""
-    if pid <= 0:
-        return False
+try:  # POSIX (Linux, macOS): the run holds an advisory lock for as long as its process lives
+    import fcntl
+except ImportError:  # Windows: a run counts as going while its progress file is fresh
+    fcntl = None  # type: ignore[assignment]
+QUIET_LIMIT_S = 600  # without locks: a run silent this long is taken for gone
+
+
+def _try_lock(folder: Path, flags: int = os.O_RDWR | os.O_CREAT) -> int | None:
+    """A descriptor holding the job lock, or None while a run holds it."""
+    fd = os.open(folder / "lock", flags, 0o644)
     try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:  # not our child: someone else started it, or the app restarted
-        pass
-    except OSError:
-        return False
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _going(folder: Path, saved: dict[str, Any]) -> bool:
+    """Whether the run of ``folder`` still has a process. The lock dies with its process, whatever the reason
+    (finished, killed, out of memory, the machine restarted), and a reused process id cannot fool it."""
+    if fcntl is None:
+        return time.time() - saved.get("updated", 0.0) < QUIET_LIMIT_S
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        fd = _try_lock(folder, os.O_RDONLY)
+    except OSError:  # no lock file: the run never started
         return False
-    except PermissionError:
+    if fd is None:
         return True
-    return True
-
-
-def _pid(folder: Path) -> int:
-    try:
-        return int((folder / "pid").read_text())
-    except (OSError, ValueError):
-        return 0
+    os.close(fd)
+    return False
 
 
 def job_status(folder: Path | None = None) -> TrainingJob | None:
@@ -145,14 +154,11 @@ def job_status(folder: Path | None = None) -> TrainingJob | None:
         saved = json.loads((folder / "progress.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
-    state = saved.get("state", RUNNING)
-    starting = not (folder / "pid").exists() and time.time() - saved.get("started", 0.0) < 60
-    if state == RUNNING and not starting and not _alive(_pid(folder)):
+    state, message = saved.get("state", RUNNING), saved.get("message", "")
+    if state == RUNNING and not _going(folder, saved):
         state = STOPPED
-    message = saved.get("message", "")
-    if state == STOPPED:
-        message = ("The run stopped before it finished (its process is gone: the app or the machine restarted). "
-                   "Starting it again resumes from the features it had already extracted.")
+        message = ("The run ended without saying how (its process was killed, ran out of memory, or the machine "
+                   "restarted); its log says more. Starting it again resumes from the features it had extracted.")
     return TrainingJob(state=state, command=saved.get("command", ""), started=saved.get("started", 0.0),
                        updated=saved.get("updated", 0.0), plan=saved.get("plan", []), steps=saved.get("steps", []),
                        message=message, result=saved.get("result", {}), log=folder / "log.txt")
@@ -172,6 +178,17 @@ def transfer_arguments(model: str, width: float | None, *, head_epochs: int = DE
     return args
 
 
+def missing_data(data: str | Path | None = None) -> str | None:
+    """One sentence when there are no Oxford-102 photos to train on, else None."""
+    if data == OFFICIAL:
+        return None
+    folder = Path(data) if data is not None else config.data_dir()
+    if (folder / "train").is_dir():
+        return None
+    return (f"There are no Oxford-102 photos at {folder} (expected train/, valid/ and test/ folders of class ids), "
+            "so there is nothing to train on; set MNV2_DATA to the Oxford-102 folder.")
+
+
 class JobBusy(ValueError):
     """A training run is already going on this machine; ``str()`` is one sentence."""
 
@@ -179,27 +196,44 @@ class JobBusy(ValueError):
 def start_transfer(model: str, width: float | None, *, head_epochs: int = DEFAULT_HEAD_EPOCHS,
                    out: Path | None = None, data: str | Path | None = None,
                    folder: Path | None = None) -> TrainingJob:
-    """Start phase-1 transfer for (model, width) in the background and return its first status."""
+    """Start phase-1 transfer for (model, width) in the background and return its first status.
+
+    Raises ValueError, in one sentence, when a run is already going, there is no data, or the job folder cannot
+    be written."""
     folder = folder or job_dir()
+    problem = missing_data(data)
+    if problem:
+        raise ValueError(problem)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = _try_lock(folder) if fcntl is not None else -1
+    except OSError as exc:
+        raise ValueError(f"The app cannot write its job folder {folder} ({exc.strerror}); set MNV2_CACHE to a "
+                         f"folder it can write.") from exc
     current = job_status(folder)
-    if current is not None and current.running:
-        raise JobBusy(f"A training run is already going on this machine ({current.command}); wait for it to finish.")
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "pid").unlink(missing_ok=True)
-    progress = folder / "progress.json"
+    if lock is None or (fcntl is None and current is not None and current.running):
+        what = current.command if current is not None else "python -m mnv2_core train"
+        raise JobBusy(f"A training run is already going on this machine ({what}); wait for it to finish.")
     args = transfer_arguments(model, width, head_epochs=head_epochs, out=out, data=data)
-    # The run rewrites this file as soon as it starts; until then it says the run is starting. The process id goes
-    # to a file of its own, written only here, so the two writers never race.
-    atomic_write_json({"state": RUNNING, "command": "python -m mnv2_core " + " ".join(args), "started": time.time(),
-                       "updated": time.time(), "plan": [], "steps": [], "message": "", "result": {}}, progress)
+    progress = folder / "progress.json"
     command = [sys.executable, "-m", "mnv2_core", *args, "--progress-file", str(progress)]
     if shutil.which("nice"):  # the app's own visitors keep the CPU first; training takes what is left
         command = ["nice", "-n", "10", *command]
-    with open(folder / "log.txt", "wb") as log:
-        child = subprocess.Popen(command, cwd=config.REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log,
-                                 stderr=subprocess.STDOUT, start_new_session=True,
-                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    atomic_write(folder / "pid", lambda fh: fh.write(str(child.pid).encode()))
+    try:
+        # The run rewrites this file as soon as it starts; until then it says the run is starting.
+        atomic_write_json({"state": RUNNING, "command": "python -m mnv2_core " + shlex.join(args),
+                           "started": time.time(), "updated": time.time(), "plan": [], "steps": [], "message": "",
+                           "result": {}}, progress)
+        with open(folder / "log.txt", "wb") as log:
+            # The child inherits the locked descriptor: the lock lives exactly as long as the run's process.
+            subprocess.Popen(command, cwd=config.REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True,
+                             pass_fds=(lock,) if lock >= 0 else (), env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    except OSError as exc:
+        raise ValueError(f"The training run could not start ({exc.strerror or exc}).") from exc
+    finally:
+        if lock >= 0:
+            os.close(lock)
     return job_status(folder)  # type: ignore[return-value]
 
 

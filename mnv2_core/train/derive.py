@@ -18,7 +18,7 @@ from mnv2_core.models import weights
 from mnv2_core.models.registry import build_model
 from mnv2_core.train.loop import Teacher
 from mnv2_core.train.provenance import file_identity
-from mnv2_core.train.spec import DERIVED, NUM_CLASSES, RunSpec, TrainError
+from mnv2_core.train.spec import DECODE_VALID, DERIVED, NUM_CLASSES, RunSpec, TrainError
 
 
 def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | None, state_dir: Path | None,
@@ -67,7 +67,7 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
         return student, how
     started = time.perf_counter()
     preprocess = how["preprocess"].at(spec.fit.resolution)
-    valid = load_bank(samples["valid"], preprocess.resize, eval_crop=preprocess.resolution, desc="decode valid")
+    valid = load_bank(samples["valid"], preprocess.resize, eval_crop=preprocess.resolution, desc=DECODE_VALID)
 
     def validtop1(model: nn.Module) -> float:
         return top1(bank_logits(model, valid, preprocess, torch.device("cpu")), valid.labels)

@@ -83,13 +83,16 @@ def distill_loss(student: torch.Tensor, teacher: torch.Tensor, target: torch.Ten
 
 @torch.inference_mode()
 def bank_logits(model: nn.Module, bank: ImageBank, preprocess: Preprocess, device: torch.device,
-                batch_size: int = 128) -> torch.Tensor:
+                batch_size: int = 128, *, fastest: bool = False) -> torch.Tensor:
     """Logits of ``model`` on every image of ``bank`` with the test recipe (resize, centre crop); always float32.
-    Runs on the engine measured faster here for it (:mod:`mnv2_core.train.inference`)."""
+
+    ``fastest``: on the engine timed faster here (:mod:`mnv2_core.train.inference`), for a finished model's test
+    scores. Validation during training stays in eager PyTorch: one engine for every epoch keeps a resumed run's
+    numbers equal to an uninterrupted one's, and an export per epoch would cost more than it saves."""
     from mnv2_core.train.inference import pass_engine
 
     model.eval()
-    engine = pass_engine(model, preprocess.resolution, images=len(bank), device=device)
+    engine = pass_engine(model, preprocess.resolution, images=len(bank) if fastest else 0, device=device)
     out = []
     for start in range(0, len(bank), batch_size):
         index = torch.arange(start, min(start + batch_size, len(bank)))

@@ -44,7 +44,8 @@ from mnv2_core.train.epochs import write_history_csv
 from mnv2_core.train.loop import fit
 from mnv2_core.train.provenance import device_string, git_commit
 from mnv2_core.train.ship import CHECKPOINT_STEP, score_checkpoint, write_checkpoint
-from mnv2_core.train.spec import DERIVED, RunSpec, TrainError, TrainInterrupted, resolve_device
+from mnv2_core.train.spec import (DECODE_TRAIN, DECODE_VALID, DERIVED, PHONE_STEP, TEST_STEP, VALID_PHONE, RunSpec,
+                                  TrainError, TrainInterrupted, resolve_device)
 
 
 @dataclass
@@ -61,12 +62,11 @@ def phone_proxy_scores(model: nn.Module, samples: list[tuple[Path, int]], prepro
     from mnv2_core.train.loop import bank_logits
 
     bank = proxy_bank(samples, preprocess.resolution, desc=PHONE_STEP)
-    report = classification_report(bank_logits(model, bank, preprocess, torch.device(device)), bank.labels)
+    report = classification_report(bank_logits(model, bank, preprocess, torch.device(device), fastest=True),
+                                   bank.labels)
     return {"top1": report["top1"], "top5": report["top5"]}
 
 
-TEST_STEP, PHONE_STEP = "test", "test phone proxy"
-DECODE_TRAIN, DECODE_VALID, VALID_PHONE = "decode train", "decode valid", "valid phone proxy"
 
 
 def run_steps(spec: RunSpec) -> list[str]:

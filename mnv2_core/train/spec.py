@@ -27,6 +27,10 @@ class HeadConfig:
 
 NUM_CLASSES = 102
 
+# The progress steps of a run, by their bars' names (the Training page shows them).
+DECODE_TRAIN, DECODE_VALID, VALID_PHONE = "decode train", "decode valid", "valid phone proxy"
+TEST_STEP, PHONE_STEP = "test", "test phone proxy"
+
 
 class TrainError(ValueError):
     """A training request that cannot run as asked; ``str()`` is one sentence."""
