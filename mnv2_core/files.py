@@ -34,3 +34,10 @@ def atomic_torch_save(obj: Any, target: Path) -> None:
 
 def atomic_write_json(data: Any, target: Path) -> None:
     atomic_write(target, lambda fh: fh.write((json.dumps(data, indent=1) + "\n").encode("utf-8")))
+
+
+def os_error_sentence(exc: OSError) -> str:
+    """One sentence for a file the app could not read or write (an OSError's args[0] is only its number)."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return (f"A file could not be read or written{where}: {exc.strerror or exc}. If it is under the cache, set "
+            "MNV2_CACHE to a folder this app can write.")

@@ -19,7 +19,7 @@ st.caption("Params and MACs are counted on the model (MACs with torch's FlopCoun
            "compare with published figures). Latency is measured here, batch 1, after warm-up: median and p90 over "
            "repeated runs. Weight values do not change a dense model's speed, so timing does not need trained weights. "
            "Accuracy is the published ImageNet top-1, with its source, and, where this project has trained the model, its "
-           "Oxford-102 test top-1 measured here. The same model runs on up to three engines, PyTorch eager, ONNX Runtime and "
+           "Oxford-102 test top-1 measured by its recorded run. The same model runs on up to three engines, PyTorch eager, ONNX Runtime and "
            "OpenVINO: the runtime matters as much as the architecture, and which is fastest depends on the CPU.")
 
 
@@ -118,7 +118,7 @@ st.dataframe(frame, hide_index=True, column_config={
     "x_ort_fp32": st.column_config.NumberColumn("x ORT FP32", format="%.2f",
                                                 help="median / ONNX Runtime FP32 median, same model, same run"),
     "imagenet_top1": st.column_config.NumberColumn("ImageNet top-1 (published)", format="%.1f"),
-    "flowers_top1": st.column_config.NumberColumn("Flowers top-1 (measured here)", format="%.1f"),
+    "flowers_top1": st.column_config.NumberColumn("Flowers top-1 (this project's run)", format="%.1f"),
     "flowers_training": st.column_config.TextColumn("Flowers: how trained"),
 })
 st.download_button("Download CSV", frame.to_csv(index=False).encode(), "benchmark.csv", "text/csv", key="bench_csv")

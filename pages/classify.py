@@ -139,8 +139,9 @@ with right:
     m[1].metric("Parameters", f"{fp.params / 1e6:.2f} M")
     m = st.columns(2)
     m[0].metric("MACs", f"{fp.macs / 1e6:.0f} M")
-    m[1].metric("Size on disk", f"{fp.size_bytes / 2**20:.1f} MB",
-                help="The model file that runs: torch state_dict, or the ONNX file (INT8 is ~4x smaller)")
+    m[1].metric("Size on disk", f"{fp.size_bytes / 1e6:.1f} MB",
+                help="The model file that runs: torch state_dict, or the ONNX file (the Benchmark page compares "
+                     "the shipped FP32 and INT8 files)")
     st.caption(f"Weights: {predictor.info.description} Engine: {ENGINE_TITLES[predictor.engine]}, "
                f"{predictor.runner.detail}. {predictor.int8_fidelity() or ''}")
 

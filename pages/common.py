@@ -142,4 +142,7 @@ def top5_markdown(title: str, subtitle: str, top) -> str:
 
 def show_user_error(exc: BaseException) -> None:
     """One sentence for errors a user can cause (bad file, missing data or checkpoint); never a traceback."""
-    st.error(str(exc.args[0]) if exc.args else str(exc), icon=":material/error:")
+    from mnv2_core.files import os_error_sentence
+
+    text = os_error_sentence(exc) if isinstance(exc, OSError) else str(exc.args[0]) if exc.args else str(exc)
+    st.error(text, icon=":material/error:")

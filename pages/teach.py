@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -24,9 +23,11 @@ def _backbone_id(config: ModelConfig) -> str:
     return teach.backbone_id(get_predictor(config).loaded)
 
 
-BACKBONE = ModelConfig()  # Classify's default model: its float network, already loaded and shared, gives the features
+# ImageNet features, as Teachable Machine uses: general enough for pencils and faces, and never trained on the
+# Oxford-102 photos below (the flower checkpoint was, which would make the held-out check too easy).
+BACKBONE = ModelConfig(classes="imagenet")
 try:
-    with st.spinner("Loading MobileNetV2 1.0 (first time only)..."):
+    with st.spinner(f"Loading {BACKBONE.title} (first time only)..."):
         loaded = get_predictor(BACKBONE).loaded
 except (ValueError, RuntimeError, OSError) as exc:
     show_user_error(exc)
@@ -40,8 +41,8 @@ preprocess = loaded.info.preprocess
 st.caption(f"Make {teach.MIN_CLASSES}-{teach.MAX_CLASSES} classes of your own (your flowers, pencils, faces...), "
            f"at least {teach.MIN_PHOTOS} photos each. {loaded.title} turns every photo into "
            f"{teach.feature_size(loaded.model)} features; a new linear layer learns your classes from them in "
-           "seconds: phase 1 of transfer learning. One photo in five is held out to check it. Nothing is saved on "
-           "the server: download the taught head to keep it.")
+           f"seconds: phase 1 of transfer learning. One photo in {teach.HOLD_OUT_EVERY} is held out to check it. "
+           "Nothing is saved on the server: download the taught head to keep it.")
 
 
 def teach_curve(history: list[dict]) -> go.Figure:
@@ -72,20 +73,20 @@ if mode == "Your photos":
             if st.toggle("Camera", key=f"teach_camera_on_{i}"):
                 shot = st.camera_input(f"Photo for class {i + 1}", key=f"teach_camera_{i}")
                 if shot is not None:
-                    shots.setdefault(hashlib.sha256(shot.getvalue()).hexdigest(), shot.getvalue())
+                    shots.setdefault(shot.file_id, shot.getvalue())
             photos = [(f.name, f.getvalue()) for f in files or []] + \
                      [(f"camera photo {j + 1}", data) for j, data in enumerate(shots.values())]
             st.caption(f"{len(photos)} photo{'s' * (len(photos) != 1)}")
             classes.append((name, photos))
 else:
     names = flower_names()
-    picked = st.multiselect("Oxford-102 classes (10 training photos each)", list(range(1, len(names) + 1)),
+    picked = st.multiselect(f"Oxford-102 classes ({teach.OXFORD_PHOTOS} training photos each)", list(range(1, len(names) + 1)),
                             default=[54, 73, 74], format_func=lambda c: names[c - 1], key="teach_flowers",
                             max_selections=teach.MAX_CLASSES)
     if not config.data_dir().exists():
         st.info(f"No Oxford-102 photos found under {config.data_dir()}; set MNV2_DATA to an Oxford-102 folder.")
     for class_id in picked:
-        classes.append((names[class_id - 1], [(p.name, p) for p in photos_of_class(class_id, 10)]))
+        classes.append((names[class_id - 1], [(p.name, p) for p in photos_of_class(class_id, teach.OXFORD_PHOTOS)]))
 
 if st.button("Train", type="primary", key="teach_train"):
     progress, curve = st.progress(0.0, text="Features..."), st.empty()
@@ -130,16 +131,23 @@ if taught.held_out:
                (f"; taught in {taught.seconds:.1f} s." if taught.seconds else "."), icon=":material/school:")
 if taught.history:
     st.plotly_chart(teach_curve(taught.history), key="teach_history")
-st.download_button("Download the taught head", teach.head_bytes(taught), file_name="taught_head.pt",
+if st.session_state.get("teach_file_of") is not taught:  # torch.save once per taught model, not per rerun
+    st.session_state.teach_file, st.session_state.teach_file_of = teach.head_bytes(taught), taught
+st.download_button("Download the taught head", st.session_state.teach_file, file_name="taught_head.pt",
                    key="teach_download")
 photo = st.file_uploader("A new photo to classify", type=list(SUPPORTED_FORMATS), key="teach_try")
 if photo is not None:
-    try:
-        (image,) = teach.decode_photos([(photo.name, photo.getvalue())])
-    except teach.TeachError as exc:
-        show_user_error(exc)
-        st.stop()
-    answer = teach.classify(taught, loaded.model, preprocess, image)
+    # Decoded and answered once per (photo, taught model): other widgets rerun the page too.
+    seen = st.session_state.get("teach_answer")
+    if seen is None or seen[0] != photo.file_id or seen[1] is not taught:
+        try:
+            (image,) = teach.decode_photos([(photo.name, photo.getvalue())])
+        except teach.TeachError as exc:
+            show_user_error(exc)
+            st.stop()
+        seen = (photo.file_id, taught, image, teach.classify(taught, loaded.model, preprocess, image))
+        st.session_state.teach_answer = seen
+    image, answer = seen[2], seen[3]
     left, right = st.columns([1, 2])
     left.image(image, caption=photo.name, width="stretch")
     with right:

@@ -103,8 +103,9 @@ if not runs:
 
 st.subheader("The MobileNetV2 family, made from one ImageNet network")
 st.markdown(
-    "Only MobileNetV2 **1.0** has ImageNet weights here (the official TFLite file). It learns the flowers by "
-    "transfer learning, then a phone-photo fine-tune, and becomes every other width's *teacher*:\n"
+    "The shipped family was made from one ImageNet network, MobileNetV2 **1.0** (the official TFLite file). It "
+    "learns the flowers by transfer learning, then a phone-photo fine-tune, and becomes every other width's "
+    "*teacher*:\n"
     "- **Pruning** (0.75, 0.5, 0.35): keep the 1.0's most important channels, measured on training photos (a "
     "hidden channel by how much it adds to its block's output; a stage's residual channels as one set, because "
     "its blocks add into one stream). Then refit every layer by least squares so that, given the pruned "

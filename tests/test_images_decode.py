@@ -512,3 +512,14 @@ def test_real_flower_photo(sample_flower):
     tensor = to_tensor(decoded)
     assert tensor.shape == (1, 3, 224, 224)
     assert bool(tensor.isfinite().all()) and tensor.std().item() > 0.1
+
+
+def test_a_long_thin_strip_is_refused_before_it_is_resized():
+    """A 1 x 3000 PNG is 100 bytes; resized to a 224 px short side it would be 224 x 672000 pixels."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 3000), "red").save(buffer, format="PNG")
+    with pytest.raises(ImageDecodeError, match="too long and thin"):
+        decode_image(buffer.getvalue())
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10000), "red").save(buffer, format="PNG")  # 1000:1 still fits once resized
+    assert decode_image(buffer.getvalue(), min_side=0).image.size == (10, 10000)

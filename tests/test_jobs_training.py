@@ -128,3 +128,9 @@ def test_phase_1_offers_every_backbone_with_imagenet_weights_and_explains_the_re
     assert ready[0].weights == "official TFLite ImageNet, imported"
     assert len(missing) == 6 and any("LeNet-5" in m and "never trained on ImageNet" in m for m in missing)
     assert any("ResNet18" in m and "MNV2_DOWNLOAD=0" in m for m in missing)
+
+
+@pytest.mark.parametrize("content", [b"[1, 2]", b"\xff\xfe not utf-8", b"null"])
+def test_a_progress_file_that_is_not_a_job_reads_as_no_run(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "progress.json").write_bytes(content)
+    assert training.job_status(tmp_path) is None

@@ -366,3 +366,21 @@ def test_phase_1_transfer_runs_from_torchvision_weights_in_the_hub_cache(name: s
     keep = {k: v for k, v in imagenet.state_dict().items() if not k.startswith(("fc.", "classifier."))}
     for key, value in keep.items():
         torch.testing.assert_close(trained.state_dict()[key], value, atol=2e-3, rtol=2e-3)  # fp16 checkpoint
+
+
+def test_a_damaged_photo_in_the_data_folder_is_named(tmp_path: Path) -> None:
+    from mnv2_core.images.flowers import FlowerDataError, load_rgb
+
+    bad = tmp_path / "train" / "1" / "image_00001.jpg"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    with pytest.raises(FlowerDataError, match=r"image_00001\.jpg cannot be read .*remove or replace it"):
+        load_rgb(bad)
+
+
+def test_an_os_error_reads_as_a_sentence_not_its_number() -> None:
+    from mnv2_core.files import os_error_sentence
+
+    sentence = os_error_sentence(PermissionError(13, "Permission denied", "/cache/onnx/x.onnx"))
+    assert sentence.startswith("A file could not be read or written (/cache/onnx/x.onnx): Permission denied.")
+    assert "MNV2_CACHE" in sentence

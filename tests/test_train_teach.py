@@ -69,3 +69,22 @@ def test_a_downloaded_head_loads_back_and_answers_the_same(backbone, flowers_dir
         teach.load_head(data, "MobileNetV2 0.5 backbone 000000000000")
     with pytest.raises(teach.TeachError, match="not a head"):
         teach.load_head(b"not a torch file", ident)
+
+
+def test_a_head_file_edited_by_hand_is_one_sentence() -> None:
+    import io
+
+    head = torch.nn.Sequential(teach._UnitLength(), torch.nn.Linear(1280, 3))
+
+    def blob(**changes) -> bytes:
+        saved = {"format": teach.FORMAT, "names": ["a", "b", "c"], "backbone": "B", "state_dict": head.state_dict(),
+                 "held_out": 3, "held_out_correct": 3, **changes}
+        buffer = io.BytesIO()
+        torch.save(saved, buffer)
+        return buffer.getvalue()
+
+    assert teach.load_head(blob(), "B").names == ["a", "b", "c"]
+    for bad in (dict(state_dict={}), dict(names=["a", "b"]), dict(held_out="x"),
+                dict(state_dict={"1.weight": torch.zeros(3, 7), "1.bias": torch.zeros(2)})):
+        with pytest.raises(teach.TeachError, match="damaged"):
+            teach.load_head(blob(**bad), "B")

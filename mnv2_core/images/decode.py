@@ -175,6 +175,9 @@ def decode_image(data: bytes, *, max_pixels: int = 90_000_000, min_side: int = D
         ) from exc
 
 
+RESIZED_SIDE = 256  # the largest short side the app resizes a photo to before its centre crop
+
+
 def _pretty(fmt: str) -> str:
     return {"HEIF": "HEIC/HEIF", "WEBP": "WebP"}.get(fmt, fmt)
 
@@ -197,6 +200,10 @@ def _decode(data: bytes, fmt: str, max_pixels: int, min_side: int) -> DecodedIma
         raise ImageDecodeError(f"This {_pretty(fmt)} file says it has no pixels ({w} x {h}); it is damaged.")
     if w * h > max_pixels:
         raise ImageDecodeError(_too_large_message((w, h), max_pixels))
+    most = max_pixels // RESIZED_SIDE**2  # longest side : shortest side that stays under the limit once resized
+    if max(w, h) > most * min(w, h):  # a 100-byte 1 x 90000 strip, resized, would fill the memory
+        raise ImageDecodeError(f"This image is {w} x {h} pixels, too long and thin to be a photo (at most "
+                               f"{most}:1); please crop it.")
 
     orientation = _orientation(im)
     if fmt == "JPEG" and min_side > 0 and min(w, h) >= 2 * min_side:

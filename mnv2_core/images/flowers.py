@@ -91,7 +91,7 @@ def photos_of_class(class_id: int, count: int, split: str = "train", root: Path 
     from mnv2_core import config
 
     folder = Path(root or config.data_dir()) / split / str(class_id)
-    return sorted(folder.glob("*.jpg"))[:count] if folder.is_dir() else []
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:count] if folder.is_dir() else []
 
 
 def official_flower_samples(root: Path, split: str, *, download: bool) -> list[tuple[Path, int]]:
@@ -133,9 +133,12 @@ def load_rgb(path: Path):
 
     Full size (no DCT-domain reduction): training crops and evaluation sizes above 224 px need every pixel.
     """
-    from mnv2_core.images.decode import decode_image
+    from mnv2_core.images.decode import ImageDecodeError, decode_image
 
-    return decode_image(Path(path).read_bytes(), min_side=0).image
+    try:
+        return decode_image(Path(path).read_bytes(), min_side=0).image
+    except ImageDecodeError as exc:  # its sentence speaks of an upload; here it is a file of the data folder
+        raise FlowerDataError(f"{path} cannot be read ({exc.args[0]}); remove or replace it.") from exc
 
 
 class FlowerDataset:

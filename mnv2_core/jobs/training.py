@@ -26,9 +26,10 @@ from mnv2_core.models import get_spec
 from mnv2_core.images.flowers import OFFICIAL
 from mnv2_core.models.registry import format_width
 from mnv2_core.progress import RUNNING
+from mnv2_core.train.spec import HeadConfig
 
 STOPPED = "stopped"  # the progress file says running, but its process is gone (killed, or the machine restarted)
-DEFAULT_HEAD_EPOCHS = 40
+DEFAULT_HEAD_EPOCHS = HeadConfig.epochs
 
 
 def job_dir() -> Path:
@@ -152,7 +153,9 @@ def job_status(folder: Path | None = None) -> TrainingJob | None:
     folder = folder or job_dir()
     try:
         saved = json.loads((folder / "progress.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):  # missing, half-copied or not UTF-8 (JSONDecodeError is a ValueError)
+        return None
+    if not isinstance(saved, dict):
         return None
     state, message = saved.get("state", RUNNING), saved.get("message", "")
     if state == RUNNING and not _going(folder, saved):

@@ -14,6 +14,7 @@ from mnv2_core import config
 from mnv2_core.models.registry import get_spec
 from mnv2_core.train.features import HeadConfig
 from mnv2_core.train.loop import FitConfig
+from mnv2_core.files import os_error_sentence
 from mnv2_core.progress import Listener, ProgressFile, listening
 from mnv2_core.train.run import RunResult, run
 from mnv2_core.train.spec import DERIVED, FINE_TUNE, SCRATCH, RunSpec, TrainInterrupted
@@ -134,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BaseException as exc:
         if isinstance(job, ProgressFile):
-            job.fail(f"The run stopped with an error ({type(exc).__name__}: {exc}); its log has the details.")
+            job.fail(os_error_sentence(exc) if isinstance(exc, OSError) else
+                     f"The run stopped with an error ({type(exc).__name__}: {exc}); its log has the details.")
         raise
     if isinstance(job, ProgressFile):
         job.finish(outcome(result), run_id=result.run["id"], results_file=str(result.results_file),

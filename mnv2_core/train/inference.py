@@ -33,14 +33,14 @@ class PassEngine:
     note: str = ""  # why ONNX Runtime was not used, when it was not for a reason other than speed
 
 
-def _torch_batch(module: nn.Module, device: torch.device) -> Batch:
+def _torch_batch(module: nn.Module, device: torch.device, *, channels_last: bool = False) -> Batch:
     module = module.to(device).eval()
-    if device.type == "cpu":  # eager convolutions run faster channels-last on CPUs; a copy keeps the caller's as is
+    if channels_last:  # eager convolutions run faster channels-last on CPUs; a copy keeps the caller's as is
         module = copy.deepcopy(module).to(memory_format=torch.channels_last)
 
     def batch(x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
-            return module(x.to(device, memory_format=torch.channels_last) if device.type == "cpu" else x.to(device))
+            return module(x.to(device, memory_format=torch.channels_last) if channels_last else x.to(device))
 
     return batch
 
@@ -74,9 +74,9 @@ def pass_engine(module: nn.Module, resolution: int, *, images: int,
     from mnv2_core.runtime.engines import ort_available
 
     device = torch.device(device)
-    eager = _torch_batch(module, device)
     if device.type != "cpu" or images < MIN_IMAGES_FOR_EXPORT or not ort_available():
-        return PassEngine(eager, "torch")
+        return PassEngine(_torch_batch(module, device), "torch")  # as the model is: no copy, no export
+    eager = _torch_batch(module, device, channels_last=True)
     x = torch.randn(TRIAL_IMAGES, 3, resolution, resolution)
     try:
         # Callers run under inference mode; the exporter's tracing needs ordinary tensors.

@@ -23,6 +23,7 @@ from mnv2_core.images.views import Preprocess
 
 MIN_CLASSES, MAX_CLASSES, MIN_PHOTOS = 2, 10, 5
 HOLD_OUT_EVERY = 5  # one photo in five per class is kept for the held-out check
+OXFORD_PHOTOS = 10  # training photos per ready-made Oxford-102 class
 FORMAT = "mnv2-lab-taught-head/1"
 
 
@@ -105,13 +106,14 @@ def features_of(model: nn.Module, images: Sequence[Image.Image], preprocess: Pre
     """Pooled backbone features [N, C] of ``images`` (mirrored left-right first if ``mirrored``). ``model`` may be
     the app's shared cached one: each batch takes a slot of the bounded pool, and nothing on it is changed."""
     from mnv2_core.runtime.workers import model_slot
+    from mnv2_core.train.features import pooled_features
 
     out = []
     for start in range(0, len(images), batch_size):
         batch = [ImageOps.mirror(im) if mirrored else im for im in images[start:start + batch_size]]
         x = torch.cat([preprocess.tensor(im) for im in batch])
         with model_slot():
-            out.append(model.forward_features(x))
+            out.append(pooled_features(model)(x))
     return torch.cat(out)
 
 
@@ -216,8 +218,14 @@ def load_head(data: bytes, backbone: str) -> TaughtModel:
         raise TeachError("This file is not a head taught on this page (download one after teaching).") from None
     if blob.get("backbone") != backbone:
         raise TeachError(f"This head was taught on other features ({blob.get('backbone')}); teach it again here.")
-    weight = state["1.weight"]
-    head = nn.Sequential(_UnitLength(), nn.Linear(weight.shape[1], weight.shape[0]))
-    head.load_state_dict(state)
-    return TaughtModel(names, head.eval(), backbone, [], int(blob.get("held_out", 0)),
-                       int(blob.get("held_out_correct", 0)))
+    try:  # a file edited by hand: right format and backbone, wrong insides
+        weight = state["1.weight"]
+        head = nn.Sequential(_UnitLength(), nn.Linear(weight.shape[1], weight.shape[0]))
+        head.load_state_dict(state)
+        if len(names) != weight.shape[0] or not all(isinstance(n, str) for n in names):
+            raise ValueError("names")
+        held_out, correct = int(blob.get("held_out", 0)), int(blob.get("held_out_correct", 0))
+    except Exception:  # noqa: BLE001
+        raise TeachError("This taught head is damaged (its layer or its class names do not fit); download it "
+                         "again after teaching.") from None
+    return TaughtModel(names, head.eval(), backbone, [], held_out, correct)
