@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="score the flower checkpoints on a split and its phone proxy")
     e.add_argument("--model", default="mobilenet_v2")
     e.add_argument("--widths", nargs="+", type=_width, default=[1.0], help="MobileNetV2 widths (others: ignored)")
+    e.add_argument("--init", choices=("default", "scratch"), default="default",
+                   help="scratch: the model's from-scratch checkpoint where its default one is transfer-learned "
+                        "(MobileNetV2 1.0 of the one-recipe comparison)")
     e.add_argument("--split", choices=("train", "valid", "test"), default="test")
     e.add_argument("--data", default=None, help="Oxford-102 folder (default: MNV2_DATA or ../shared/data/flowers102)")
     e.add_argument("--no-phone", action="store_true", help="skip the phone proxy")
@@ -192,7 +195,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         return _open_set(args, widths)
     rows = []
     for width in widths:
-        row = evaluate(args.model, width, split=args.split, data=args.data, phone=not args.no_phone)
+        row = evaluate(args.model, width, split=args.split, data=args.data, phone=not args.no_phone, init=args.init)
         rows.append(row)
         if not args.json:
             phone = (f"  phone proxy {row['phone_top1']:.2%} / {row['phone_top5']:.2%}" if "phone_top1" in row

@@ -9,7 +9,8 @@ import streamlit as st
 from mnv2_core.measure.records import (FAMILY_STEPS, comparison_rows, family_rows, family_steps, load_runs, runs_dir,
                                        with_values)
 from mnv2_core.measure.open_set import open_set_rows
-from mnv2_core.measure.run_report import learning_curves, phase_summaries, run_summary, worst_classes_first
+from mnv2_core.measure.run_report import (from_scratch_curves, from_scratch_table, learning_curves, phase_summaries,
+                                          run_summary, worst_classes_first)
 from mnv2_core.jobs.training import DEFAULT_HEAD_EPOCHS, job_status, missing_data, start_transfer
 from mnv2_core.models import MOBILENET_WIDTHS
 from mnv2_core.models.weights import MAX_SHIPPED_BYTES
@@ -100,6 +101,25 @@ if not runs:
     st.info(f"No training runs are recorded yet (looked in `{runs_dir()}`). Produce one with "
             "`python -m mnv2_core train --recipe transfer --model mobilenet_v2 --width 1.0 --out assets`.")
     st.stop()
+
+st.subheader("From scratch: one recipe for every architecture")
+scratch = from_scratch_table(runs)
+if scratch:
+    st.markdown(
+        "No ImageNet weights exist on this machine for ResNet18, ResNet50 or EfficientNet-B0, so the fair comparison "
+        "trains every architecture, MobileNetV2 1.0 included, from random weights by one recipe on the flower photos "
+        "alone, helped by the transfer-learned MobileNetV2 1.0 as a *teacher* (its softened answers are part of each "
+        "student's target). Compare these with the ImageNet-started MobileNetV2s above it: on 6,552 photos, "
+        "starting from ImageNet is worth far more than the architecture.")
+    st.table(pd.DataFrame(scratch).style.format({"Test %": "{:.1f}", "Best valid %": "{:.1f}", "s per epoch": "{:.0f}",
+                                                 "Minutes": "{:.0f}"}, na_rep="–").hide(axis="index"))
+    curves = px.line(pd.DataFrame(from_scratch_curves(runs)), x="epoch", y="valid top-1 %", color="Model",
+                     markers=True, title="Valid top-1 per epoch, from scratch")
+    curves.update_layout(height=460, font=dict(size=15), yaxis=dict(range=[0, 100]),
+                         legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
+    st.plotly_chart(curves, key="scratch_curves")
+    st.caption("Wall time is the run's own on the CPU named (the 2-core machines here); each run records the command "
+               "that reproduces it (choose it under *Run* below). `scripts/train_peers.sh` runs them all, and resumes.")
 
 st.subheader("The MobileNetV2 family, made from one ImageNet network")
 st.markdown(

@@ -10,6 +10,8 @@ from streamlit.testing.v1 import AppTest
 from mnv2_core.models import weights
 
 TIMEOUT = 180
+LIVE_TABLE = 1  # the Benchmark page's dataframes: the published flower figures, then a live run's (the comparison
+# is a static table, so a projector shows every column without scrolling)
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
@@ -117,31 +119,54 @@ def test_benchmark_runs_a_small_model() -> None:
     at.slider(key="bench_runs").set_value(5)
     at.button[0].click().run()
     assert not at.exception, at.exception
-    frame = at.dataframe[0].value
+    frame = at.dataframe[LIVE_TABLE].value
     # ONNX Runtime FP32 is timed beside each model as the reference of the ratio column
     assert list(zip(frame["model"], frame["engine"])) == [("lenet5", "torch"), ("lenet5", "onnxruntime"),
                                                            ("mobilenet_v2", "torch"), ("mobilenet_v2", "onnxruntime")]
     assert list(frame["x_ort_fp32"])[1::2] == [1.0, 1.0] and (frame["x_ort_fp32"] > 0).all()
     assert frame["macs_m"].iloc[2] == pytest.approx(59.3, rel=0.005) and (frame["median_ms"] > 0).all()
-    # latency bars, ImageNet accuracy, flower accuracy (the shipped LeNet-5 run), the recorded engine timings
-    assert len(at.get("plotly_chart")) == 4
+    # the comparison's two charts, then latency bars, ImageNet accuracy, flower accuracy (the shipped LeNet-5 run),
+    # the recorded engine timings
+    assert len(at.get("plotly_chart")) == 2 + 4
     assert frame["flowers_training"].iloc[0] == "from scratch" and frame["flowers_top1"].iloc[0] > 30
-    int8 = at.dataframe[1].value
+    int8 = at.dataframe[LIVE_TABLE + 1].value
     assert int8["top-1 agreement"].iloc[0] > 0.9 and "256 training photos" in int8["calibration"].iloc[0]
 
 
-def test_benchmark_opens_on_this_cpu_s_timings_or_says_there_are_none(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_benchmark_on_a_cpu_not_measured_yet_times_the_comparison_on_open_and_shows_its_engines(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnv2_core.measure.comparison import comparison_rows, untimed
     from mnv2_core.runtime import timings
 
     monkeypatch.setattr(timings, "timings_dir", lambda: tmp_path)  # a CPU this project has not measured
+    monkeypatch.setattr(timings, "TRIAL_SECONDS", 0.05)
+    assert untimed(comparison_rows())
     at = _app("pages/benchmark.py")
-    assert any("No engine timings exist yet for this CPU" in i.value for i in at.info)
+    assert not untimed(comparison_rows()), "opening the page times every trained model here"
+    assert not any("No engine timings" in i.value for i in at.info)
     assert any(b.label.startswith("Quick sweep") for b in at.button)
-    timings.save_timings([{"model": "lenet5", "width": None, "precision": "fp32", "engine": "torch",
-                           "median_ms": 0.5}], "test")
+    assert len(at.get("plotly_chart")) == 2 + 1  # the comparison's charts, then this CPU's engines
+
+
+def test_benchmark_opens_on_the_comparison_of_every_architecture_without_pressing_anything() -> None:
+    from mnv2_core.models import REGISTRY
+
     at = _app("pages/benchmark.py")
-    assert not any("No engine timings" in i.value for i in at.info) and len(at.get("plotly_chart")) == 1
+    table = at.table[0].value
+    titles = list(table["Model"])
+    for spec in REGISTRY.values():
+        assert any(t.startswith(spec.title) for t in titles), spec.title
+    assert "MobileNetV2 1.0 (from scratch)" in titles
+    assert [t for t in titles if t.startswith("MobileNetV2 ")][:5] == [
+        "MobileNetV2 0.35", "MobileNetV2 0.5", "MobileNetV2 0.75", "MobileNetV2 1.0", "MobileNetV2 1.4"]
+    mnv2 = table[table["Model"] == "MobileNetV2 1.0"].iloc[0]
+    assert mnv2["Test %"] > 90 and mnv2["FP32 ms"] > 0 and mnv2["Params M"] == pytest.approx(2.35, abs=0.01)
+    assert mnv2["% per M params"] == pytest.approx(mnv2["Test %"] / mnv2["Params M"])
+    assert mnv2["ImageNet %"] == pytest.approx(71.878)
+    specs = [chart.proto.spec for chart in at.get("plotly_chart")[:2]]
+    assert "Accuracy against latency" in specs[0] and "Accuracy against params" in specs[1]
+    published = at.dataframe[0].value
+    assert "EfficientNet" in " ".join(published["Source"])
 
 
 def test_architecture_page() -> None:

@@ -110,3 +110,18 @@ def test_an_engine_that_cannot_run_here_is_left_out_of_the_choice(tmp_path: Path
     predictor = Predictor(ModelConfig("lenet5", None, "fp32", "flowers"))
     assert predictor.measured_here and predictor.engine in ("torch", "onnxruntime")
     assert {r["engine"] for r in timings.measured_timings()} == {"torch", "onnxruntime"}
+
+
+def test_a_timing_at_one_resolution_does_not_choose_the_engine_at_another(tmp_path, monkeypatch) -> None:
+    from mnv2_core.runtime import timings
+
+    monkeypatch.setattr(timings, "timings_dir", lambda: tmp_path)
+    timings.save_timings([{"model": "mobilenet_v2", "width": 1.0, "precision": "fp32", "engine": e, "variant": None,
+                           "resolution": 128, "median_ms": ms} for e, ms in (("torch", 1.0), ("openvino", 2.0))],
+                         "test")
+    candidates = {"torch": None, "openvino": None}
+    assert timings.fastest_engine("mobilenet_v2", 1.0, "fp32", candidates, resolution=128) == "torch"
+    assert timings.fastest_engine("mobilenet_v2", 1.0, "fp32", candidates, resolution=224) is None
+    assert timings.is_measured("mobilenet_v2", 1.0, "fp32", resolution=128)
+    assert not timings.is_measured("mobilenet_v2", 1.0, "fp32", resolution=224)
+    assert timings.fastest_row("mobilenet_v2", 1.0, "fp32", 128)["engine"] == "torch"

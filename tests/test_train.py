@@ -170,11 +170,25 @@ def test_a_second_run_reads_cached_features_and_keeps_a_better_shipped_checkpoin
 def test_a_checkpoint_over_the_size_limit_goes_to_the_local_folder_not_assets(flowers_dir: Path, tmp_path: Path,
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("mnv2_core.train.ship.MAX_SHIPPED_BYTES", 1000)  # LeNet-5's 0.14 MB file is "too large"
+    monkeypatch.setattr("mnv2_core.models.weights.MAX_INT8_SHIPPED_BYTES", 1000)  # in int8 too
     result = run(_spec(_tiny_copy(flowers_dir, tmp_path / "data"), tmp_path / "out", fit={"epochs": 1}),
                  log=lambda *_: None, cache=tmp_path / "cache")
     assert not result.shipped and not (tmp_path / "out" / "checkpoints").exists()
     assert result.checkpoint == tmp_path / "cache" / "checkpoints" / "lenet5_flowers102.pt"
     assert result.run["checkpoint"]["local"] and not result.run["checkpoint"]["shipped"]
+
+
+def test_a_checkpoint_over_the_fp16_limit_ships_as_per_channel_int8_scored_against_fp16(
+        flowers_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mnv2_core.train.ship.MAX_SHIPPED_BYTES", 100_000)  # LeNet-5: 0.14 MB fp16, 0.07 MB int8
+    result = run(_spec(_tiny_copy(flowers_dir, tmp_path / "data"), tmp_path / "out", fit={"epochs": 1}),
+                 log=lambda *_: None, cache=tmp_path / "cache")
+    assert result.shipped and result.checkpoint == tmp_path / "out" / "checkpoints" / "lenet5_flowers102.pt"
+    assert result.checkpoint.stat().st_size < 100_000 and result.run["checkpoint"]["storage"] == "int8-per-channel"
+    meta = weights.load_checkpoint_file(result.checkpoint).info.meta
+    assert meta["storage"] == "int8-per-channel" and isinstance(meta["fp16_test_top1"], float)
+    assert result.run["metrics"]["checkpoint_fp16_test_top1"] == meta["fp16_test_top1"]
+    assert "per-channel int8" in result.run["checkpoint"]["why"]
 
 
 def test_an_interrupted_run_resumes_to_the_same_result(flowers_dir: Path, tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ class BenchRow:
     threads: int
     runs: int
     variant: str | None = None  # INT8: the format timed (the timing records key on it)
+    resolution: int | None = None  # the input size timed
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -48,7 +49,7 @@ def bench_row(model: nn.Module, name: str, resolution: Resolution, *, width: flo
     stats = time_model(model, resolution, in_channels=in_channels, **kw)
     return BenchRow(model=name, width=width, precision=precision, engine=engine, params=count_params(model),
                     macs=count_macs(model, resolution, in_channels), median_ms=stats.median_ms, p90_ms=stats.p90_ms,
-                    cv=stats.cv, threads=stats.threads, runs=stats.runs)
+                    cv=stats.cv, threads=stats.threads, runs=stats.runs, resolution=resolution)
 
 
 DEFAULT_MODELS = ("mobilenet_v2", "resnet18", "resnet50", "efficientnet_b0", "lenet5")
@@ -155,7 +156,8 @@ def run_benchmark(configs: list[BenchConfig], *, runs: int = 30, warmup: int = 5
                                     max_seconds=max_seconds)
             variant = None if config.precision == "fp32" else "fx" if config.engine == "torch" else FORMAT
             rows.append(BenchRow(config.model, config.width, config.precision, config.engine, params, macs,
-                                 stats.median_ms, stats.p90_ms, stats.cv, stats.threads, stats.runs, variant))
+                                 stats.median_ms, stats.p90_ms, stats.cv, stats.threads, stats.runs, variant,
+                                 spec.resolution))
     if progress:
         progress(len(configs), len(configs), None)  # type: ignore[arg-type]
     return rows

@@ -11,16 +11,17 @@ import torch
 
 from mnv2_core.images.flowers import split_samples
 from mnv2_core.measure.accuracy import classification_report
-from mnv2_core.models.weights import load_model
+from mnv2_core.models.weights import load_flower_model, load_model
 from mnv2_core.train.features import evaluate_model
 from mnv2_core.train.run import phone_proxy_scores
 
 
 def evaluate(model: str, width: float | None, *, split: str = "test", data: str | Path | None = None,
-             phone: bool = True) -> dict[str, Any]:
-    """Top-1/top-5 of the checkpoint the app loads for (model, width), clean and (optionally) on the phone proxy."""
+             phone: bool = True, init: str = "default") -> dict[str, Any]:
+    """Top-1/top-5 of the checkpoint the app loads for (model, width), clean and (optionally) on the phone proxy;
+    ``init="scratch"``: of the model's from-scratch checkpoint instead."""
     started = time.perf_counter()
-    loaded = load_model(model, width, "flowers")
+    loaded = load_flower_model(model, width, init)
     if not loaded.info.trained:
         raise ValueError(f"{loaded.title} has no trained flower checkpoint here, so there is nothing to evaluate.")
     samples = split_samples(data, split)

@@ -30,7 +30,7 @@ def load_runs(folder: Path | None = None) -> list[dict[str, Any]]:
 
 
 KIND_LABELS = {"transfer1": "transfer (head only)", "transfer2": "transfer (head + fine-tune)",
-               "scratch": "from scratch", "distill": "distilled",
+               "scratch": "from scratch", "distill": "from scratch + distillation",
                "finetune": "transfer + phone-photo fine-tune", "prune": "pruned + distilled",
                "widen": "widened + distilled"}
 

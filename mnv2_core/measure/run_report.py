@@ -45,3 +45,49 @@ def learning_curves(run: dict[str, Any]) -> Curves:
 def worst_classes_first(run: dict[str, Any]) -> list[dict[str, Any]]:
     """Per-class test accuracy, lowest first (ties in class order)."""
     return sorted(run.get("per_class", []), key=lambda r: (r.get("accuracy", 0.0), r.get("class_id", 0)))
+
+
+def from_scratch_runs(runs: list[dict[str, Any]] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """(model title, run) for every model of the comparison whose checkpoint was trained from random weights, by the
+    run that made that checkpoint."""
+    from mnv2_core.measure.comparison import comparison_rows
+    from mnv2_core.measure.records import load_runs
+
+    runs = runs if runs is not None else load_runs()
+    by_id = {r.get("id"): r for r in runs}
+    return [(row.title, by_id[row.run_id]) for row in comparison_rows()
+            if row.from_imagenet is False and row.run_id in by_id]
+
+
+def _recipe_words(run: dict[str, Any]) -> str:
+    """The from-scratch phase's recipe in one line: epochs, crops, optimiser, teacher, bf16."""
+    phase = next((p for p in run.get("phases", []) if p.get("phase") == 1), {})
+    teacher = run.get("hyperparameters", {}).get("distill_from")
+    words = (f"{phase.get('epochs')} epochs, {phase.get('train_resolution')} px crops, tested at "
+             f"{run.get('resolution')} px, AdamW lr {phase.get('lr')}, batch {phase.get('batch_size')}, "
+             f"{phase.get('warmup_epochs')} warm-up epochs, label smoothing {phase.get('label_smoothing')}")
+    if teacher:
+        seen = phase.get("distill_resolution") or phase.get("train_resolution")
+        words += (f"; distilled from {str(teacher).rsplit('/', 1)[-1]} (T {phase.get('distill_temperature')}, "
+                  f"alpha {phase.get('distill_alpha')}, teacher input {seen} px)")
+    return words + ("; bf16 autocast" if phase.get("bf16") else "")
+
+
+def from_scratch_table(runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The from-scratch runs side by side: accuracy, epochs, wall time on the CPU that ran them, the recipe."""
+    rows = []
+    for title, run in from_scratch_runs(runs):
+        metrics, prov = run.get("metrics", {}), run.get("provenance", {})
+        seconds = [h["seconds"] for h in run.get("history", []) if isinstance(h.get("seconds"), (int, float))]
+        rows.append({"Model": title, "Test %": 100 * metrics.get("test_top1", 0.0),
+                     "Best valid %": 100 * metrics.get("valid_top1", 0.0), "Epochs": run.get("epochs"),
+                     "s per epoch": sorted(seconds)[len(seconds) // 2] if seconds else None,
+                     "Minutes": prov["seconds"] / 60 if isinstance(prov.get("seconds"), (int, float)) else None,
+                     "Machine": prov.get("device"), "Recipe": _recipe_words(run)})
+    return rows
+
+
+def from_scratch_curves(runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Valid top-1 (percent) per epoch of each from-scratch run, one row per (model, epoch)."""
+    return [{"Model": title, "epoch": h["epoch"], "valid top-1 %": 100 * h["valid_top1"]}
+            for title, run in from_scratch_runs(runs) for h in run.get("history", []) if "valid_top1" in h]

@@ -24,6 +24,9 @@ class ModelSpec:
     resolution: int
     widths: tuple[float | None, ...] = (None,)
     torchvision_name: str | None = None  # torchvision builder whose ImageNet weights fit this model
+    # How this project's default flower checkpoint of the model starts: "imagenet" (transfer-learned) or "scratch".
+    # A from-scratch run of a model whose default is transfer-learned is kept beside it, as its own checkpoint.
+    flowers_init: str = "scratch"
 
     @property
     def has_widths(self) -> bool:
@@ -51,7 +54,7 @@ def register(spec: ModelSpec) -> ModelSpec:
 register(ModelSpec("mobilenet_v2", "MobileNetV2",
                    lambda num_classes=1000, width=1.0, **kw: mobilenet_v2(width=width or 1.0,
                                                                           num_classes=num_classes, **kw),
-                   224, MOBILENET_WIDTHS, "mobilenet_v2"))
+                   224, MOBILENET_WIDTHS, "mobilenet_v2", flowers_init="imagenet"))
 register(ModelSpec("resnet18", "ResNet18", _torchvision("resnet18"), 224, torchvision_name="resnet18"))
 register(ModelSpec("resnet50", "ResNet50", _torchvision("resnet50"), 224, torchvision_name="resnet50"))
 register(ModelSpec("efficientnet_b0", "EfficientNet-B0", _torchvision("efficientnet_b0"), 224,

@@ -26,7 +26,7 @@ from torch import nn
 from mnv2_core import config
 from mnv2_core.files import atomic_torch_save
 from mnv2_core.images.views import Preprocess
-from mnv2_core.models import build_model, model_title, get_spec, labels
+from mnv2_core.models import build_model, model_title, get_spec, labels, stored_weights
 from mnv2_core.models.registry import format_width, normalise_width
 
 Source = Literal["checkpoint", "torchvision-cache", "timm-cache", "tflite", "torchvision-download", "timm-download",
@@ -87,22 +87,26 @@ def checkpoint_preprocess(meta: dict[str, Any], name: str) -> Preprocess:
                       tuple(meta.get("std", default.std)), str(meta.get("interpolation", default.interpolation)))
 
 
-def checkpoint_path(name: str, width: float | None, classes: str = "flowers") -> Path:
-    suffix = f"_{format_width(width)}" if width is not None and get_spec(name).has_widths else ""
-    return config.CHECKPOINT_DIR / f"{name}{suffix}_{'flowers102' if classes == 'flowers' else classes}.pt"
+def checkpoint_path(name: str, width: float | None, classes: str = "flowers", init: str | None = None) -> Path:
+    """Where the checkpoint of (name, width, classes) ships. ``init="scratch"`` names the from-scratch one of a model
+    whose default checkpoint is transfer-learned (``mobilenet_v2_1.0_flowers102_scratch.pt``)."""
+    spec = get_spec(name)
+    suffix = f"_{format_width(width)}" if width is not None and spec.has_widths else ""
+    own = "_scratch" if init == "scratch" and spec.flowers_init != "scratch" else ""
+    return config.CHECKPOINT_DIR / f"{name}{suffix}_{'flowers102' if classes == 'flowers' else classes}{own}.pt"
 
 
-def find_checkpoint(name: str, width: float | None, classes: str = "flowers") -> Path | None:
+def find_checkpoint(name: str, width: float | None, classes: str = "flowers", init: str | None = None) -> Path | None:
     """The shipped checkpoint, else the one trained on this machine (too large for the repository), else None."""
-    shipped = checkpoint_path(name, width, classes)
+    shipped = checkpoint_path(name, width, classes, init)
     local = config.local_checkpoint_dir() / shipped.name
     return next((p for p in (shipped, local) if p.is_file()), None)
 
 
-def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any], *, half: bool = True) -> None:
-    """Write ``{"state_dict", "meta"}`` atomically; fp16 halves the size and rarely changes top-1."""
-    state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in model.state_dict().items()}
-    atomic_torch_save({"state_dict": state, "meta": meta}, path)
+def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any], *, storage: str = stored_weights.FP16) -> None:
+    """Write ``{"state_dict", "meta"}`` atomically, stored as ``storage`` (:mod:`mnv2_core.models.stored_weights`)."""
+    blob = stored_weights.pack(model.state_dict(), storage)
+    atomic_torch_save({**blob, "meta": {**meta, "storage": storage}}, path)
 
 
 def update_checkpoint_meta(path: Path, **changes: Any) -> None:
@@ -116,7 +120,7 @@ def _identity_from_name(path: Path) -> tuple[str, float | None]:
     """``mobilenet_v2_0.35_flowers102.pt`` -> ("mobilenet_v2", 0.35); ``lenet5_flowers102.pt`` -> ("lenet5", None)."""
     from mnv2_core.models.registry import REGISTRY
 
-    stem = path.stem.removesuffix("_flowers102")
+    stem = path.stem.removesuffix("_scratch").removesuffix("_flowers102")
     for name in sorted(REGISTRY, key=len, reverse=True):
         if stem == name:
             return name, None
@@ -133,7 +137,7 @@ def load_checkpoint_file(path: Path, name: str | None = None, width: float | Non
         raise WeightsError(f"There is no checkpoint at {path}.")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
+        state = stored_weights.unpack(blob)
         meta = dict(blob.get("meta", {}))
     except Exception as exc:  # a corrupt or truncated file is the user's to fix, not a crash
         raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
@@ -308,4 +312,18 @@ def load_model(name: str, width: float | None = None, classes: str = "flowers") 
     return _untrained(name, width, classes, f"no ImageNet weights for {title} are available here.")
 
 
-MAX_SHIPPED_BYTES = 15_000_000  # the largest checkpoint this repository ships in assets/
+MAX_SHIPPED_BYTES = 15_000_000  # the largest fp16 checkpoint this repository ships in assets/
+MAX_INT8_SHIPPED_BYTES = 30_000_000  # the largest one stored as per-channel int8 weights (a larger network's)
+
+
+def load_flower_model(name: str, width: float | None = None, init: str = "default") -> LoadedModel:
+    """The flower model the app loads for (name, width), or with ``init="scratch"`` the from-scratch checkpoint of a
+    model whose default one is transfer-learned (untrained, and saying so, when there is none)."""
+    if init == "default" or get_spec(name).flowers_init == "scratch":
+        return load_model(name, width, "flowers")
+    width = normalise_width(name, width)
+    found = find_checkpoint(name, width, "flowers", init)
+    if found is None:
+        return _untrained(name, width, "flowers", f"no from-scratch Oxford-102 checkpoint for {model_title(name, width)} "
+                          f"in assets/checkpoints.")
+    return load_checkpoint_file(found, name, width)

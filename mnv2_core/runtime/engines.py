@@ -90,6 +90,9 @@ def available_engines() -> tuple[str, ...]:
 # ------------------------------------------------------------------------------------------------------ export
 
 
+_EXPORT_LOCK = threading.Lock()
+
+
 def export_onnx(model: nn.Module, resolution: int, target: Path) -> Path:
     """Export ``model`` (eval mode, batch 1, static shapes) to ``target`` atomically; returns ``target``."""
     import io
@@ -105,7 +108,8 @@ def export_onnx(model: nn.Module, resolution: int, target: Path) -> Path:
     # shape arithmetic in the graph.
     fix_tf_same_padding(model, x, fbgemm_depthwise=False)
     buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
+    # torch's exporter keeps global state: two exports at once (two visitors loading models) make it fail.
+    with _EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
         torch.onnx.export(model, (x,), buffer, input_names=["input"], output_names=["logits"], opset_version=OPSET,
                           dynamo=False, do_constant_folding=True)

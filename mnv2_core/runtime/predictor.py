@@ -98,7 +98,7 @@ class Predictor:
     def _auto_runner(self, threads: int | None) -> engines.Runner:
         name, width = self.loaded.name, self.loaded.width
         candidates = {e: self.variant(e) for e in self.candidate_engines()}
-        best = timings.fastest_engine(name, width, self.precision, candidates)
+        best = timings.fastest_engine(name, width, self.precision, candidates, resolution=self.resolution)
         if best is not None or len(candidates) == 1:
             return self._runner(best or next(iter(candidates)), threads)
         runners = {}
@@ -112,7 +112,8 @@ class Predictor:
         candidates = {e: candidates[e] for e in runners}
         x = torch.zeros(1, 3, self.resolution, self.resolution)
         best = timings.measure_engines(name, width, self.precision,
-                                       {e: (lambda r=r: r(x)) for e, r in runners.items()}, variants=candidates)
+                                       {e: (lambda r=r: r(x)) for e, r in runners.items()}, variants=candidates,
+                                       resolution=self.resolution)
         self.measured_here = True
         return runners[best]
 

@@ -21,7 +21,11 @@ from mnv2_core import config
 from mnv2_core.files import atomic_write_json
 from mnv2_core.measure import machine
 
-ROW_KEY = ("model", "width", "precision", "engine", "variant")
+# The input resolution is part of a configuration: MobileNetV2 1.0 runs at 224 px transfer-learned and at 128 px in
+# the from-scratch comparison (rows recorded before it was kept have none, and match no resolution).
+TRIAL_SECONDS = 1.0  # how long each candidate engine is timed at first use
+
+ROW_KEY = ("model", "width", "precision", "engine", "variant", "resolution")
 _WRITE_LOCK = threading.Lock()  # browser sessions that measure at once must not lose each other's rows
 
 
@@ -69,12 +73,17 @@ def save_timings(rows: list[Mapping[str, Any]], source: str, cpu: machine.CpuIde
     return path
 
 
+def _same(row: Mapping[str, Any], model: str, width: float | None, precision: str, resolution: int | None) -> bool:
+    return ((row.get("model"), row.get("width"), row.get("precision")) == (model, width, precision)
+            and (resolution is None or row.get("resolution") == resolution))
+
+
 def fastest_engine(model: str, width: float | None, precision: str, candidates: Mapping[str, str | None],
-                   cpu: machine.CpuIdentity | None = None) -> str | None:
+                   cpu: machine.CpuIdentity | None = None, resolution: int | None = None) -> str | None:
     """The candidate measured fastest here for exactly this configuration; None until every candidate is timed.
     ``candidates`` maps each engine to the variant it would run."""
     rows = {r["engine"]: r["median_ms"] for r in measured_timings(cpu)
-            if (r.get("model"), r.get("width"), r.get("precision")) == (model, width, precision)
+            if _same(r, model, width, precision, resolution)
             and r.get("engine") in candidates and r.get("variant") == candidates[r["engine"]]}
     if not candidates or any(c not in rows for c in candidates):
         return None
@@ -82,17 +91,17 @@ def fastest_engine(model: str, width: float | None, precision: str, candidates: 
 
 
 def measure_engines(model: str, width: float | None, precision: str, calls: Mapping[str, Callable[[], object]], *,
-                    variants: Mapping[str, str | None] | None = None, seconds: float = 1.0,
-                    cpu: machine.CpuIdentity | None = None) -> str:
+                    variants: Mapping[str, str | None] | None = None, seconds: float | None = None,
+                    cpu: machine.CpuIdentity | None = None, resolution: int | None = None) -> str:
     """Time each engine's call for about ``seconds`` (after warm-up), record the rows, return the fastest."""
     from mnv2_core.measure.latency import measure_latency
 
     rows = []
     for engine, call in calls.items():
-        stats = measure_latency(call, warmup=3, runs=200, max_seconds=seconds)
+        stats = measure_latency(call, warmup=3, runs=200, max_seconds=seconds or TRIAL_SECONDS)
         rows.append({"model": model, "width": width, "precision": precision, "engine": engine,
-                     "variant": (variants or {}).get(engine), "median_ms": stats.median_ms, "p90_ms": stats.p90_ms, "runs": stats.runs,
-                     "threads": stats.threads})
+                     "variant": (variants or {}).get(engine), "resolution": resolution, "median_ms": stats.median_ms,
+                     "p90_ms": stats.p90_ms, "runs": stats.runs, "threads": stats.threads})
     save_timings(rows, "measured at first use", cpu)
     return min(rows, key=lambda r: r["median_ms"])["engine"]
 
@@ -111,7 +120,14 @@ def timings_table(cpu: machine.CpuIdentity | None = None) -> list[dict[str, Any]
     return sorted(rows, key=lambda r: (r["title"], r["median_ms"]))
 
 
-def is_measured(model: str, width: float | None, precision: str, cpu: machine.CpuIdentity | None = None) -> bool:
+def is_measured(model: str, width: float | None, precision: str, cpu: machine.CpuIdentity | None = None,
+                resolution: int | None = None) -> bool:
     """Whether any engine was timed here for this configuration (else auto will time them first)."""
-    return any((r.get("model"), r.get("width"), r.get("precision")) == (model, width, precision)
-               for r in measured_timings(cpu))
+    return any(_same(r, model, width, precision, resolution) for r in measured_timings(cpu))
+
+
+def fastest_row(model: str, width: float | None, precision: str, resolution: int | None,
+                cpu: machine.CpuIdentity | None = None) -> dict[str, Any] | None:
+    """This CPU's fastest timing of a configuration over every engine and variant timed, or None."""
+    rows = [r for r in measured_timings(cpu) if _same(r, model, width, precision, resolution) and "median_ms" in r]
+    return min(rows, key=lambda r: r["median_ms"], default=None)

@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="default: imagenet for --recipe transfer, scratch otherwise")
     p.add_argument("--phases", type=int, choices=(1, 2), default=2, help="transfer only: 1 = head only")
     p.add_argument("--distill-from", type=Path, default=None, help="teacher checkpoint (scratch recipe + KD)")
+    p.add_argument("--distill-resolution", type=int, default=None,
+                   help="the teacher sees each training crop upsampled to this size (default: the crop's own)")
     p.add_argument("--epochs", type=int, default=None,
                    help=f"phase-2 epochs for transfer (default {FINE_TUNE.epochs}), all epochs for scratch "
                         f"(default {SCRATCH.epochs})")
@@ -76,7 +78,8 @@ def spec_from_args(args: argparse.Namespace, command: str = "") -> RunSpec:
                                    "warmup_epochs": args.warmup_epochs,
                                    "train_resolution": native if small else args.train_resolution,
                                    "resolution": native if small else args.resolution, "seed": args.seed,
-                                   "augment": args.augment, "bf16": args.bf16}.items()
+                                   "augment": args.augment, "bf16": args.bf16,
+                                   "distill_resolution": args.distill_resolution}.items()
                  if v is not None}
     distill_from = args.distill_from
     if args.recipe in ("prune", "widen") and distill_from is None:

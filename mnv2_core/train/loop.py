@@ -43,6 +43,9 @@ class FitConfig:
     seed: int = 0
     distill_alpha: float = 0.7
     distill_temperature: float = 4.0
+    # The teacher sees the student's crop upsampled to this size (None: as the student sees it). A teacher
+    # fine-tuned at 224 px is less accurate on small crops, and its mistakes would be taught.
+    distill_resolution: int | None = None
     # BatchNorm layers keep their running statistics (eval mode) while the rest trains. Needed for the imported
     # TFLite backbone, whose BN is folded into the convolutions: batch statistics would change the function.
     freeze_bn: bool = False
@@ -115,6 +118,12 @@ def _layout(x: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last)
 
 
+def _resized(raw: torch.Tensor, size: int | None) -> torch.Tensor:
+    if size is None or size == raw.shape[-1]:
+        return raw
+    return F.interpolate(raw.float(), size=(size, size), mode="bilinear", align_corners=False)
+
+
 def _valid_scores(model: nn.Module, valid: ImageBank, valid_phone: ImageBank | None, preprocess: Preprocess,
                   device: torch.device) -> dict[str, float]:
     """Clean valid top-1, the phone-proxy valid top-1 when given, and the score that picks the kept epoch."""
@@ -155,7 +164,8 @@ def _train_epoch(model: nn.Module, train: ImageBank, cfg: FitConfig, optimizer: 
             logits = model(_layout(preprocess.normalize(raw))).float()
             if teacher is not None:
                 with torch.no_grad():
-                    teacher_logits = teacher.model(_layout(teacher.preprocess.normalize(raw))).float()
+                    teacher_logits = teacher.model(_layout(teacher.preprocess.normalize(
+                        _resized(raw, cfg.distill_resolution)))).float()
         if teacher is not None:
             loss = distill_loss(logits, teacher_logits, target, cfg)
         else:

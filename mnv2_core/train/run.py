@@ -220,10 +220,11 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
                             "distill_from": str(spec.distill_from) if teacher else None},
         "metrics": {"test_top1": test["top1"], "test_top5": test["top5"], "valid_top1": done.valid_top1,
                     "test_phone_top1": phone["top1"], "test_phone_top5": phone["top5"],
-                    "checkpoint_test_top1": reloaded["top1"], "checkpoint_test_top5": reloaded["top5"]},
+                    "checkpoint_test_top1": reloaded["top1"], "checkpoint_test_top5": reloaded["top5"],
+                    **({"checkpoint_fp16_test_top1": reloaded["fp16_top1"]} if "fp16_top1" in reloaded else {})},
         "per_class": test["per_class"], "confused": test["confused"], "history": done.history,
         "checkpoint": {"file": ckpt.name, "shipped": shipped, "local": local, "why": why,
-                       "size_bytes": ckpt.stat().st_size, "dtype": "float16"},
+                       "size_bytes": ckpt.stat().st_size, "storage": reloaded["storage"]},
         "provenance": {
             **code, "date": date.isoformat(timespec="seconds"), "device": device_string(device),
             "data_source": describe_source(spec.data),

@@ -1,0 +1,252 @@
+"""The comparison a teacher presents: one row per trained model (MobileNetV2 at every width and from scratch,
+ResNet18, ResNet50, EfficientNet-B0, LeNet-5) with how it was trained, its measured accuracy, its cost and its
+latency on this CPU, and the Pareto frontier of accuracy against latency and against params.
+
+Accuracy comes from each checkpoint's own metadata (stamped by the run that made it, scored from the file the app
+loads); params and MACs from the run record (else counted); latency from this CPU's engine timings
+(:mod:`mnv2_core.runtime.timings`), which :func:`time_missing` fills where this CPU has not timed a model yet.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, model_title
+from mnv2_core.models.references import imagenet_reference
+
+PRECISIONS_TIMED = ("fp32", "int8")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One model of the comparison: a registry name, a width, and which of its flower checkpoints."""
+
+    model: str
+    width: float | None = None
+    init: str = "default"  # "scratch": the from-scratch checkpoint of a model whose default one is transfer-learned
+
+    @property
+    def title(self) -> str:
+        return model_title(self.model, self.width) + (" (from scratch)" if self.init == "scratch" else "")
+
+
+def entries() -> tuple[Entry, ...]:
+    """Every model in the registry at every width, plus the from-scratch 1.0 of a transfer-learned family."""
+    found: list[Entry] = []
+    for spec in REGISTRY.values():
+        found += [Entry(spec.name, w) for w in spec.widths]
+        if spec.flowers_init != "scratch":
+            found.append(Entry(spec.name, 1.0 if spec.has_widths else None, "scratch"))
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """What the comparison table shows for one model; None where this machine has no figure (yet)."""
+
+    entry: Entry
+    checkpoint: str | None
+    training: str | None
+    resolution: int | None
+    test_top1: float | None  # Oxford-102 test split, 0-1
+    phone_top1: float | None
+    imagenet_top1: float | None  # published, percent
+    imagenet_source: str | None
+    params: int | None
+    macs: int | None
+    size_bytes: int | None
+    fp32_ms: float | None
+    fp32_engine: str | None
+    int8_ms: float | None
+    int8_engine: str | None
+    run_id: str | None
+    from_imagenet: bool | None = None  # its weights started from ImageNet (transfer, or cut/widened from it)
+
+    @property
+    def title(self) -> str:
+        return self.entry.title
+
+    @property
+    def top1_per_mparams(self) -> float | None:
+        """Test top-1 (percent) per million parameters: the efficiency measure of seed lesson 7."""
+        return 100 * self.test_top1 / (self.params / 1e6) if self.test_top1 and self.params else None
+
+    @property
+    def top1_per_gmac(self) -> float | None:
+        return 100 * self.test_top1 / (self.macs / 1e9) if self.test_top1 and self.macs else None
+
+    @property
+    def fastest_ms(self) -> float | None:
+        return self.fp32_ms
+
+
+@functools.lru_cache(maxsize=64)
+def _checkpoint_meta(path: str, mtime_ns: int) -> dict[str, Any]:
+    import torch
+
+    try:
+        return dict(torch.load(path, map_location="cpu", weights_only=True).get("meta", {}))
+    except Exception:  # an unreadable file shows as untrained; loading it elsewhere says why in a sentence
+        return {}
+
+
+@functools.lru_cache(maxsize=64)
+def _counted(model: str, width: float | None, resolution: int) -> tuple[int, int]:
+    from mnv2_core.measure.counts import count_macs, count_params
+    from mnv2_core.models import build_model
+
+    net = build_model(model, num_classes=102, width=width).eval()
+    return count_params(net), count_macs(net, resolution)
+
+
+def _training_words(meta: dict[str, Any], run: dict[str, Any] | None) -> str | None:
+    from mnv2_core.measure.records import KIND_LABELS, run_kind
+
+    if run is not None:
+        return KIND_LABELS[run_kind(run)]
+    return KIND_LABELS.get(meta.get("kind"), meta.get("recipe"))
+
+
+def comparison_row(entry: Entry, runs: list[dict[str, Any]] | None = None, cpu=None) -> ComparisonRow:
+    """One model's row, from its checkpoint, its run record and this CPU's timings."""
+    from mnv2_core.measure.records import load_runs
+    from mnv2_core.models.weights import find_checkpoint
+    from mnv2_core.runtime.timings import fastest_row
+
+    path = find_checkpoint(entry.model, entry.width, "flowers", entry.init)
+    meta = _checkpoint_meta(str(path), path.stat().st_mtime_ns) if path else {}
+    run = next((r for r in (runs if runs is not None else load_runs()) if meta.get("run_id")
+                and r.get("id") == meta["run_id"]), None)
+    resolution = meta.get("resolution", meta.get("input_size"))
+    params, macs = (run or {}).get("params"), (run or {}).get("macs")
+    if path and resolution and (params is None or macs is None):
+        params, macs = _counted(entry.model, entry.width, int(resolution))
+    fp32, int8 = (fastest_row(entry.model, entry.width, p, resolution, cpu) if meta else None
+                  for p in PRECISIONS_TIMED)
+    reference = imagenet_reference(entry.model, entry.width)
+    return ComparisonRow(
+        entry, str(path) if path else None, _training_words(meta, run), resolution, meta.get("test_top1"),
+        meta.get("test_phone_top1"), reference.top1 if reference else None,
+        reference.source if reference and reference.top1 is not None else None, params, macs,
+        path.stat().st_size if path else None, *_timing(fp32), *_timing(int8), meta.get("run_id"),
+        _from_imagenet(meta, run) if path else None)
+
+
+IMAGENET_KINDS = ("transfer1", "transfer2", "finetune", "prune", "widen")  # the rest start from random weights
+
+
+def _from_imagenet(meta: dict[str, Any], run: dict[str, Any] | None) -> bool:
+    from mnv2_core.measure.records import run_kind
+
+    return (run_kind(run) if run is not None else meta.get("kind")) in IMAGENET_KINDS
+
+
+def _timing(row: dict[str, Any] | None) -> tuple[float | None, str | None]:
+    return (row["median_ms"], row["engine"]) if row else (None, None)
+
+
+def comparison_rows(cpu=None) -> list[ComparisonRow]:
+    """Every model of :func:`entries`, in registry order."""
+    from mnv2_core.measure.records import load_runs
+
+    runs = load_runs()
+    return [comparison_row(e, runs, cpu) for e in entries()]
+
+
+def int8_shipped(entry: Entry) -> bool:
+    """Whether an INT8 model is shipped for this entry's flower checkpoint (the default one only)."""
+    from mnv2_core.runtime.engines import int8_meta
+
+    return entry.init == "default" and int8_meta(entry.model, entry.width) is not None
+
+
+def untimed(rows: list[ComparisonRow]) -> list[tuple[Entry, str]]:
+    """(entry, precision) pairs this CPU has no timing for yet: FP32 for every trained model, INT8 where shipped."""
+    missing = []
+    for row in rows:
+        if row.checkpoint is None:
+            continue
+        if row.fp32_ms is None:
+            missing.append((row.entry, "fp32"))
+        if row.int8_ms is None and int8_shipped(row.entry):
+            missing.append((row.entry, "int8"))
+    return missing
+
+
+def time_missing(missing: list[tuple[Entry, str]],
+                 progress: Callable[[int, int, str], None] | None = None) -> None:
+    """Time each (entry, precision) on every engine that runs it here, as Classify would, and record the rows."""
+    from mnv2_core.models.weights import load_flower_model
+    from mnv2_core.runtime.model_config import ModelConfig
+    from mnv2_core.runtime.predictor import Predictor
+
+    for i, (entry, precision) in enumerate(missing):
+        if progress:
+            progress(i, len(missing), f"{entry.title} {precision.upper()}")
+        loaded = load_flower_model(entry.model, entry.width, entry.init)
+        Predictor(ModelConfig(entry.model, entry.width, precision), loaded=loaded)
+    if progress:
+        progress(len(missing), len(missing), "done")
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of the points no other point beats on both axes (lower x and higher y), ordered by x."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front, best = [], float("-inf")
+    for i in order:
+        if points[i][1] > best:
+            front.append(i)
+            best = points[i][1]
+    return front
+
+
+_TIMING = threading.Lock()  # two visitors opening the page at once time each model once
+
+
+def time_missing_once(progress: Callable[[int, int, str], None] | None = None) -> int:
+    """Time what this CPU has not timed yet (one sweep at a time); returns how many configurations were timed."""
+    with _TIMING:
+        missing = untimed(comparison_rows())
+        if missing:
+            time_missing(missing, progress)
+        return len(missing)
+
+
+# The table's columns, short enough for a projector: (header, what it holds)
+TABLE_COLUMNS = {
+    "Model": "the network and width", "Training": "how this project trained it on Oxford-102",
+    "px": "input resolution", "Test %": "Oxford-102 test top-1 (819 photos)",
+    "Phone %": "test top-1 on the phone-like proxy of the same photos",
+    "ImageNet %": "published ImageNet-1k top-1 (source below the charts)", "Params M": "parameters, millions",
+    "MACs M": "multiply-accumulates per image, millions", "MB": "checkpoint size on disk",
+    "FP32 ms": "median latency here, fastest FP32 engine", "INT8 ms": "median latency here, fastest INT8 engine",
+    "% per M params": "test top-1 per million params", "% per GMAC": "test top-1 per billion MACs",
+}
+
+
+def table_records(rows: list[ComparisonRow]) -> list[dict[str, Any]]:
+    """The comparison as the page's table: one dict per model, keyed by :data:`TABLE_COLUMNS`, None where unknown."""
+
+    def pct(v: float | None) -> float | None:
+        return None if v is None else 100 * v
+
+    def millions(v: int | None) -> float | None:
+        return None if v is None else v / 1e6
+
+    return [dict(zip(TABLE_COLUMNS, (
+        r.title, r.training or "not trained here", r.resolution, pct(r.test_top1), pct(r.phone_top1),
+        r.imagenet_top1, millions(r.params), millions(r.macs), millions(r.size_bytes), r.fp32_ms, r.int8_ms,
+        r.top1_per_mparams, r.top1_per_gmac))) for r in rows]
+
+
+def chart_points(rows: list[ComparisonRow], x: str) -> list[tuple[ComparisonRow, float, float]]:
+    """(row, x, test top-1 %) for every trained row that has ``x`` ("fp32_ms" or "params", params in millions)."""
+    out = []
+    for r in rows:
+        value = getattr(r, x)
+        if r.test_top1 is not None and value:
+            out.append((r, value / 1e6 if x == "params" else value, 100 * r.test_top1))
+    return out
