@@ -7,8 +7,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from mnv2_core.measure.comparison import (ComparisonRow, chart_points, comparison_rows, pareto_front, table_records,
-                                          time_missing_once, untimed)
+from mnv2_core.jobs.comparison import ComparisonRow, comparison_rows, pareto_front, time_missing_once, untimed
+from mnv2_core.jobs.comparison_views import chart_points, table_records
 from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
 from mnv2_core.models.references import FLOWERS_TRANSFER
 from mnv2_core.measure.machine import this_cpu

@@ -9,8 +9,8 @@ import streamlit as st
 from mnv2_core.measure.records import (FAMILY_STEPS, comparison_rows, family_rows, family_steps, load_runs, runs_dir,
                                        with_values)
 from mnv2_core.measure.open_set import open_set_rows
-from mnv2_core.measure.run_report import (from_scratch_curves, from_scratch_table, learning_curves, phase_summaries,
-                                          run_summary, worst_classes_first)
+from mnv2_core.jobs.comparison_views import from_scratch_curves, from_scratch_table
+from mnv2_core.measure.run_report import learning_curves, phase_summaries, run_summary, worst_classes_first
 from mnv2_core.jobs.training import DEFAULT_HEAD_EPOCHS, job_status, missing_data, start_transfer
 from mnv2_core.models import MOBILENET_WIDTHS
 from mnv2_core.models.weights import MAX_SHIPPED_BYTES

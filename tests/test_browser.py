@@ -182,3 +182,38 @@ def test_teach_three_classes_in_the_browser_then_classify_a_new_photo(classify_p
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
     if os.environ.get("MNV2_SCREENSHOTS"):
         page.screenshot(path=str(Path(os.environ["MNV2_SCREENSHOTS"]) / "teach.png"), full_page=True)
+
+
+def test_benchmark_at_projector_size_shows_the_whole_comparison_and_labels_that_never_overprint(
+        app_url: str, browser_page, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    from mnv2_core.jobs.comparison import entries
+
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(app_url + "/benchmark", wait_until="domcontentloaded")
+    table = page.locator("[data-testid=stTable]").first
+    expect(table).to_be_visible(timeout=240_000)  # after the first-visit timing sweep
+    for entry in entries():
+        expect(table.get_by_text(entry.title, exact=True)).to_be_visible()
+    # every column on screen without scrolling or a click
+    assert page.evaluate("t => t.scrollWidth <= t.clientWidth + 1", table.element_handle())
+    charts = page.locator(".js-plotly-plot")
+    expect(charts.nth(1)).to_be_visible(timeout=60_000)
+    for i in range(2):
+        boxes = charts.nth(i).locator("g.annotation-text-g").evaluate_all(
+            "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })")
+        assert len(boxes) >= 5
+        clash = [(a, b) for n, a in enumerate(boxes) for b in boxes[n + 1:]
+                 if min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])]
+        assert not clash, f"chart {i}: labels overprint {clash}"
+        plot = charts.nth(i).locator("g.cartesianlayer").first.bounding_box()
+        points = charts.nth(i).locator("g.scatterlayer path.point").evaluate_all(
+            "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })")
+        assert points and all(p[1] >= plot["y"] - 1 and p[3] <= plot["y"] + plot["height"] + 1 for p in points), \
+            "a point is clipped at the plot's edge"
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
+    shots = Path(os.environ.get("MNV2_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "benchmark_1280x720.png"), full_page=True)

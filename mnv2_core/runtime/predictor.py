@@ -57,7 +57,7 @@ class Predictor:
     """
 
     def __init__(self, config: ModelConfig | None = None, *, loaded: LoadedModel | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, trial_seconds: float | None = None) -> None:
         self.config = config = config or ModelConfig()
         self.loaded = loaded or load_model(config.model, config.width, config.classes)
         self.precision = config.precision
@@ -72,6 +72,7 @@ class Predictor:
             self.not_sure_below = threshold_for(self.loaded.name, self.loaded.width,
                                                 checkpoint_identity(self.loaded.info))
         self._int8_file = None
+        self._trial_seconds = trial_seconds  # how long auto times each engine where none was timed here
         if self.precision == "int8":
             self._int8_file = engines.shipped_int8(self.loaded.name, self.loaded.width, self.classes,
                                                    engines.state_sha(self.loaded.model))
@@ -113,7 +114,7 @@ class Predictor:
         x = torch.zeros(1, 3, self.resolution, self.resolution)
         best = timings.measure_engines(name, width, self.precision,
                                        {e: (lambda r=r: r(x)) for e, r in runners.items()}, variants=candidates,
-                                       resolution=self.resolution)
+                                       resolution=self.resolution, seconds=self._trial_seconds)
         self.measured_here = True
         return runners[best]
 

@@ -14,10 +14,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, model_title
+from mnv2_core.models import REGISTRY, model_title
 from mnv2_core.models.references import imagenet_reference
 
 PRECISIONS_TIMED = ("fp32", "int8")
+SWEEP_TRIAL_SECONDS = 0.4  # per engine on first open: a stable median for a model of a few ms, the sweep near 30 s
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def time_missing(missing: list[tuple[Entry, str]],
         if progress:
             progress(i, len(missing), f"{entry.title} {precision.upper()}")
         loaded = load_flower_model(entry.model, entry.width, entry.init)
-        Predictor(ModelConfig(entry.model, entry.width, precision), loaded=loaded)
+        Predictor(ModelConfig(entry.model, entry.width, precision), loaded=loaded, trial_seconds=SWEEP_TRIAL_SECONDS)
     if progress:
         progress(len(missing), len(missing), "done")
 
@@ -213,40 +214,3 @@ def time_missing_once(progress: Callable[[int, int, str], None] | None = None) -
         if missing:
             time_missing(missing, progress)
         return len(missing)
-
-
-# The table's columns, short enough for a projector: (header, what it holds)
-TABLE_COLUMNS = {
-    "Model": "the network and width", "Training": "how this project trained it on Oxford-102",
-    "px": "input resolution", "Test %": "Oxford-102 test top-1 (819 photos)",
-    "Phone %": "test top-1 on the phone-like proxy of the same photos",
-    "ImageNet %": "published ImageNet-1k top-1 (source below the charts)", "Params M": "parameters, millions",
-    "MACs M": "multiply-accumulates per image, millions", "MB": "checkpoint size on disk",
-    "FP32 ms": "median latency here, fastest FP32 engine", "INT8 ms": "median latency here, fastest INT8 engine",
-    "% per M params": "test top-1 per million params", "% per GMAC": "test top-1 per billion MACs",
-}
-
-
-def table_records(rows: list[ComparisonRow]) -> list[dict[str, Any]]:
-    """The comparison as the page's table: one dict per model, keyed by :data:`TABLE_COLUMNS`, None where unknown."""
-
-    def pct(v: float | None) -> float | None:
-        return None if v is None else 100 * v
-
-    def millions(v: int | None) -> float | None:
-        return None if v is None else v / 1e6
-
-    return [dict(zip(TABLE_COLUMNS, (
-        r.title, r.training or "not trained here", r.resolution, pct(r.test_top1), pct(r.phone_top1),
-        r.imagenet_top1, millions(r.params), millions(r.macs), millions(r.size_bytes), r.fp32_ms, r.int8_ms,
-        r.top1_per_mparams, r.top1_per_gmac))) for r in rows]
-
-
-def chart_points(rows: list[ComparisonRow], x: str) -> list[tuple[ComparisonRow, float, float]]:
-    """(row, x, test top-1 %) for every trained row that has ``x`` ("fp32_ms" or "params", params in millions)."""
-    out = []
-    for r in rows:
-        value = getattr(r, x)
-        if r.test_top1 is not None and value:
-            out.append((r, value / 1e6 if x == "params" else value, 100 * r.test_top1))
-    return out

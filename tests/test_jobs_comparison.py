@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnv2_core.measure import comparison
+from mnv2_core.jobs import comparison, comparison_views
 from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
 
 
@@ -36,8 +36,8 @@ def test_a_row_takes_accuracy_from_its_checkpoint_and_cost_from_its_run(tmp_path
     row = comparison.comparison_row(comparison.Entry("mobilenet_v2", 1.0))
     assert (row.fp32_ms, row.fp32_engine) == (3.0, "onnxruntime"), "a 128 px timing does not stand for 224 px"
     assert row.top1_per_mparams == pytest.approx(100 * row.test_top1 / (row.params / 1e6))
-    record = comparison.table_records([row])[0]
-    assert list(record) == list(comparison.TABLE_COLUMNS) and record["FP32 ms"] == 3.0
+    record = comparison_views.table_records([row])[0]
+    assert list(record) == list(comparison_views.TABLE_COLUMNS) and record["FP32 ms"] == 3.0
 
 
 def test_a_model_without_a_checkpoint_is_a_row_that_says_so_and_is_never_timed(monkeypatch, tmp_path) -> None:
@@ -48,4 +48,4 @@ def test_a_model_without_a_checkpoint_is_a_row_that_says_so_and_is_never_timed(m
     row = comparison.comparison_row(comparison.Entry("resnet50"))
     assert row.checkpoint is None and row.test_top1 is None and row.training is None
     assert comparison.untimed([row]) == []
-    assert comparison.table_records([row])[0]["Training"] == "not trained here"
+    assert comparison_views.table_records([row])[0]["Training"] == "not trained here"

@@ -1,0 +1,90 @@
+"""The comparison shaped for the pages: the table's columns and rows, the charts' points, and the from-scratch runs
+side by side (their accuracy, time per epoch and recipe, and their valid curves)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mnv2_core.jobs.comparison import ComparisonRow, comparison_rows
+
+
+# The table's columns, short enough for a projector: (header, what it holds)
+TABLE_COLUMNS = {
+    "Model": "the network and width", "Training": "how this project trained it on Oxford-102",
+    "px": "input resolution", "Test %": "Oxford-102 test top-1 (819 photos)",
+    "Phone %": "test top-1 on the phone-like proxy of the same photos",
+    "ImageNet %": "published ImageNet-1k top-1 (source below the charts)", "Params M": "parameters, millions",
+    "MACs M": "multiply-accumulates per image, millions", "MB": "checkpoint size on disk",
+    "FP32 ms": "median latency here, fastest FP32 engine", "INT8 ms": "median latency here, fastest INT8 engine",
+    "% per M params": "test top-1 per million params", "% per GMAC": "test top-1 per billion MACs",
+}
+
+
+def table_records(rows: list[ComparisonRow]) -> list[dict[str, Any]]:
+    """The comparison as the page's table: one dict per model, keyed by :data:`TABLE_COLUMNS`, None where unknown."""
+
+    def pct(v: float | None) -> float | None:
+        return None if v is None else 100 * v
+
+    def millions(v: int | None) -> float | None:
+        return None if v is None else v / 1e6
+
+    return [dict(zip(TABLE_COLUMNS, (
+        r.title, r.training or "not trained here", r.resolution, pct(r.test_top1), pct(r.phone_top1),
+        r.imagenet_top1, millions(r.params), millions(r.macs), millions(r.size_bytes), r.fp32_ms, r.int8_ms,
+        r.top1_per_mparams, r.top1_per_gmac))) for r in rows]
+
+
+def chart_points(rows: list[ComparisonRow], x: str) -> list[tuple[ComparisonRow, float, float]]:
+    """(row, x, test top-1 %) for every trained row that has ``x`` ("fp32_ms" or "params", params in millions)."""
+    out = []
+    for r in rows:
+        value = getattr(r, x)
+        if r.test_top1 is not None and value:
+            out.append((r, value / 1e6 if x == "params" else value, 100 * r.test_top1))
+    return out
+
+
+def from_scratch_runs(runs: list[dict[str, Any]] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """(model title, run) for every model of the comparison whose checkpoint was trained from random weights, by the
+    run that made that checkpoint."""
+    from mnv2_core.measure.records import load_runs
+
+    runs = runs if runs is not None else load_runs()
+    by_id = {r.get("id"): r for r in runs}
+    return [(row.title, by_id[row.run_id]) for row in comparison_rows()
+            if row.from_imagenet is False and row.run_id in by_id]
+
+
+def _recipe_words(run: dict[str, Any]) -> str:
+    """The from-scratch phase's recipe in one line: epochs, crops, optimiser, teacher, bf16."""
+    phase = next((p for p in run.get("phases", []) if p.get("phase") == 1), {})
+    teacher = run.get("hyperparameters", {}).get("distill_from")
+    words = (f"{phase.get('epochs')} epochs, {phase.get('train_resolution')} px crops, tested at "
+             f"{run.get('resolution')} px, AdamW lr {phase.get('lr')}, batch {phase.get('batch_size')}, "
+             f"{phase.get('warmup_epochs')} warm-up epochs, label smoothing {phase.get('label_smoothing')}")
+    if teacher:
+        seen = phase.get("distill_resolution") or phase.get("train_resolution")
+        words += (f"; distilled from {str(teacher).rsplit('/', 1)[-1]} (T {phase.get('distill_temperature')}, "
+                  f"alpha {phase.get('distill_alpha')}, teacher input {seen} px)")
+    return words + ("; bf16 autocast" if phase.get("bf16") else "")
+
+
+def from_scratch_table(runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The from-scratch runs side by side: accuracy, epochs, wall time on the CPU that ran them, the recipe."""
+    rows = []
+    for title, run in from_scratch_runs(runs):
+        metrics, prov = run.get("metrics", {}), run.get("provenance", {})
+        seconds = [h["seconds"] for h in run.get("history", []) if isinstance(h.get("seconds"), (int, float))]
+        rows.append({"Model": title, "Test %": 100 * metrics.get("test_top1", 0.0),
+                     "Best valid %": 100 * metrics.get("valid_top1", 0.0), "Epochs": run.get("epochs"),
+                     "s per epoch": sorted(seconds)[len(seconds) // 2] if seconds else None,
+                     "Minutes": prov["seconds"] / 60 if isinstance(prov.get("seconds"), (int, float)) else None,
+                     "Machine": prov.get("device"), "Recipe": _recipe_words(run)})
+    return rows
+
+
+def from_scratch_curves(runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Valid top-1 (percent) per epoch of each from-scratch run, one row per (model, epoch)."""
+    return [{"Model": title, "epoch": h["epoch"], "valid top-1 %": 100 * h["valid_top1"]}
+            for title, run in from_scratch_runs(runs) for h in run.get("history", []) if "valid_top1" in h]
