@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from mnv2_core.models import build_model, stored_weights
@@ -48,3 +49,27 @@ def test_a_from_scratch_checkpoint_of_a_transfer_learned_family_has_its_own_file
                             build_model("mobilenet_v2", num_classes=102), {"test_top1": 0.5})
     found = weights.load_flower_model("mobilenet_v2", 1.0, "scratch")
     assert found.info.trained and found.info.path.endswith("_scratch.pt") and found.width == 1.0
+
+
+def test_every_shipped_int8_stored_checkpoint_scores_within_a_third_of_a_point_of_its_fp16_weights(
+        flowers_dir) -> None:
+    """The fp16 file stays on the machine that trained the model; its test top-1 was stamped into the shipped file
+    when it shipped, and the shipped file is scored again here end to end."""
+    from mnv2_core import config
+    from mnv2_core.images.flowers import split_samples
+    from mnv2_core.measure.accuracy import classification_report
+    from mnv2_core.models import weights
+    from mnv2_core.train.features import evaluate_model
+
+    compact = [p for p in sorted(config.CHECKPOINT_DIR.glob("*.pt"))
+               if weights.load_checkpoint_file(p).info.meta.get("storage") == stored_weights.INT8]
+    assert compact, "ResNet18 and ResNet50 ship as per-channel int8 weights"
+    samples = split_samples(flowers_dir, "test")
+    labels = torch.tensor([y for _, y in samples])
+    for path in compact:
+        loaded = weights.load_checkpoint_file(path)
+        assert path.stat().st_size <= weights.MAX_INT8_SHIPPED_BYTES
+        top1 = classification_report(evaluate_model(loaded.model, samples, loaded.info.preprocess), labels)["top1"]
+        # what the app quotes (another CPU's kernels may flip a near-tie: one photo is 0.12 points)
+        assert top1 == pytest.approx(loaded.info.meta["test_top1"], abs=0.0025), path.name
+        assert abs(top1 - loaded.info.meta["fp16_test_top1"]) <= 0.003, path.name
