@@ -113,3 +113,26 @@ def test_bench_times_every_engine_at_every_precision(flowers_dir: Path) -> None:
 def test_shipped_int8_rows_give_each_shipped_model_its_accuracy_beside_fp32() -> None:
     (row,) = [r for r in engines.shipped_int8_rows() if r["model"] == "MobileNetV2 1.0"]
     assert 0.9 < row["INT8 top-1"] <= 1 and 0.9 < row["top-1 agreement"] <= 1 and row["INT8 MB"] < row["FP32 MB"]
+
+
+def test_one_builder_makes_every_engine_s_runner_and_batches_what_was_exported_for_one_image(tmp_path: Path) -> None:
+    import torch
+
+    from mnv2_core.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("lenet5", num_classes=102).eval()
+    onnx = engines.export_onnx(model, 32, tmp_path / "m.onnx")
+    x = torch.randn(3, 3, 32, 32)
+    expected = model(x).detach()
+    for engine in engines.available_engines():
+        runner = engines.make_runner(engine, model if engine == "torch" else onnx, "fp32", 1)
+        assert runner.engine == engine and runner.precision == "fp32"
+        torch.testing.assert_close(runner.batch(x), expected, atol=1e-4, rtol=1e-4)
+    with pytest.raises(engines.EngineError, match="Unknown engine"):
+        engines.make_runner("tensorrt", onnx, "fp32")
+
+
+def test_choose_fastest_takes_the_lowest_cost_and_reports_every_one() -> None:
+    best, costs = engines.choose_fastest({"a": 3.0, "b": 1.0, "c": 2.0}, lambda cost: cost)
+    assert best == "b" and costs == {"a": 3.0, "b": 1.0, "c": 2.0}

@@ -106,7 +106,7 @@ def test_an_engine_that_cannot_run_here_is_left_out_of_the_choice(tmp_path: Path
         raise engines.EngineError("OpenVINO could not compile m.onnx (RuntimeError).")
 
     monkeypatch.setattr(timings, "timings_dir", lambda: tmp_path)
-    monkeypatch.setattr(engines, "openvino_runner", broken)
+    monkeypatch.setitem(engines.RUNNER_BUILDERS, "openvino", broken)
     predictor = Predictor(ModelConfig("lenet5", None, "fp32", "flowers"))
     assert predictor.measured_here and predictor.engine in ("torch", "onnxruntime")
     assert {r["engine"] for r in timings.measured_timings()} == {"torch", "onnxruntime"}

@@ -107,14 +107,13 @@ def _timing_call(config: BenchConfig, float_model: torch.nn.Module, workdir: Pat
     size = get_spec(config.model).resolution
     if config.engine == "torch":
         if config.precision == "fp32":
-            return engines.torch_runner(float_model, "fp32")
+            return engines.make_runner("torch", float_model, "fp32")
         from mnv2_core.runtime.int8_torch import calibrated_int8
 
-        return engines.torch_runner(calibrated_int8(float_model, size), "int8")
-    make = engines.ort_runner if config.engine == "onnxruntime" else engines.openvino_runner
+        return engines.make_runner("torch", calibrated_int8(float_model, size), "int8")
     fp32 = engines.export_onnx(float_model, size, workdir / f"{config.model}_{config.width}_fp32.onnx")
     if config.precision == "fp32":
-        return make(fp32, "fp32", threads)
+        return engines.make_runner(config.engine, fp32, "fp32", threads)
     import copy
 
     from mnv2_core.images.views import Preprocess
@@ -128,7 +127,7 @@ def _timing_call(config: BenchConfig, float_model: torch.nn.Module, workdir: Pat
         reestimate_bn_stats(calibrated, calibration_tensors(Preprocess(size)))
         with_bn = engines.export_onnx(calibrated, size, workdir / f"{config.model}_{config.width}_bn.onnx")
         quantize_qdq(with_bn, int8, calibration_arrays(calibration_paths(32), Preprocess(size)))
-    return make(int8, "int8", threads)
+    return engines.make_runner(config.engine, int8, "int8", threads)
 
 
 def run_benchmark(configs: list[BenchConfig], *, runs: int = 30, warmup: int = 5, threads: int | None = None,

@@ -21,7 +21,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Mapping, TypeVar
 
 import numpy as np
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # torch loads lazily: pages that only need the names below st
     import torch
     from torch import nn
 
+T = TypeVar("T")
 ENGINES: tuple[str, ...] = ("torch", "onnxruntime", "openvino")
 ENGINE_TITLES = {"torch": "PyTorch eager", "onnxruntime": "ONNX Runtime", "openvino": "OpenVINO"}
 OPSET = 17
@@ -55,6 +56,15 @@ class Runner:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.call(x)
+
+    def batch(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch: ONNX files are exported for batch 1 (TF-SAME pads as constants), so they run image by
+        image; PyTorch takes the batch whole."""
+        import torch
+
+        if self.engine == "torch":
+            return self.call(x)
+        return torch.cat([self.call(x[i:i + 1]) for i in range(len(x))])
 
 
 def state_sha(model: nn.Module, *, skip_prefix: str | None = None) -> str:
@@ -194,7 +204,8 @@ def openvino_runner(path: Path, precision: str, threads: int | None = None, deta
     return Runner("openvino", precision, call, Path(path).stat().st_size, detail)
 
 
-def torch_runner(model: nn.Module, precision: str, detail: str = "") -> Runner:
+def torch_runner(model: nn.Module, precision: str, threads: int | None = None, detail: str = "") -> Runner:
+    """Eager (or FX INT8) PyTorch; ``threads`` is torch's process-wide setting, not the runner's."""
     import torch
 
     from mnv2_core.runtime.int8_torch import model_size_bytes
@@ -204,6 +215,30 @@ def torch_runner(model: nn.Module, precision: str, detail: str = "") -> Runner:
             return model(x)
 
     return Runner("torch", precision, call, model_size_bytes(model), detail)
+
+
+# ------------------------------------------------------------------------------------------ the one builder
+
+# What each engine runs: a torch module ("torch"), or an ONNX file. A new engine is one entry here.
+RUNNER_BUILDERS: dict[str, Callable[..., Runner]] = {"torch": torch_runner, "onnxruntime": ort_runner,
+                                                     "openvino": openvino_runner}
+
+
+def make_runner(engine: str, artifact: nn.Module | Path, precision: str, threads: int | None = None,
+                detail: str = "") -> Runner:
+    """The one way to build a :class:`Runner`: ``artifact`` is a torch module for "torch", an ONNX file otherwise."""
+    try:
+        build = RUNNER_BUILDERS[engine]
+    except KeyError:
+        raise EngineError(f"Unknown engine {engine!r}; choose one of {', '.join(ENGINES)}.") from None
+    return build(artifact, precision, threads, detail)
+
+
+def choose_fastest(candidates: Mapping[str, T], trial: Callable[[T], float]) -> tuple[str, dict[str, float]]:
+    """The one timing-based chooser: the candidate with the lowest ``trial(candidate)`` (seconds, ms: any cost),
+    and every candidate's cost."""
+    costs = {name: trial(call) for name, call in candidates.items()}
+    return min(costs, key=costs.__getitem__), costs
 
 
 # ------------------------------------------------------------------------------------------- shipped INT8 models

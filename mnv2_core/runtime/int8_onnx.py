@@ -140,7 +140,7 @@ def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] 
     preprocess = loaded.info.preprocess
     float_sha = engines.state_sha(loaded.model)
     fp32_path = engines.onnx_for(loaded.model, preprocess.resolution, ckpt.stem)
-    fp32 = engines.ort_runner(fp32_path, "fp32", threads)
+    fp32 = engines.make_runner("onnxruntime", fp32_path, "fp32", threads)
     paths = calibration_paths(calibration)
     log(f"{ckpt.name}: calibrating on {len(paths)} training photos with {', '.join(methods)}")
     arrays = calibration_arrays(paths, preprocess)
@@ -158,7 +158,8 @@ def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] 
                 corrected = Path(tmp) / f"{form}_{m}+bc.onnx"
                 bias_correct(plain, fp32_path, means, corrected)
                 candidates |= {f"{form}/{m}": plain, f"{form}/{m}+bc": corrected}
-            runners = {"fp32": fp32, **{k: engines.ort_runner(p, "int8", threads) for k, p in candidates.items()}}
+            runners = {"fp32": fp32, **{k: engines.make_runner("onnxruntime", p, "int8", threads)
+                                        for k, p in candidates.items()}}
             valid_logits = split_logits(runners, valid, preprocess, desc=f"valid {form}")
             valid_agree |= {k: agreement(valid_logits["fp32"], valid_logits[k]) for k in candidates}
             log("valid agreement: " + ", ".join(f"{k} {valid_agree[k]:.2%}" for k in candidates))
@@ -173,9 +174,7 @@ def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] 
                                                              f"{valid_agree[fast_best]:.2%})"))
         data_bytes = Path(tmp, f"{chosen_form}_{chosen}.onnx").read_bytes()
     atomic_write(target, lambda fh: fh.write(data_bytes))
-    int8 = {"onnxruntime": engines.ort_runner(target, "int8", threads)}
-    if engines.openvino_available():
-        int8["openvino"] = engines.openvino_runner(target, "int8", threads)
+    int8 = {e: engines.make_runner(e, target, "int8", threads) for e in engines.available_engines() if e != "torch"}
     test_logits = split_logits({"fp32": fp32, **int8}, test, preprocess, desc="test")
     labels = [y for _, y in test]
     by_engine = {e: {"int8_top1": top1(test_logits[e], labels), "agreement": agreement(test_logits["fp32"],

@@ -125,23 +125,22 @@ class Predictor:
         if self.precision == "fp32" and engine != "torch":
             tag = f"{loaded.name}_{loaded.width}_{self.classes}"
             path = engines.onnx_for(loaded.model, self.resolution, tag)
-            make = engines.ort_runner if engine == "onnxruntime" else engines.openvino_runner
-            return make(path, "fp32", threads, "exported to ONNX (FP32)")
+            return engines.make_runner(engine, path, "fp32", threads, "exported to ONNX (FP32)")
         if engine != "torch":
             if self._int8_file is None:
                 raise engines.EngineError(f"No ONNX INT8 model is shipped for {loaded.title} with these weights; "
                                           f"use the PyTorch engine, or make one with python -m mnv2_core quantize.")
             meta = engines.int8_meta(loaded.name, loaded.width, self.classes) or {}
-            make = engines.ort_runner if engine == "onnxruntime" else engines.openvino_runner
-            return make(self._int8_file, "int8", threads, "static QDQ INT8, calibrated offline with "
+            return engines.make_runner(engine, self._int8_file, "int8", threads, "static QDQ INT8, calibrated offline with "
                         f"{meta.get('calibration', {}).get('method_title', '?')} on "
                         f"{meta.get('calibration', {}).get('images', '?')} photos")
         if self.precision == "int8":
             from mnv2_core.runtime.int8_torch import quantize_for_predictor
 
             self.model = quantize_for_predictor(loaded)
-            return engines.torch_runner(self.model, "int8", "FX static INT8, calibrated here on 32 photos")
-        return engines.torch_runner(self.model, "fp32", "eager")
+            return engines.make_runner("torch", self.model, "int8", threads, "FX static INT8, calibrated here on 32 "
+                                       "photos")
+        return engines.make_runner("torch", self.model, "fp32", threads, "eager")
 
     @property
     def engine(self) -> str:

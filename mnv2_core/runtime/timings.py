@@ -95,15 +95,20 @@ def measure_engines(model: str, width: float | None, precision: str, calls: Mapp
                     cpu: machine.CpuIdentity | None = None, resolution: int | None = None) -> str:
     """Time each engine's call for about ``seconds`` (after warm-up), record the rows, return the fastest."""
     from mnv2_core.measure.latency import measure_latency
+    from mnv2_core.runtime.engines import choose_fastest
 
-    rows = []
-    for engine, call in calls.items():
-        stats = measure_latency(call, warmup=3, runs=200, max_seconds=seconds or TRIAL_SECONDS)
-        rows.append({"model": model, "width": width, "precision": precision, "engine": engine,
-                     "variant": (variants or {}).get(engine), "resolution": resolution, "median_ms": stats.median_ms,
-                     "p90_ms": stats.p90_ms, "runs": stats.runs, "threads": stats.threads})
-    save_timings(rows, "measured at first use", cpu)
-    return min(rows, key=lambda r: r["median_ms"])["engine"]
+    stats = {}
+
+    def trial(engine: str) -> float:
+        stats[engine] = measure_latency(calls[engine], warmup=3, runs=200, max_seconds=seconds or TRIAL_SECONDS)
+        return stats[engine].median_ms
+
+    fastest, _ = choose_fastest({engine: engine for engine in calls}, trial)
+    save_timings([{"model": model, "width": width, "precision": precision, "engine": engine,
+                   "variant": (variants or {}).get(engine), "resolution": resolution, "median_ms": s.median_ms,
+                   "p90_ms": s.p90_ms, "runs": s.runs, "threads": s.threads} for engine, s in stats.items()],
+                 "measured at first use", cpu)
+    return fastest
 
 
 def timings_table(cpu: machine.CpuIdentity | None = None) -> list[dict[str, Any]]:

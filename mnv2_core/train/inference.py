@@ -46,32 +46,28 @@ def _torch_batch(module: nn.Module, device: torch.device, *, channels_last: bool
 
 
 def _ort_batch(module: nn.Module, resolution: int, folder: Path) -> Batch:
-    from mnv2_core.runtime.engines import export_onnx, ort_runner
+    from mnv2_core.runtime.engines import export_onnx, make_runner
 
-    runner = ort_runner(export_onnx(module, resolution, folder / "pass.onnx"), "fp32", torch.get_num_threads())
-
-    def batch(x: torch.Tensor) -> torch.Tensor:  # exported for batch 1, with the TF-SAME pads as constants
-        return torch.cat([runner(x[i:i + 1]) for i in range(len(x))])
-
-    return batch
+    return make_runner("onnxruntime", export_onnx(module, resolution, folder / "pass.onnx"), "fp32",
+                       torch.get_num_threads()).batch
 
 
-def _timed(batch: Batch, x: torch.Tensor, repeats: int = 2) -> tuple[float, torch.Tensor]:
-    """Images per second of ``batch`` on ``x`` (the best of ``repeats`` after a warm-up call), and its outputs."""
-    out = batch(x)  # warm-up at the size it is timed at: first-call allocations and kernel choices
+def _best_seconds(call: Callable[[], object], repeats: int = 2) -> float:
+    """The best of ``repeats`` timed calls after a warm-up call (first-call allocations and kernel choices)."""
+    call()
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
-        out = batch(x)
+        call()
         best = min(best, time.perf_counter() - started)
-    return len(x) / best, out.float()
+    return best
 
 
 def pass_engine(module: nn.Module, resolution: int, *, images: int,
                 device: torch.device | str = "cpu") -> PassEngine:
     """The faster of PyTorch eager and ONNX Runtime for ``module`` on this CPU, timed on a few random images; ONNX
     Runtime only where its outputs there match eager's (an export can silently freeze data-dependent code)."""
-    from mnv2_core.runtime.engines import ort_available
+    from mnv2_core.runtime.engines import choose_fastest, ort_available
 
     device = torch.device(device)
     if device.type != "cpu" or images < MIN_IMAGES_FOR_EXPORT or not ort_available():
@@ -82,12 +78,11 @@ def pass_engine(module: nn.Module, resolution: int, *, images: int,
         # Callers run under inference mode; the exporter's tracing needs ordinary tensors.
         with torch.inference_mode(False), tempfile.TemporaryDirectory(prefix="mnv2_pass_") as folder:
             ort = _ort_batch(module, resolution, Path(folder))  # the session keeps the graph in memory
-        (torch_rate, expected), (ort_rate, got) = _timed(eager, x), _timed(ort, x)
+        expected, got = eager(x).float(), ort(x).float()
+        fastest, seconds = choose_fastest({"torch": lambda: eager(x), "onnxruntime": lambda: ort(x)}, _best_seconds)
     except Exception as exc:  # a network the exporter or ONNX Runtime cannot take: eager still works
         return PassEngine(eager, "torch", note=f"ONNX Runtime could not run it ({type(exc).__name__})")
-    rates = {"torch": round(torch_rate, 1), "onnxruntime": round(ort_rate, 1)}
+    rates = {engine: round(len(x) / s, 1) for engine, s in seconds.items()}
     if not torch.allclose(got, expected, rtol=1e-3, atol=1e-3 * float(expected.abs().max()) + 1e-6):
         return PassEngine(eager, "torch", rates, note="ONNX Runtime's outputs differ from eager's")
-    if ort_rate > torch_rate:
-        return PassEngine(ort, "onnxruntime", rates)
-    return PassEngine(eager, "torch", rates)
+    return PassEngine({"torch": eager, "onnxruntime": ort}[fastest], fastest, rates)
