@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from mnv2_core.models.labels import CLASS_SETS
-from mnv2_core.runtime.engines import ENGINES
+from mnv2_core.models.model_config import ENGINES, PRECISIONS
 
 
 def _width(text: str) -> float:
@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--model", default="mobilenet_v2")
     p.add_argument("--width", type=_width, default=None, help="MobileNetV2 width multiplier (default 1.0)")
-    p.add_argument("--precision", choices=("fp32", "int8"), default="fp32")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32")
     p.add_argument("--classes", "--head", dest="classes", choices=CLASS_SETS, default="flowers",
                    help="flowers: Oxford-102 (102 classes); imagenet: ImageNet-1k (--head is the old name)")
     p.add_argument("--engine", choices=("auto",) + ENGINES, default="auto",
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="measure params, MACs and latency on this machine")
     b.add_argument("--models", nargs="+", default=None)
     b.add_argument("--widths", nargs="+", type=_width, default=[1.0])
-    b.add_argument("--precisions", nargs="+", choices=("fp32", "int8"), default=["fp32"])
+    b.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=["fp32"])
     b.add_argument("--engines", nargs="+", choices=ENGINES, default=None, help="default: every engine installed")
     b.add_argument("--runs", type=int, default=30)
     b.add_argument("--warmup", type=int, default=5)
@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _predict(args: argparse.Namespace) -> int:
     from mnv2_core.images.decode import ImageDecodeError, load_path
-    from mnv2_core.runtime.model_config import ModelConfig
+    from mnv2_core.models.model_config import ModelConfig
     from mnv2_core.runtime.predictor import Predictor
 
     predictor = Predictor(ModelConfig(args.model, args.width, args.precision, args.classes, args.engine))
@@ -103,12 +103,13 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from mnv2_core.jobs.benchmark import DEFAULT_MODELS, expand_configs, ort_ratios, run_benchmark
+    from mnv2_core.jobs.benchmark import expand_configs, ort_ratios, run_benchmark
+    from mnv2_core.models.model_config import MODELS
     from mnv2_core.models.registry import format_width
 
     from mnv2_core.runtime.engines import available_engines
 
-    configs = expand_configs(args.models or DEFAULT_MODELS, args.widths, args.precisions,
+    configs = expand_configs(args.models or MODELS, args.widths, args.precisions,
                              args.engines or available_engines())
 
     def progress(i: int, n: int, config) -> None:
@@ -147,7 +148,7 @@ def _photo_rows(args: argparse.Namespace) -> list[dict]:
     from mnv2_core import config
     from mnv2_core.images.flowers import flower_samples
     from mnv2_core.measure.latency import phone_jpeg, photo_to_prediction
-    from mnv2_core.runtime.model_config import ModelConfig
+    from mnv2_core.models.model_config import ModelConfig
     from mnv2_core.runtime.predictor import Predictor
 
     jpeg = phone_jpeg(flower_samples(config.data_dir(), "test")[0][0])

@@ -13,7 +13,7 @@ from mnv2_core.images.flowers import example_photos, test_photos
 from mnv2_core.images.views import center_crop_view
 from mnv2_core.models.labels import flower_names
 from mnv2_core.runtime.engines import ENGINE_TITLES
-from mnv2_core.runtime.model_config import ModelConfig
+from mnv2_core.models.model_config import ModelConfig
 from pages.common import (BY_KEY, get_availability, get_footprint, get_predictor, model_controls, run_through_app,
                           show_user_error, top5_markdown)
 

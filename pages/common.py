@@ -10,7 +10,7 @@ import streamlit as st
 from mnv2_core import config
 from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
 from mnv2_core.models.labels import CLASSES_TITLES
-from mnv2_core.runtime.model_config import PRECISIONS, ModelConfig
+from mnv2_core.models.model_config import MODELS, PRECISIONS, ModelConfig
 
 APP_RAN = "mnv2_app_ran"  # set by app.py on every run of a session
 
@@ -32,7 +32,7 @@ def run_through_app() -> None:
     st.rerun()
 
 
-MODEL_CHOICES = ["mobilenet_v2", "resnet18", "resnet50", "efficientnet_b0", "lenet5"]
+MODEL_CHOICES = list(MODELS)
 
 
 BY_KEY = {ModelConfig: lambda config: config.cache_key}  # one cache entry per configuration

@@ -11,7 +11,7 @@ from mnv2_core import config
 from mnv2_core.images.decode import SUPPORTED_FORMATS
 from mnv2_core.images.flowers import photos_of_class
 from mnv2_core.models.labels import flower_names
-from mnv2_core.runtime.model_config import ModelConfig
+from mnv2_core.models.model_config import ModelConfig
 from mnv2_core.train import teach
 from pages.common import BY_KEY, get_predictor, run_through_app, show_user_error
 

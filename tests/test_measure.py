@@ -234,7 +234,7 @@ def test_anatomy_of_mobilenet_v2_adds_up_to_the_whole_model() -> None:
 
 def test_a_phone_photo_s_path_is_split_into_decode_floor_model_and_the_app_s_own_time(sample_flower) -> None:
     from mnv2_core.measure.latency import phone_jpeg, photo_to_prediction
-    from mnv2_core.runtime.model_config import ModelConfig
+    from mnv2_core.models.model_config import ModelConfig
     from mnv2_core.runtime.predictor import Predictor
 
     jpeg = phone_jpeg(sample_flower, size=(1600, 1200))

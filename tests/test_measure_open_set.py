@@ -50,7 +50,7 @@ def test_the_non_flower_photos_are_real_rgb_pictures() -> None:
 def test_a_prediction_below_the_threshold_is_marked_not_sure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                              sample_flower: Path) -> None:
     from mnv2_core.images.decode import load_path
-    from mnv2_core.runtime.model_config import ModelConfig
+    from mnv2_core.models.model_config import ModelConfig
     from mnv2_core.runtime.predictor import Predictor
 
     monkeypatch.setattr(config, "RESULTS_DIR", tmp_path)

@@ -16,7 +16,7 @@ from mnv2_core.images.views import Preprocess
 from mnv2_core.models import build_model, mobilenet_v2, weights
 from mnv2_core.models.labels import flower_names, imagenet_names
 from mnv2_core.runtime.availability import SOURCE_WORDS, TOO_LARGE_WORDS, availability, weights_overview
-from mnv2_core.runtime.model_config import ModelConfig
+from mnv2_core.models.model_config import ModelConfig
 from mnv2_core.runtime.predictor import Predictor, footprint
 
 REPO = Path(__file__).resolve().parent.parent

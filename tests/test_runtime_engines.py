@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from mnv2_core.images.flowers import flower_samples
-from mnv2_core.jobs.benchmark import BenchConfig, expand_configs, ort_ratios, run_benchmark
+from mnv2_core.jobs.benchmark import expand_configs, ort_ratios, run_benchmark
 from mnv2_core.measure.accuracy import agreement, top1
 from mnv2_core.models import MOBILENET_WIDTHS, build_model, weights
 from mnv2_core.runtime import engines
 from mnv2_core.runtime.int8_onnx import METHODS, split_logits
-from mnv2_core.runtime.model_config import ModelConfig
+from mnv2_core.models.model_config import ModelConfig
 from mnv2_core.runtime.predictor import Predictor, footprint
 
 
@@ -92,8 +92,10 @@ def test_stale_int8_file_is_not_used() -> None:
 
 def test_bench_times_onnx_runtime_fp32_beside_every_model() -> None:
     configs = expand_configs(["lenet5"], [1.0], ["fp32", "int8"], ["torch"])
-    assert configs == [BenchConfig("lenet5", None, "fp32", "torch"), BenchConfig("lenet5", None, "int8", "torch"),
-                       BenchConfig("lenet5", None, "fp32", "onnxruntime")]
+    assert configs == [ModelConfig("lenet5", None, "fp32", "flowers", "torch"),
+                       ModelConfig("lenet5", None, "int8", "flowers", "torch"),
+                       ModelConfig("lenet5", None, "fp32", "flowers", "onnxruntime")]
+    assert expand_configs(["resnet18"], [1.0], ["fp32"], ["torch"])[0].classes == "imagenet"  # published shape
     rows = run_benchmark([configs[0], configs[2]], runs=5, warmup=1, threads=1)
     assert [r.engine for r in rows] == ["torch", "onnxruntime"] and all(r.median_ms > 0 for r in rows)
     ratios = ort_ratios(rows)

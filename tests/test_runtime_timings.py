@@ -10,7 +10,7 @@ import pytest
 
 from mnv2_core.measure.machine import read_cpu
 from mnv2_core.runtime import timings
-from mnv2_core.runtime.model_config import ModelConfig
+from mnv2_core.models.model_config import ModelConfig
 from mnv2_core.runtime.predictor import Predictor
 
 

@@ -18,6 +18,8 @@ from mnv2_core.measure.counts import count_macs, count_params
 from mnv2_core.measure.latency import time_model
 from mnv2_core.measure.probe import Resolution
 from mnv2_core.models import build_model, get_spec
+from mnv2_core.models.labels import num_classes
+from mnv2_core.models.model_config import ModelConfig, config_title
 from mnv2_core.runtime.int8_onnx import FORMAT
 
 
@@ -52,26 +54,14 @@ def bench_row(model: nn.Module, name: str, resolution: Resolution, *, width: flo
                     cv=stats.cv, threads=stats.threads, runs=stats.runs, resolution=resolution)
 
 
-DEFAULT_MODELS = ("mobilenet_v2", "resnet18", "resnet50", "efficientnet_b0", "lenet5")
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    model: str
-    width: float | None = None
-    precision: str = "fp32"
-    engine: str = "torch"
-
-    @property
-    def title(self) -> str:
-        from mnv2_core.models import model_title
-        from mnv2_core.runtime.engines import ENGINE_TITLES
-
-        return f"{model_title(self.model, self.width)} {self.precision.upper()} {ENGINE_TITLES[self.engine]}"
+def bench_classes(model: str) -> str:
+    """ImageNet-shaped (1000 classes) where the model has that form, so params and MACs compare with published
+    figures; else its flower head."""
+    return "imagenet" if "imagenet" in get_spec(model).class_sets else "flowers"
 
 
 def expand_configs(models: Iterable[str], widths: Iterable[float], precisions: Iterable[str],
-                   engines: Iterable[str] = ("torch",), *, with_ort_reference: bool = True) -> list[BenchConfig]:
+                   engines: Iterable[str] = ("torch",), *, with_ort_reference: bool = True) -> list[ModelConfig]:
     """Every (model, width, precision, engine); widths apply to models that have them (MobileNetV2).
 
     ``with_ort_reference`` adds ONNX Runtime FP32 for each (model, width) when ONNX Runtime is installed.
@@ -84,19 +74,16 @@ def expand_configs(models: Iterable[str], widths: Iterable[float], precisions: I
         spec = get_spec(name)
         model_widths = [w for w in widths if w in spec.widths] if spec.has_widths else [None]
         for width in model_widths:
-            batch = [BenchConfig(name, width, p, e) for e in engines for p in precisions]
-            reference = BenchConfig(name, width, "fp32", "onnxruntime")
+            classes = bench_classes(name)
+            batch = [ModelConfig(name, width, p, classes, e) for e in engines for p in precisions]
+            reference = ModelConfig(name, width, "fp32", classes, "onnxruntime")
             if with_ort_reference and ort_available() and reference not in batch:
                 batch.append(reference)
             configs.extend(batch)
     return configs
 
 
-def _bench_classes(model: str) -> int:
-    return 102 if model == "lenet5" else 1000  # LeNet-5 has no ImageNet form; it is the flowers baseline
-
-
-def _timing_call(config: BenchConfig, float_model: torch.nn.Module, workdir: Path,
+def _timing_call(config: ModelConfig, float_model: torch.nn.Module, workdir: Path,
                  threads: int) -> Callable[[torch.Tensor], object]:
     """The deployed model as a callable. ImageNet-shaped (1000 classes) so params and MACs compare with published
     figures; weight values do not change the time a dense forward pass takes, so untrained weights are timed, and
@@ -130,9 +117,9 @@ def _timing_call(config: BenchConfig, float_model: torch.nn.Module, workdir: Pat
     return engines.make_runner(config.engine, int8, "int8", threads)
 
 
-def run_benchmark(configs: list[BenchConfig], *, runs: int = 30, warmup: int = 5, threads: int | None = None,
+def run_benchmark(configs: list[ModelConfig], *, runs: int = 30, warmup: int = 5, threads: int | None = None,
                   max_seconds: float | None = 20.0,
-                  progress: Callable[[int, int, BenchConfig], None] | None = None) -> list[BenchRow]:
+                  progress: Callable[[int, int, ModelConfig], None] | None = None) -> list[BenchRow]:
     """Measure each configuration in turn (params and MACs on the float model, latency on the deployed one)."""
     import tempfile
 
@@ -146,7 +133,7 @@ def run_benchmark(configs: list[BenchConfig], *, runs: int = 30, warmup: int = 5
                 progress(i, len(configs), config)
             spec = get_spec(config.model)
             torch.manual_seed(0)
-            float_model = build_model(config.model, num_classes=_bench_classes(config.model),
+            float_model = build_model(config.model, num_classes=num_classes(config.classes),
                                       width=config.width).eval()
             params, macs = count_params(float_model), count_macs(float_model, spec.resolution)
             call = _timing_call(config, float_model, Path(tmp), threads)
@@ -173,9 +160,7 @@ def results_frame(rows: list[BenchRow]):
     import pandas as pd
 
     from mnv2_core.measure.records import KIND_LABELS, load_runs, measured_run, run_kind
-    from mnv2_core.models import model_title
     from mnv2_core.models.references import imagenet_reference
-    from mnv2_core.runtime.engines import ENGINE_TITLES
 
     runs = load_runs()
     records = []
@@ -184,7 +169,7 @@ def results_frame(rows: list[BenchRow]):
         ref = imagenet_reference(r.model, r.width)
         top1 = (ref.top1 if r.precision == "fp32" else ref.int8_top1) if ref else None
         records.append({
-            "title": f"{model_title(r.model, r.width)} {r.precision.upper()} {ENGINE_TITLES[r.engine]}",
+            "title": config_title(r.model, r.width, r.precision, r.engine),
             "model": r.model, "width": r.width, "precision": r.precision, "engine": r.engine,
             "params_m": r.params / 1e6, "macs_m": r.macs / 1e6, "median_ms": r.median_ms, "p90_ms": r.p90_ms,
             "cv": r.cv, "x_ort_fp32": ratio, "threads": r.threads, "runs": r.runs,
@@ -207,7 +192,6 @@ def quick_sweep(widths: Iterable[float], precisions: Iterable[str],
                 progress: Callable[[int, int, str], None] | None = None) -> list[str]:
     """Time every engine for each MobileNetV2 flower model the way Classify runs it (the shipped INT8 files), where
     this CPU has no timing yet; returns the configurations that were measured now."""
-    from mnv2_core.runtime.model_config import ModelConfig
     from mnv2_core.runtime.predictor import Predictor
 
     configs = [ModelConfig("mobilenet_v2", w, p) for w in widths for p in precisions]

@@ -181,7 +181,7 @@ def time_missing(missing: list[tuple[Entry, str]],
                  progress: Callable[[int, int, str], None] | None = None) -> None:
     """Time each (entry, precision) on every engine that runs it here, as Classify would, and record the rows."""
     from mnv2_core.models.weights import load_flower_model
-    from mnv2_core.runtime.model_config import ModelConfig
+    from mnv2_core.models.model_config import ModelConfig
     from mnv2_core.runtime.predictor import Predictor
 
     for i, (entry, precision) in enumerate(missing):

@@ -27,6 +27,8 @@ class ModelSpec:
     # How this project's default flower checkpoint of the model starts: "imagenet" (transfer-learned) or "scratch".
     # A from-scratch run of a model whose default is transfer-learned is kept beside it, as its own checkpoint.
     flowers_init: str = "scratch"
+    # The class sets it comes in: LeNet-5 has no ImageNet form (it is the flowers baseline).
+    class_sets: tuple[str, ...] = ("flowers", "imagenet")
 
     @property
     def has_widths(self) -> bool:
@@ -60,7 +62,7 @@ register(ModelSpec("resnet50", "ResNet50", _torchvision("resnet50"), 224, torchv
 register(ModelSpec("efficientnet_b0", "EfficientNet-B0", _torchvision("efficientnet_b0"), 224,
                    torchvision_name="efficientnet_b0"))
 register(ModelSpec("lenet5", "LeNet-5", lambda num_classes=10, width=None: lenet5(num_classes=num_classes),
-                   LENET_INPUT))
+                   LENET_INPUT, class_sets=("flowers",)))
 
 
 def get_spec(name: str) -> ModelSpec:

@@ -27,14 +27,13 @@ import numpy as np
 
 from mnv2_core import config
 from mnv2_core.files import atomic_write
+from mnv2_core.models.model_config import ENGINE_TITLES, ENGINES  # noqa: F401  (engines.ENGINES: the names, here too)
 
 if TYPE_CHECKING:  # torch loads lazily: pages that only need the names below stay fast to import
     import torch
     from torch import nn
 
 T = TypeVar("T")
-ENGINES: tuple[str, ...] = ("torch", "onnxruntime", "openvino")
-ENGINE_TITLES = {"torch": "PyTorch eager", "onnxruntime": "ONNX Runtime", "openvino": "OpenVINO"}
 OPSET = 17
 EXPORT_VERSION = 1  # bump when export_onnx changes what it writes: cached files are keyed on it
 INT8_DIR = config.ASSETS_DIR / "int8"

@@ -14,7 +14,7 @@ from mnv2_core.models import labels
 from mnv2_core.models.weights import LoadedModel, WeightsInfo, load_model
 from mnv2_core.runtime import engines, timings
 from mnv2_core.runtime.workers import model_slot
-from mnv2_core.runtime.model_config import ModelConfig
+from mnv2_core.models.model_config import ModelConfig
 
 
 @dataclass(frozen=True)

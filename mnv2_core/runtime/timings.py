@@ -114,11 +114,9 @@ def measure_engines(model: str, width: float | None, precision: str, calls: Mapp
 def timings_table(cpu: machine.CpuIdentity | None = None) -> list[dict[str, Any]]:
     """This CPU's rows for a chart: the configuration's title, the engine's title, median and p90, fastest first
     within each (model, width, precision)."""
-    from mnv2_core.models import model_title
-    from mnv2_core.runtime.engines import ENGINE_TITLES
+    from mnv2_core.models.model_config import ENGINE_TITLES, config_title
 
-    rows = [{"title": f"{model_title(r['model'], r.get('width'))} {str(r['precision']).upper()}"
-                      + (f" ({str(r['variant']).upper()})" if r.get("variant") else ""),
+    rows = [{"title": config_title(r["model"], r.get("width"), str(r["precision"]), variant=r.get("variant")),
              "engine": ENGINE_TITLES.get(r["engine"], r["engine"]), "median_ms": r["median_ms"],
              "p90_ms": r.get("p90_ms"), "source": r.get("source"), "date": r.get("date")}
             for r in measured_timings(cpu) if "median_ms" in r and "model" in r]

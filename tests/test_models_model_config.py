@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnv2_core.runtime.model_config import ModelConfig
+from mnv2_core.models.model_config import ModelConfig
 
 
 def test_the_default_is_the_flower_mobilenet_v2_1_0_in_fp32_on_the_auto_engine() -> None:
@@ -46,3 +46,12 @@ def test_the_cache_key_changes_when_a_new_checkpoint_is_written(tmp_path, monkey
     first = ModelConfig("lenet5").cache_key
     weights.save_checkpoint(path, build_model("lenet5", num_classes=102), {"model": "lenet5", "run_id": "again"})
     assert len({untrained, first, ModelConfig("lenet5").cache_key}) == 3
+
+
+def test_every_title_is_made_one_way() -> None:
+    from mnv2_core.models.model_config import config_title
+
+    assert config_title("resnet18", None, "fp32") == "ResNet18 FP32"
+    assert config_title("mobilenet_v2", 1.0, "int8", variant="u8s8-rr") == "MobileNetV2 1.0 INT8 (U8S8-RR)"
+    assert config_title("mobilenet_v2", 0.5, "int8", "openvino") == "MobileNetV2 0.5 INT8 (OpenVINO)"
+    assert ModelConfig("lenet5", None, "fp32", "flowers", "torch").title == "LeNet-5 FP32 (PyTorch eager)"
