@@ -15,7 +15,8 @@ from mnv2_core.images.decode import load_path
 from mnv2_core.images.views import Preprocess
 from mnv2_core.models import build_model, mobilenet_v2, weights
 from mnv2_core.models.labels import flower_names, imagenet_names
-from mnv2_core.runtime.availability import SOURCE_WORDS, TOO_LARGE_WORDS, availability, weights_overview
+from mnv2_core.models.weights import SOURCE_WORDS
+from mnv2_core.runtime.availability import TOO_LARGE_WORDS, availability, weights_overview
 from mnv2_core.models.model_config import ModelConfig
 from mnv2_core.runtime.predictor import Predictor, footprint
 
@@ -300,3 +301,11 @@ def test_the_shipped_recipes_and_the_training_scripts_agree() -> None:
         assert f"--recipe {recipe}" in line and flags in line, (width, line)
     peers = (REPO / "scripts" / "train_peers.sh").read_text()
     assert all(flag in peers.replace("\\\n", " ") for flag in PEER_RECIPE.split(" --"))
+
+
+def test_weights_sources_are_one_ordered_list_that_planning_loading_and_words_share() -> None:
+    assert [s.key for s in weights.SOURCES] == ["checkpoint", "torchvision-cache", "timm-cache", "tflite",
+                                                "torchvision-download", "timm-download"]
+    assert list(weights.SOURCE_WORDS) == [s.key for s in weights.SOURCES] + ["untrained"]
+    # a flower checkpoint is the first source; ImageNet sources never answer for the flower classes
+    assert all(s.find("resnet50", None, "flowers") is None for s in weights.SOURCES[1:])

@@ -253,8 +253,8 @@ class TransferChoice:
 def transfer_choices(models: list[str]) -> tuple[list[TransferChoice], list[str]]:
     """Every (model, width) whose ImageNet weights are here or can be downloaded, and one sentence for each other."""
     from mnv2_core.models import model_title
-    from mnv2_core.models.weights import planned_source
-    from mnv2_core.runtime.availability import SOURCE_WORDS, availability
+    from mnv2_core.models.weights import SOURCE_WORDS, planned_source
+    from mnv2_core.runtime.availability import availability
 
     ready, missing = [], []
     for name in models:

@@ -127,6 +127,11 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def fits(name: str, width: float | None) -> bool:
+    """Whether the official TFLite file holds weights for this model: MobileNetV2 1.0 only."""
+    return name == "mobilenet_v2" and width == 1.0
+
+
 def default_path() -> Path:
     return config.weights_dir() / TFLITE_FILE
 

@@ -95,3 +95,8 @@ def load_timm_weights(model: torch.nn.Module, path: Path, width: float) -> None:
     if result.unexpected_keys or any(not k.endswith("num_batches_tracked") for k in result.missing_keys):
         raise TimmMappingError(f"timm's weights left {result.missing_keys[:1] or result.unexpected_keys[:1]} "
                                f"unmapped.")
+
+
+def fits(name: str, width: float | None) -> bool:
+    """Whether timm publishes ImageNet weights for this model and width (MobileNetV2 at :data:`TIMM_MODELS`)."""
+    return name == "mobilenet_v2" and width in TIMM_MODELS

@@ -1,164 +1,40 @@
-"""Where a model's weights come from, in one place.
+"""Where a model's weights come from, as data: an ordered list of sources (as torchvision's weights enums and timm's
+pretrained configs declare theirs), each able to say from files alone whether it has weights for a (model, width,
+classes), to load them, and to name itself in words.
 
-Order of preference for a (model, width, classes):
-1. a checkpoint this project trained and shipped in ``assets/checkpoints`` (flowers classes), else one trained on this
-   machine that is too large to ship (``MNV2_CACHE/checkpoints``);
-2. ImageNet weights already cached (ImageNet classes): torchvision's in the torch hub cache (MobileNetV2 1.0, the
-   ResNets, EfficientNet-B0), else timm's in the Hugging Face cache (MobileNetV2 0.5, 1.0, 1.4);
-3. the official TFLite MobileNetV2 1.0 from the shared weights folder, converted to float (ImageNet classes, width 1.0);
-4. a download, for users with internet (ImageNet classes): torchvision's, else timm's;
+The order of preference:
+1. a checkpoint this project trained (``assets/checkpoints``, else ``MNV2_CACHE/checkpoints`` for one too large to
+   ship; :mod:`mnv2_core.models.checkpoints`);
+2. ImageNet weights already cached: torchvision's (torch hub cache: MobileNetV2 1.0, the ResNets, EfficientNet-B0),
+   else timm's (Hugging Face cache: MobileNetV2 0.5, 1.0, 1.4);
+3. the official TFLite MobileNetV2 1.0 from the shared weights folder, converted to float;
+4. a download, for users with internet: torchvision's, else timm's;
 5. untrained weights, which the UI must label as meaningless.
 
-Each source's :class:`WeightsInfo` carries what its weights expect and what is known of them, as torchvision's weights
-enums do: the preprocessing (resolution, crop ratio, mean, std), the class set, the accuracy measured here and the
-provenance. The Predictor, the CLI and the pages read them from there.
+Each source's :class:`WeightsInfo` carries what its weights expect and what is known of them: the preprocessing, the
+class set, the accuracy measured here and the provenance. The Predictor, the CLI and the pages read them from there.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable
 
 import torch
-from torch import nn
 
 from mnv2_core import config
-from mnv2_core.files import atomic_torch_save
 from mnv2_core.images.views import Preprocess
-from mnv2_core.models import build_model, model_title, get_spec, labels, stored_weights
-from mnv2_core.models.registry import format_width, normalise_width
+from mnv2_core.models import build_model, get_spec, labels, model_title
+from mnv2_core.models.checkpoints import (MAX_INT8_SHIPPED_BYTES, MAX_SHIPPED_BYTES, checkpoint_path,  # noqa: F401
+                                          checkpoint_preprocess, find_checkpoint, load_checkpoint_file,
+                                          save_checkpoint, update_checkpoint_meta)
+from mnv2_core.models.loaded import (ACCURACY_KEYS, PROVENANCE_KEYS, LoadedModel, Source, WeightsError,  # noqa: F401
+                                     WeightsInfo)
+from mnv2_core.models.registry import normalise_width
 
-Source = Literal["checkpoint", "torchvision-cache", "timm-cache", "tflite", "torchvision-download", "timm-download",
-                 "untrained"]
-
-
-class WeightsError(ValueError):
-    """A checkpoint exists but cannot be used; the message is one sentence for the UI."""
-
-
-@dataclass(frozen=True)
-class WeightsInfo:
-    """Which weights a model carries, where they came from, and how to feed it."""
-
-    source: Source
-    trained: bool
-    description: str
-    classes: str
-    path: str | None = None
-    preprocess: Preprocess = Preprocess()
-    accuracy: dict[str, float] = field(default_factory=dict)  # measured by this project (ACCURACY_KEYS)
-    provenance: dict[str, Any] = field(default_factory=dict)  # how the weights were made, or where they come from
-    meta: dict[str, Any] = field(default_factory=dict)  # a checkpoint's metadata, whole
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class LoadedModel:
-    """A float model in eval mode, its weights' provenance, and what its outputs mean."""
-
-    name: str
-    width: float | None
-    model: nn.Module
-    info: WeightsInfo
-
-    @property
-    def title(self) -> str:
-        return model_title(self.name, self.width)
-
-    @property
-    def resolution(self) -> int:
-        return self.info.preprocess.resolution
-
-
-# What a checkpoint's metadata records of the accuracy measured here (Oxford-102), and of how it was made.
-ACCURACY_KEYS = ("test_top1", "test_top5", "test_phone_top1", "test_phone_top5", "valid_top1", "fp32_test_top1")
-PROVENANCE_KEYS = ("run_id", "recipe", "init", "kind")
-
-
-def checkpoint_preprocess(meta: dict[str, Any], name: str) -> Preprocess:
-    """The preprocessing a checkpoint was trained and scored with (checkpoints before the ``resolution`` key
-    recorded it as ``input_size``; the crop ratio has always been 224/256)."""
-    default = Preprocess(get_spec(name).resolution)
-    return Preprocess(int(meta.get("resolution", meta.get("input_size", default.resolution))),
-                      float(meta.get("crop_ratio", default.crop_ratio)), tuple(meta.get("mean", default.mean)),
-                      tuple(meta.get("std", default.std)), str(meta.get("interpolation", default.interpolation)))
-
-
-def checkpoint_path(name: str, width: float | None, classes: str = "flowers", init: str | None = None) -> Path:
-    """Where the checkpoint of (name, width, classes) ships. ``init="scratch"`` names the from-scratch one of a model
-    whose default checkpoint is transfer-learned (``mobilenet_v2_1.0_flowers102_scratch.pt``)."""
-    spec = get_spec(name)
-    suffix = f"_{format_width(width)}" if width is not None and spec.has_widths else ""
-    own = "_scratch" if init == "scratch" and spec.flowers_init != "scratch" else ""
-    return config.CHECKPOINT_DIR / f"{name}{suffix}_{'flowers102' if classes == 'flowers' else classes}{own}.pt"
-
-
-def find_checkpoint(name: str, width: float | None, classes: str = "flowers", init: str | None = None) -> Path | None:
-    """The shipped checkpoint, else the one trained on this machine (too large for the repository), else None."""
-    shipped = checkpoint_path(name, width, classes, init)
-    local = config.local_checkpoint_dir() / shipped.name
-    return next((p for p in (shipped, local) if p.is_file()), None)
-
-
-def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any], *, storage: str = stored_weights.FP16) -> None:
-    """Write ``{"state_dict", "meta"}`` atomically, stored as ``storage`` (:mod:`mnv2_core.models.stored_weights`)."""
-    blob = stored_weights.pack(model.state_dict(), storage)
-    atomic_torch_save({**blob, "meta": {**meta, "storage": storage}}, path)
-
-
-def update_checkpoint_meta(path: Path, **changes: Any) -> None:
-    """Rewrite a checkpoint's metadata in place (atomically), leaving its tensors as they are."""
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    blob["meta"] = {**blob.get("meta", {}), **changes}
-    atomic_torch_save(blob, path)
-
-
-def _identity_from_name(path: Path) -> tuple[str, float | None]:
-    """``mobilenet_v2_0.35_flowers102.pt`` -> ("mobilenet_v2", 0.35); ``lenet5_flowers102.pt`` -> ("lenet5", None)."""
-    from mnv2_core.models.registry import REGISTRY
-
-    stem = path.stem.removesuffix("_scratch").removesuffix("_flowers102")
-    for name in sorted(REGISTRY, key=len, reverse=True):
-        if stem == name:
-            return name, None
-        if stem.startswith(name + "_"):
-            return name, float(stem[len(name) + 1:])
-    raise WeightsError(f"The checkpoint {path.name} does not say which model it holds.")
-
-
-def load_checkpoint_file(path: Path, name: str | None = None, width: float | None = None,
-                         classes: str = "flowers") -> LoadedModel:
-    """Load a checkpoint written by :func:`save_checkpoint`; the model is read from its meta or its file name."""
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"There is no checkpoint at {path}.")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        state = stored_weights.unpack(blob)
-        meta = dict(blob.get("meta", {}))
-    except Exception as exc:  # a corrupt or truncated file is the user's to fix, not a crash
-        raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
-                           f"delete or replace it.") from exc
-    if name is None:
-        name, width = (meta["model"], meta.get("width")) if "model" in meta else _identity_from_name(path)
-    try:
-        # Fine-tuned from the TFLite backbone, a model keeps TF 'SAME' padding: the checkpoint says so.
-        options = {"padding": meta["padding"]} if meta.get("padding") else {}
-        model = build_model(name, num_classes=labels.num_classes(classes), width=width, **options)
-        model.load_state_dict(state, strict=True)
-    except Exception as exc:  # a mismatched file is the user's to fix, not a crash
-        raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
-                           f"delete or replace it.") from exc
-    scored = (f"; {meta['recipe']}, test top-1 {meta['test_top1']:.1%}" if isinstance(meta.get("test_top1"), float)
-              and meta.get("recipe") else "")
-    info = WeightsInfo("checkpoint", True, f"Trained by this project on Oxford-102 ({path.name}{scored}).", classes,
-                       str(path), checkpoint_preprocess(meta, name),
-                       {k: meta[k] for k in ACCURACY_KEYS if isinstance(meta.get(k), float)},
-                       {k: meta[k] for k in PROVENANCE_KEYS if k in meta}, meta)
-    return LoadedModel(name, width, model.eval(), info)
+# The names above are this module's face too: the app and the CLI ask ``weights`` for a checkpoint's path, as for a
+# model's weights.
 
 
 def _torchvision_weights(name: str, width: float | None) -> Any | None:
@@ -196,9 +72,9 @@ def _from_torchvision(name: str, width: float | None, weights: Any, source: Sour
 
 def _timm_width(name: str, width: float | None) -> float | None:
     """The width if timm has ImageNet weights for this MobileNetV2, else None."""
-    from mnv2_core.models.timm_weights import TIMM_MODELS
+    from mnv2_core.models.timm_weights import fits
 
-    return width if name == "mobilenet_v2" and width in TIMM_MODELS else None
+    return width if fits(name, width) else None
 
 
 def _from_timm(width: float, path: Path, source: Source) -> LoadedModel:
@@ -244,27 +120,83 @@ def _tflite_file() -> Path:
     return tflite.default_path()
 
 
+def _timm_cached(width: float) -> Path | None:
+    from mnv2_core.models.timm_weights import cached_file
+
+    return cached_file(width)
+
+
+def _timm_download(width: float) -> LoadedModel:
+    from mnv2_core.models.timm_weights import download
+
+    return _from_timm(width, download(width), "timm-download")
+
+
+@dataclass(frozen=True)
+class WeightsSource:
+    """One place weights can come from. ``find`` decides from files alone (cheap: nothing is loaded) and returns
+    what ``load`` needs, or None where this source has nothing for (model, width, classes)."""
+
+    key: Source
+    words: str  # how the sidebar names it
+    find: Callable[[str, float | None, str], Any | None]
+    load: Callable[[str, float | None, str, Any], LoadedModel]
+
+
+def _imagenet(find: Callable[[str, float | None], Any | None]) -> Callable[[str, float | None, str], Any | None]:
+    """An ImageNet-only finder: nothing for the flower classes."""
+    return lambda name, width, classes: find(name, width) if classes == "imagenet" else None
+
+
+def _tv_cached(name: str, width: float | None) -> Any | None:
+    tv = _torchvision_weights(name, width)
+    return tv if tv is not None and _torchvision_cache_file(tv).exists() else None
+
+
+def _tflite_here(name: str, width: float | None) -> Path | None:
+    from mnv2_core.models import tflite
+
+    return _tflite_file() if tflite.fits(name, width) and _tflite_file().exists() else None
+
+
+def _downloadable(find: Callable[[str, float | None], Any | None]) -> Callable[[str, float | None], Any | None]:
+    return lambda name, width: find(name, width) if config.downloads_allowed() else None
+
+
+SOURCES: tuple[WeightsSource, ...] = (
+    WeightsSource("checkpoint", "trained by this project on Oxford-102", find_checkpoint,
+                  lambda name, width, classes, path: load_checkpoint_file(path, name, width, classes)),
+    WeightsSource("torchvision-cache", "torchvision ImageNet (hub cache)", _imagenet(_tv_cached),
+                  lambda name, width, classes, tv: _from_torchvision(name, width, tv, "torchvision-cache")),
+    WeightsSource("timm-cache", "timm ImageNet (Hugging Face cache)",
+                  _imagenet(lambda name, width: _timm_cached(width) if _timm_width(name, width) else None),
+                  lambda name, width, classes, path: _from_timm(width, path, "timm-cache")),
+    WeightsSource("tflite", "official TFLite ImageNet, imported", _imagenet(_tflite_here),
+                  lambda name, width, classes, path: _from_tflite(path)),
+    WeightsSource("torchvision-download", "torchvision ImageNet (will download)",
+                  _imagenet(_downloadable(_torchvision_weights)),
+                  lambda name, width, classes, tv: _from_torchvision(name, width, tv, "torchvision-download")),
+    WeightsSource("timm-download", "timm ImageNet (will download)", _imagenet(_downloadable(_timm_width)),
+                  lambda name, width, classes, found: _timm_download(width)),
+)
+UNTRAINED_WORDS = "not trained yet (Classify says how to train it)"
+SOURCE_WORDS: dict[str, str] = {s.key: s.words for s in SOURCES} | {"untrained": UNTRAINED_WORDS}
+
+
+def _planned(name: str, width: float | None, classes: str) -> tuple[WeightsSource | None, Any]:
+    for source in SOURCES:
+        found = source.find(name, width, classes)
+        if found is not None:
+            return source, found
+    return None, None
+
+
 def planned_source(name: str, width: float | None = None, classes: str = "flowers") -> Source:
-    """Which source :func:`load_model` will use, decided from files alone (cheap: nothing is loaded)."""
+    """Which source :func:`load_model` will use: the first in :data:`SOURCES` that has weights here, else untrained."""
     width = normalise_width(name, width)
     labels.num_classes(classes)  # validates the classes
-    if find_checkpoint(name, width, classes) is not None:
-        return "checkpoint"
-    if classes == "flowers":
-        return "untrained"
-    tv, timm_width = _torchvision_weights(name, width), _timm_width(name, width)
-    if tv is not None and _torchvision_cache_file(tv).exists():
-        return "torchvision-cache"
-    if timm_width is not None and _timm_cached(timm_width) is not None:
-        return "timm-cache"
-    if name == "mobilenet_v2" and width == 1.0 and _tflite_file().exists():
-        return "tflite"
-    if config.downloads_allowed():
-        if tv is not None:
-            return "torchvision-download"
-        if timm_width is not None:
-            return "timm-download"
-    return "untrained"
+    source, _ = _planned(name, width, classes)
+    return source.key if source else "untrained"
 
 
 def weights_stamp(name: str, width: float | None = None, classes: str = "flowers") -> tuple:
@@ -279,41 +211,22 @@ def weights_stamp(name: str, width: float | None = None, classes: str = "flowers
     return (source, str(path), stat.st_mtime_ns, stat.st_size) if stat else (source,)
 
 
-def _timm_cached(width: float) -> Path | None:
-    from mnv2_core.models.timm_weights import cached_file
-
-    return cached_file(width)
-
-
 def load_model(name: str, width: float | None = None, classes: str = "flowers") -> LoadedModel:
     """Build ``name`` at ``width`` with the best weights available here for ``classes`` (see module docstring)."""
     width = normalise_width(name, width)
-    source = planned_source(name, width, classes)
+    labels.num_classes(classes)
+    source, found = _planned(name, width, classes)
     title = model_title(name, width)
-    if source == "checkpoint":
-        return load_checkpoint_file(find_checkpoint(name, width, classes), name, width, classes)
-    if source == "torchvision-cache":
-        return _from_torchvision(name, width, _torchvision_weights(name, width), source)
-    if source == "timm-cache":
-        return _from_timm(width, _timm_cached(width), source)
-    if source == "tflite":
-        return _from_tflite(_tflite_file())
-    if source in ("torchvision-download", "timm-download"):
+    if source is not None:
         try:
-            if source == "timm-download":
-                from mnv2_core.models.timm_weights import download
-
-                return _from_timm(width, download(width), source)
-            return _from_torchvision(name, width, _torchvision_weights(name, width), source)
-        except Exception:  # offline, a proxy, or a partial file: fall back to an honest "untrained"
+            return source.load(name, width, classes, found)
+        except Exception:  # a download that fails (offline, a proxy, a partial file): an honest "untrained"
+            if not source.key.endswith("download"):
+                raise
             return _untrained(name, width, classes, "the ImageNet weights could not be downloaded (no internet?).")
     if classes == "flowers":
         return _untrained(name, width, classes, f"no Oxford-102 checkpoint for {title} in assets/checkpoints.")
     return _untrained(name, width, classes, f"no ImageNet weights for {title} are available here.")
-
-
-MAX_SHIPPED_BYTES = 15_000_000  # the largest fp16 checkpoint this repository ships in assets/
-MAX_INT8_SHIPPED_BYTES = 30_000_000  # the largest one stored as per-channel int8 weights (a larger network's)
 
 
 def load_flower_model(name: str, width: float | None = None, init: str = "default") -> LoadedModel:

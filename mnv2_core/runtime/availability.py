@@ -107,16 +107,6 @@ def availability(name: str, width: float | None = None, classes: str = "flowers"
                                f"(MNV2_DOWNLOAD=0).")
 
 
-# Where a model's weights come from, in the sidebar's words (one per weights source).
-SOURCE_WORDS = {
-    "checkpoint": "trained by this project on Oxford-102",
-    "torchvision-cache": "torchvision ImageNet (hub cache)",
-    "timm-cache": "timm ImageNet (Hugging Face cache)",
-    "tflite": "official TFLite ImageNet, imported",
-    "torchvision-download": "torchvision ImageNet (will download)",
-    "timm-download": "timm ImageNet (will download)",
-    "untrained": "not trained yet (Classify says how to train it)",
-}
 TOO_LARGE_WORDS = "trained by this project, checkpoint too large to ship (Classify gives the command)"
 
 
@@ -126,7 +116,7 @@ def weights_overview(names: list[str], classes: str = "flowers") -> list[tuple[s
     for name in names:
         for width in get_spec(name).widths:
             source = weights.planned_source(name, width, classes)
-            words = SOURCE_WORDS[source]
+            words = weights.SOURCE_WORDS[source]
             if source == "untrained" and classes == "flowers" and _recorded_size_over_limit(name, width):
                 words = TOO_LARGE_WORDS
             groups.setdefault(words, []).append(model_title(name, width))

@@ -1,0 +1,103 @@
+"""Flower checkpoints on disk: where each ships, how it is written (atomically, fp16 or per-channel int8) and read
+(strictly, with its metadata as a :class:`WeightsInfo`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from mnv2_core import config
+from mnv2_core.files import atomic_torch_save
+from mnv2_core.images.views import Preprocess
+from mnv2_core.models import build_model, get_spec, labels, stored_weights
+from mnv2_core.models.loaded import ACCURACY_KEYS, PROVENANCE_KEYS, LoadedModel, WeightsError, WeightsInfo
+from mnv2_core.models.registry import format_width
+
+MAX_SHIPPED_BYTES = 15_000_000  # the largest fp16 checkpoint this repository ships in assets/
+MAX_INT8_SHIPPED_BYTES = 30_000_000  # the largest one stored as per-channel int8 weights (a larger network's)
+
+
+def checkpoint_preprocess(meta: dict[str, Any], name: str) -> Preprocess:
+    """The preprocessing a checkpoint was trained and scored with (checkpoints before the ``resolution`` key
+    recorded it as ``input_size``; the crop ratio has always been 224/256)."""
+    default = Preprocess(get_spec(name).resolution)
+    return Preprocess(int(meta.get("resolution", meta.get("input_size", default.resolution))),
+                      float(meta.get("crop_ratio", default.crop_ratio)), tuple(meta.get("mean", default.mean)),
+                      tuple(meta.get("std", default.std)), str(meta.get("interpolation", default.interpolation)))
+
+
+def checkpoint_path(name: str, width: float | None, classes: str = "flowers", init: str | None = None) -> Path:
+    """Where the checkpoint of (name, width, classes) ships. ``init="scratch"`` names the from-scratch one of a model
+    whose default checkpoint is transfer-learned (``mobilenet_v2_1.0_flowers102_scratch.pt``)."""
+    spec = get_spec(name)
+    suffix = f"_{format_width(width)}" if width is not None and spec.has_widths else ""
+    own = "_scratch" if init == "scratch" and spec.flowers_init != "scratch" else ""
+    return config.CHECKPOINT_DIR / f"{name}{suffix}_{'flowers102' if classes == 'flowers' else classes}{own}.pt"
+
+
+def find_checkpoint(name: str, width: float | None, classes: str = "flowers", init: str | None = None) -> Path | None:
+    """The shipped checkpoint, else the one trained on this machine (too large for the repository), else None."""
+    shipped = checkpoint_path(name, width, classes, init)
+    local = config.local_checkpoint_dir() / shipped.name
+    return next((p for p in (shipped, local) if p.is_file()), None)
+
+
+def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any], *, storage: str = stored_weights.FP16) -> None:
+    """Write ``{"state_dict", "meta"}`` atomically, stored as ``storage`` (:mod:`mnv2_core.models.stored_weights`)."""
+    blob = stored_weights.pack(model.state_dict(), storage)
+    atomic_torch_save({**blob, "meta": {**meta, "storage": storage}}, path)
+
+
+def update_checkpoint_meta(path: Path, **changes: Any) -> None:
+    """Rewrite a checkpoint's metadata in place (atomically), leaving its tensors as they are."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob["meta"] = {**blob.get("meta", {}), **changes}
+    atomic_torch_save(blob, path)
+
+
+def _identity_from_name(path: Path) -> tuple[str, float | None]:
+    """``mobilenet_v2_0.35_flowers102.pt`` -> ("mobilenet_v2", 0.35); ``lenet5_flowers102.pt`` -> ("lenet5", None)."""
+    from mnv2_core.models.registry import REGISTRY
+
+    stem = path.stem.removesuffix("_scratch").removesuffix("_flowers102")
+    for name in sorted(REGISTRY, key=len, reverse=True):
+        if stem == name:
+            return name, None
+        if stem.startswith(name + "_"):
+            return name, float(stem[len(name) + 1:])
+    raise WeightsError(f"The checkpoint {path.name} does not say which model it holds.")
+
+
+def load_checkpoint_file(path: Path, name: str | None = None, width: float | None = None,
+                         classes: str = "flowers") -> LoadedModel:
+    """Load a checkpoint written by :func:`save_checkpoint`; the model is read from its meta or its file name."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"There is no checkpoint at {path}.")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        state = stored_weights.unpack(blob)
+        meta = dict(blob.get("meta", {}))
+    except Exception as exc:  # a corrupt or truncated file is the user's to fix, not a crash
+        raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
+                           f"delete or replace it.") from exc
+    if name is None:
+        name, width = (meta["model"], meta.get("width")) if "model" in meta else _identity_from_name(path)
+    try:
+        # Fine-tuned from the TFLite backbone, a model keeps TF 'SAME' padding: the checkpoint says so.
+        options = {"padding": meta["padding"]} if meta.get("padding") else {}
+        model = build_model(name, num_classes=labels.num_classes(classes), width=width, **options)
+        model.load_state_dict(state, strict=True)
+    except Exception as exc:  # a mismatched file is the user's to fix, not a crash
+        raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
+                           f"delete or replace it.") from exc
+    scored = (f"; {meta['recipe']}, test top-1 {meta['test_top1']:.1%}" if isinstance(meta.get("test_top1"), float)
+              and meta.get("recipe") else "")
+    info = WeightsInfo("checkpoint", True, f"Trained by this project on Oxford-102 ({path.name}{scored}).", classes,
+                       str(path), checkpoint_preprocess(meta, name),
+                       {k: meta[k] for k in ACCURACY_KEYS if isinstance(meta.get(k), float)},
+                       {k: meta[k] for k in PROVENANCE_KEYS if k in meta}, meta)
+    return LoadedModel(name, width, model.eval(), info)
