@@ -166,7 +166,7 @@ def _quantize(args: argparse.Namespace) -> int:
     import torch
 
     from mnv2_core.models.weights import checkpoint_path
-    from mnv2_core.runtime.int8_onnx import make_shipped_int8
+    from mnv2_core.jobs.quantize import make_shipped_int8
 
     if args.threads:
         torch.set_num_threads(args.threads)

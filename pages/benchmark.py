@@ -13,7 +13,8 @@ from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
 from mnv2_core.models.references import FLOWERS_TRANSFER
 from mnv2_core.measure.machine import this_cpu
 from mnv2_core.plot_labels import Canvas, place_labels
-from mnv2_core.runtime.engines import ENGINE_TITLES, available_engines, shipped_int8_records, shipped_int8_rows
+from mnv2_core.runtime.engines import ENGINE_TITLES, available_engines
+from mnv2_core.runtime.int8_files import shipped_int8_records, shipped_int8_rows
 from mnv2_core.models.model_config import PRECISIONS
 from mnv2_core.runtime.timings import timings_path, timings_table
 from pages.common import MODEL_CHOICES, run_through_app, show_user_error

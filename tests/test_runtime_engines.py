@@ -12,8 +12,9 @@ from mnv2_core.images.flowers import flower_samples
 from mnv2_core.jobs.benchmark import expand_configs, ort_ratios, run_benchmark
 from mnv2_core.measure.accuracy import agreement, top1
 from mnv2_core.models import MOBILENET_WIDTHS, build_model, weights
-from mnv2_core.runtime import engines
-from mnv2_core.runtime.int8_onnx import METHODS, split_logits
+from mnv2_core.runtime import engines, int8_files
+from mnv2_core.jobs.quantize import split_logits
+from mnv2_core.runtime.int8_onnx import METHODS
 from mnv2_core.models.model_config import ModelConfig
 from mnv2_core.runtime.predictor import Predictor, footprint
 
@@ -54,7 +55,7 @@ INT8_FLOORS = {1.4: (0.97, 1.0, "u8s8-rr"), 1.0: (0.97, 1.0, "u8s8-rr"), 0.75: (
 
 @pytest.mark.parametrize("width", MOBILENET_WIDTHS)
 def test_every_width_ships_an_int8_model_that_holds_its_measured_agreement(width: float) -> None:
-    record = engines.int8_meta("mobilenet_v2", width)
+    record = int8_files.int8_meta("mobilenet_v2", width)
     assert record is not None, f"the INT8 model for MobileNetV2 {width} should ship in assets/int8"
     assert record["calibration"]["images"] >= 256 and record["calibration"]["method"] in METHODS
     assert record["calibration"]["bias_correction"]
@@ -87,7 +88,7 @@ def test_int8_without_a_shipped_model_is_one_sentence_or_falls_back() -> None:
 
 
 def test_stale_int8_file_is_not_used() -> None:
-    assert engines.shipped_int8("mobilenet_v2", 1.0, "flowers", "0" * 64) is None
+    assert int8_files.shipped_int8("mobilenet_v2", 1.0, "flowers", "0" * 64) is None
 
 
 def test_bench_times_onnx_runtime_fp32_beside_every_model() -> None:
@@ -113,7 +114,7 @@ def test_bench_times_every_engine_at_every_precision(flowers_dir: Path) -> None:
 
 
 def test_shipped_int8_rows_give_each_shipped_model_its_accuracy_beside_fp32() -> None:
-    (row,) = [r for r in engines.shipped_int8_rows() if r["model"] == "MobileNetV2 1.0"]
+    (row,) = [r for r in int8_files.shipped_int8_rows() if r["model"] == "MobileNetV2 1.0"]
     assert 0.9 < row["INT8 top-1"] <= 1 and 0.9 < row["top-1 agreement"] <= 1 and row["INT8 MB"] < row["FP32 MB"]
 
 
@@ -138,3 +139,18 @@ def test_one_builder_makes_every_engine_s_runner_and_batches_what_was_exported_f
 def test_choose_fastest_takes_the_lowest_cost_and_reports_every_one() -> None:
     best, costs = engines.choose_fastest({"a": 3.0, "b": 1.0, "c": 2.0}, lambda cost: cost)
     assert best == "b" and costs == {"a": 3.0, "b": 1.0, "c": 2.0}
+
+
+def test_quantize_job_chooses_on_valid_measures_on_test_and_ships_with_its_record(flowers_dir: Path, tmp_path: Path,
+                                                                                  monkeypatch) -> None:
+    from mnv2_core.jobs.quantize import make_shipped_int8
+
+    monkeypatch.setattr(int8_files, "INT8_DIR", tmp_path)
+    monkeypatch.setenv("MNV2_CACHE", str(tmp_path / "cache"))
+    record = make_shipped_int8("lenet5", None, methods=["minmax"], data=flowers_dir, threads=1, log=lambda *_: None)
+    assert (tmp_path / "lenet5_flowers102.int8.onnx").is_file() and record["file"] == "lenet5_flowers102.int8.onnx"
+    assert set(record["calibration"]["valid_agreement"]) >= {"u8s8-rr/minmax", "u8s8-rr/minmax+bc"}
+    assert record["test"]["images"] == 819 and 0 < record["test"]["agreement"] <= 1
+    assert record["test"]["drop_points"] == pytest.approx(100 * (record["test"]["fp32_top1"]
+                                                                 - record["test"]["int8_top1"]))
+    assert int8_files.int8_meta("lenet5", None)["float_sha256"] == record["float_sha256"]

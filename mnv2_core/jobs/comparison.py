@@ -159,7 +159,7 @@ def comparison_rows(cpu=None) -> list[ComparisonRow]:
 
 def int8_shipped(entry: Entry) -> bool:
     """Whether an INT8 model is shipped for this entry's flower checkpoint (the default one only)."""
-    from mnv2_core.runtime.engines import int8_meta
+    from mnv2_core.runtime.int8_files import int8_meta
 
     return entry.init == "default" and int8_meta(entry.model, entry.width) is not None
 

@@ -12,7 +12,7 @@ from PIL import Image
 from mnv2_core.measure.latency import LatencyStats, measure_latency
 from mnv2_core.models import labels
 from mnv2_core.models.weights import LoadedModel, WeightsInfo, load_model
-from mnv2_core.runtime import engines, timings
+from mnv2_core.runtime import engines, int8_files, timings
 from mnv2_core.runtime.workers import model_slot
 from mnv2_core.models.model_config import ModelConfig
 
@@ -74,7 +74,7 @@ class Predictor:
         self._int8_file = None
         self._trial_seconds = trial_seconds  # how long auto times each engine where none was timed here
         if self.precision == "int8":
-            self._int8_file = engines.shipped_int8(self.loaded.name, self.loaded.width, self.classes,
+            self._int8_file = int8_files.shipped_int8(self.loaded.name, self.loaded.width, self.classes,
                                                    engines.state_sha(self.loaded.model))
         self.runner = self._auto_runner(threads) if config.engine == "auto" else self._runner(config.engine, threads)
         self._warm_up()
@@ -94,7 +94,7 @@ class Predictor:
             return None
         if engine == "torch":
             return "fx"
-        return (engines.int8_meta(self.loaded.name, self.loaded.width, self.classes) or {}).get("format_key", "u8u8")
+        return (int8_files.int8_meta(self.loaded.name, self.loaded.width, self.classes) or {}).get("format_key", "u8u8")
 
     def _auto_runner(self, threads: int | None) -> engines.Runner:
         name, width = self.loaded.name, self.loaded.width
@@ -130,7 +130,7 @@ class Predictor:
             if self._int8_file is None:
                 raise engines.EngineError(f"No ONNX INT8 model is shipped for {loaded.title} with these weights; "
                                           f"use the PyTorch engine, or make one with python -m mnv2_core quantize.")
-            meta = engines.int8_meta(loaded.name, loaded.width, self.classes) or {}
+            meta = int8_files.int8_meta(loaded.name, loaded.width, self.classes) or {}
             return engines.make_runner(engine, self._int8_file, "int8", threads, "static QDQ INT8, calibrated offline with "
                         f"{meta.get('calibration', {}).get('method_title', '?')} on "
                         f"{meta.get('calibration', {}).get('images', '?')} photos")
@@ -173,7 +173,7 @@ class Predictor:
         """For a shipped INT8 model, how often it agrees with FP32 on the test split, in one sentence."""
         if self.precision != "int8" or self._int8_file is None:
             return None
-        record = engines.int8_meta(self.loaded.name, self.loaded.width, self.classes) or {}
+        record = int8_files.int8_meta(self.loaded.name, self.loaded.width, self.classes) or {}
         test = record.get("test", {})
         if not isinstance(test.get("agreement"), float):
             return None
