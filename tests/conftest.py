@@ -66,3 +66,14 @@ def cpuinfo_files(tmp_path: Path) -> dict[str, Path]:
     """/proc/cpuinfo of two machines this project has run on, both "AMD EPYC": a Zen1 (AVX2) and a Zen4 (AVX-512,
     VNNI, BF16)."""
     return {"zen1": _cpuinfo(tmp_path, "zen1", 23, 1, ZEN1_FLAGS), "zen4": _cpuinfo(tmp_path, "zen4", 25, 17, ZEN4_FLAGS)}
+
+
+@pytest.fixture()
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No downloads, an empty torch hub and conversion cache, and empty checkpoint and run-record folders."""
+    monkeypatch.setenv("MNV2_DOWNLOAD", "0")
+    monkeypatch.setenv("MNV2_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path / "checkpoints")
+    monkeypatch.setattr(config, "RESULTS_DIR", tmp_path / "results")
+    return tmp_path

@@ -219,6 +219,7 @@ def test_training_page_shows_the_shipped_run() -> None:
     assert "MobileNetV2 1.0" in set(not_sure["title"]) and (not_sure["non_flowers_flagged"] > 0).all()
 
 
+@pytest.mark.slow
 def test_training_page_starts_phase_1_in_the_background_and_shows_its_outcome(
         flowers_dir: Path, tflite_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import time

@@ -9,6 +9,8 @@ import pytest
 from app_server import CHROMIUM_ARGS, chromium_path, serve_app
 from conftest import IN_CI, require_shared_path
 
+pytestmark = pytest.mark.slow  # training runs / real browsers: see pytest.ini
+
 
 @pytest.fixture()
 def app_url(tmp_path: Path):

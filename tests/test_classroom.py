@@ -6,6 +6,8 @@ import pytest
 from app_server import chromium_path
 from conftest import IN_CI
 
+pytestmark = pytest.mark.slow  # training runs / real browsers: see pytest.ini
+
 
 def test_three_sessions_at_once_get_the_answers_each_gets_alone(flowers_dir, tmp_path) -> None:
     if chromium_path() is None:

@@ -16,6 +16,8 @@ from mnv2_core.jobs import training
 from mnv2_core.progress import RUNNING
 from test_train import _tiny_copy
 
+pytestmark = pytest.mark.slow  # training runs / real browsers: see pytest.ini
+
 
 def _wait(folder: Path, timeout: float = 300) -> training.TrainingJob:
     deadline = time.monotonic() + timeout

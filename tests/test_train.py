@@ -30,6 +30,8 @@ from mnv2_core.train.loop import FitConfig, distill_loss
 from mnv2_core.train.run import run
 from mnv2_core.train.spec import HeadConfig, RunSpec, TrainInterrupted
 
+pytestmark = pytest.mark.slow  # training runs / real browsers: see pytest.ini
+
 
 def _counts(flowers_dir: Path) -> dict[int, dict[str, int]]:
     with open(flowers_dir / "counts.csv", newline="", encoding="utf-8") as fh:

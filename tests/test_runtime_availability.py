@@ -1,0 +1,78 @@
+"""Whether a model answers with trained weights here, why not, and the command that trains it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mnv2_core.models import build_model, weights
+from mnv2_core.models.weights import SOURCE_WORDS
+from mnv2_core.runtime.availability import TOO_LARGE_WORDS, availability, weights_overview
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_a_model_trained_too_large_to_ship_says_so(offline: Path) -> None:
+    runs = offline / "results" / "runs"
+    runs.mkdir(parents=True)
+    (runs / "r.json").write_text(json.dumps({"model": "resnet18", "width": None, "checkpoint": {
+        "shipped": False, "size_bytes": 22_400_000}}))
+    available = availability("resnet18")
+    assert not available.trained and "(22.4 MB) is too large to ship" in available.reason
+    assert available.command.startswith("python -m mnv2_core train --recipe scratch --model resnet18")
+
+
+def test_the_sidebar_overview_groups_models_by_where_their_weights_come_from(offline: Path) -> None:
+    runs = offline / "results" / "runs"
+    runs.mkdir(parents=True)
+    (runs / "r.json").write_text(json.dumps({"model": "resnet18", "width": None, "checkpoint": {
+        "shipped": False, "size_bytes": 22_400_000}}))
+    weights.save_checkpoint(weights.checkpoint_path("lenet5", None), build_model("lenet5", num_classes=102), {})
+    overview = dict(weights_overview(["lenet5", "resnet18", "resnet50"], "flowers"))
+    assert overview == {SOURCE_WORDS["checkpoint"]: ["LeNet-5"], TOO_LARGE_WORDS: ["ResNet18"],
+                        SOURCE_WORDS["untrained"]: ["ResNet50"]}
+
+
+def test_a_model_without_trained_weights_says_why_and_how_to_train_it(offline: Path) -> None:
+    for name, width in [("mobilenet_v2", 0.5), ("mobilenet_v2", 1.4), ("resnet18", None), ("lenet5", None)]:
+        available = availability(name, width, "flowers")
+        assert not available.trained and "no Oxford-102 checkpoint" in available.reason
+        assert available.command.startswith("python -m mnv2_core train")
+    assert "--recipe prune --width 0.5" in availability("mobilenet_v2", 0.5).command
+    assert "--recipe widen --width 1.4" in availability("mobilenet_v2", 1.4).command
+    assert "--model resnet18" in availability("resnet18").command
+    assert "timm publishes them" in availability("mobilenet_v2", 0.5, "imagenet").reason
+    assert "width 1.0 only" in availability("mobilenet_v2", 0.75, "imagenet").reason
+    assert "never trained on ImageNet" in availability("lenet5", None, "imagenet").reason
+
+
+def test_bf16_is_read_from_the_cpu_flags(tmp_path: Path) -> None:
+    from mnv2_core.runtime.availability import has_fast_bf16
+
+    (tmp_path / "zen3").write_text("flags\t\t: fpu sse avx2 fma vaes\n")
+    (tmp_path / "xeon").write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    assert not has_fast_bf16(tmp_path / "zen3") and has_fast_bf16(tmp_path / "xeon")
+    assert not has_fast_bf16(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("bf16", [True, False])
+def test_the_training_command_asks_for_bf16_only_where_the_cpu_has_it(bf16: bool,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnv2_core.runtime import availability as module
+
+    monkeypatch.setattr(module, "has_fast_bf16", lambda: bf16)
+    assert ("--bf16" in module.train_command("mobilenet_v2", 0.5)) is bf16
+
+
+def test_the_shipped_recipes_and_the_training_scripts_agree() -> None:
+    from mnv2_core.runtime.availability import PEER_RECIPE, WIDTH_RECIPES
+
+    family = (REPO / "scripts" / "train_width_family.sh").read_text().splitlines()
+    for width, (recipe, flags) in WIDTH_RECIPES.items():
+        case = "teacher)" if width == 1.0 else f"{width:g})"
+        (line,) = [line for line in family if line.strip().startswith(case)]
+        assert f"--recipe {recipe}" in line and flags in line, (width, line)
+    peers = (REPO / "scripts" / "train_peers.sh").read_text()
+    assert all(flag in peers.replace("\\\n", " ") for flag in PEER_RECIPE.split(" --"))
