@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mnv2_core.jobs.comparison import ComparisonRow, comparison_rows, pareto_front, time_missing_once, untimed
-from mnv2_core.jobs.comparison_views import chart_points, table_records
+from mnv2_core.jobs.comparison_views import chart_points, lesson, table_records
 from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
 from mnv2_core.models.references import FLOWERS_TRANSFER
 from mnv2_core.measure.machine import this_cpu
@@ -78,6 +78,8 @@ def _tradeoff(rows: list[ComparisonRow], x: str, x_title: str, title: str) -> go
 
 
 rows = _comparison()
+for sentence in lesson(rows):
+    st.markdown(f"##### {sentence}")
 FORMATS = {"px": "{:.0f}", "Test %": "{:.1f}", "Phone %": "{:.1f}", "ImageNet %": "{:.1f}", "Params M": "{:.2f}",
            "MACs M": "{:.0f}", "MB": "{:.1f}", "FP32 ms": "{:.2f}", "INT8 ms": "{:.2f}", "% per M params": "{:.1f}",
            "% per GMAC": "{:.0f}"}

@@ -88,3 +88,30 @@ def from_scratch_curves(runs: list[dict[str, Any]] | None = None) -> list[dict[s
     """Valid top-1 (percent) per epoch of each from-scratch run, one row per (model, epoch)."""
     return [{"Model": title, "epoch": h["epoch"], "valid top-1 %": 100 * h["valid_top1"]}
             for title, run in from_scratch_runs(runs) for h in run.get("history", []) if "valid_top1" in h]
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
+def lesson(rows: list[ComparisonRow]) -> list[str]:
+    """The comparison's lesson in two sentences, from the measured rows (none where a figure is missing):
+    MobileNetV2 against ResNet50 trained the same way, and what starting from ImageNet is worth."""
+    by_title = {r.title: r for r in rows}
+    scratch, resnet = by_title.get("MobileNetV2 1.0 (from scratch)"), by_title.get("ResNet50")
+    transfer = by_title.get("MobileNetV2 1.0")
+    said = []
+    if scratch and resnet and scratch.test_top1 and resnet.test_top1 and resnet.from_imagenet is False:
+        params, macs = _ratio(resnet.params, scratch.params), _ratio(resnet.macs, scratch.macs)
+        speed = _ratio(resnet.fp32_ms, scratch.fp32_ms)
+        if params and macs:
+            said.append(
+                f"**Trained the same way** (from scratch, one recipe), MobileNetV2 1.0 gets {100 * scratch.test_top1:.1f}% "
+                f"of the flowers right against ResNet50's {100 * resnet.test_top1:.1f}%, with {params:.0f}x fewer "
+                f"parameters and {macs:.0f}x less compute" + (f", and runs {speed:.1f}x faster on this CPU." if speed
+                                                                else "."))
+    if transfer and scratch and transfer.test_top1 and scratch.test_top1 and transfer.from_imagenet:
+        said.append(f"**Starting from ImageNet** matters more than the architecture: the same MobileNetV2 1.0 "
+                    f"transfer-learned gets {100 * transfer.test_top1:.1f}%, against {100 * scratch.test_top1:.1f}% "
+                    f"from scratch on these 6,552 photos.")
+    return said
