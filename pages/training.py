@@ -27,7 +27,7 @@ st.caption("Two-phase transfer learning (phase 1 trains a new head on the frozen
 
 @st.cache_data(show_spinner=False, ttl=30)
 def _transfer_choices():
-    from mnv2_core.jobs.training import transfer_choices
+    from mnv2_core.runtime.availability import transfer_choices
 
     return transfer_choices(MODEL_CHOICES)
 

@@ -118,20 +118,6 @@ def test_the_step_line_counts_the_step_its_place_and_the_time_left() -> None:
     assert job.describe() == "Step 2 of 3: valid features, 300/900 img, about 20 s left in this step"
 
 
-def test_phase_1_offers_every_backbone_with_imagenet_weights_and_explains_the_rest(
-        tflite_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import torch
-
-    monkeypatch.setenv("MNV2_DOWNLOAD", "0")
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
-    ready, missing = training.transfer_choices(["mobilenet_v2", "resnet18", "lenet5"])
-    assert [(c.model, c.width) for c in ready] == [("mobilenet_v2", 1.0)]
-    assert ready[0].weights == "official TFLite ImageNet, imported"
-    assert len(missing) == 6 and any("LeNet-5" in m and "never trained on ImageNet" in m for m in missing)
-    assert any("ResNet18" in m and "MNV2_DOWNLOAD=0" in m for m in missing)
-
-
 @pytest.mark.parametrize("content", [b"[1, 2]", b"\xff\xfe not utf-8", b"null"])
 def test_a_progress_file_that_is_not_a_job_reads_as_no_run(tmp_path: Path, content: bytes) -> None:
     (tmp_path / "progress.json").write_bytes(content)

@@ -9,7 +9,7 @@ import pytest
 
 from mnv2_core.models import build_model, weights
 from mnv2_core.models.weights import SOURCE_WORDS
-from mnv2_core.runtime.availability import TOO_LARGE_WORDS, availability, weights_overview
+from mnv2_core.runtime.availability import transfer_choices, TOO_LARGE_WORDS, availability, weights_overview
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -76,3 +76,17 @@ def test_the_shipped_recipes_and_the_training_scripts_agree() -> None:
         assert f"--recipe {recipe}" in line and flags in line, (width, line)
     peers = (REPO / "scripts" / "train_peers.sh").read_text()
     assert all(flag in peers.replace("\\\n", " ") for flag in PEER_RECIPE.split(" --"))
+
+
+def test_phase_1_offers_every_backbone_with_imagenet_weights_and_explains_the_rest(
+        tflite_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setenv("MNV2_DOWNLOAD", "0")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    ready, missing = transfer_choices(["mobilenet_v2", "resnet18", "lenet5"])
+    assert [(c.model, c.width) for c in ready] == [("mobilenet_v2", 1.0)]
+    assert ready[0].weights == "official TFLite ImageNet, imported"
+    assert len(missing) == 6 and any("LeNet-5" in m and "never trained on ImageNet" in m for m in missing)
+    assert any("ResNet18" in m and "MNV2_DOWNLOAD=0" in m for m in missing)

@@ -26,7 +26,8 @@ from mnv2_core.models.labels import flower_names
 from mnv2_core.train.cli import main
 from mnv2_core.train.features import evaluate_model
 from mnv2_core.train.epochs import lr_at
-from mnv2_core.train.loop import FitConfig, distill_loss
+from mnv2_core.train.distill import distill_loss
+from mnv2_core.train.loop import FitConfig
 from mnv2_core.train.run import run
 from mnv2_core.train.spec import HeadConfig, RunSpec, TrainInterrupted
 

@@ -238,30 +238,3 @@ def start_transfer(model: str, width: float | None, *, head_epochs: int = DEFAUL
         if lock >= 0:
             os.close(lock)
     return job_status(folder)  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class TransferChoice:
-    """A (model, width) that phase 1 can start from here, and where its ImageNet weights come from, in words."""
-
-    model: str
-    width: float | None
-    title: str
-    weights: str
-
-
-def transfer_choices(models: list[str]) -> tuple[list[TransferChoice], list[str]]:
-    """Every (model, width) whose ImageNet weights are here or can be downloaded, and one sentence for each other."""
-    from mnv2_core.models import model_title
-    from mnv2_core.models.weights import SOURCE_WORDS, planned_source
-    from mnv2_core.runtime.availability import availability
-
-    ready, missing = [], []
-    for name in models:
-        for width in get_spec(name).widths:
-            source = planned_source(name, width, "imagenet")
-            if source != "untrained":
-                ready.append(TransferChoice(name, width, model_title(name, width), SOURCE_WORDS[source]))
-            else:
-                missing.append(availability(name, width, "imagenet").reason)
-    return ready, missing

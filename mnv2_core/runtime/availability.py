@@ -121,3 +121,27 @@ def weights_overview(names: list[str], classes: str = "flowers") -> list[tuple[s
                 words = TOO_LARGE_WORDS
             groups.setdefault(words, []).append(model_title(name, width))
     return list(groups.items())
+
+
+@dataclass(frozen=True)
+class TransferChoice:
+    """A (model, width) that phase 1 can start from here, and where its ImageNet weights come from, in words."""
+
+    model: str
+    width: float | None
+    title: str
+    weights: str
+
+
+def transfer_choices(models: list[str]) -> tuple[list[TransferChoice], list[str]]:
+    """Every (model, width) whose ImageNet weights are here or can be downloaded, and one sentence for each other."""
+
+    ready, missing = [], []
+    for name in models:
+        for width in get_spec(name).widths:
+            source = weights.planned_source(name, width, "imagenet")
+            if source != "untrained":
+                ready.append(TransferChoice(name, width, model_title(name, width), weights.SOURCE_WORDS[source]))
+            else:
+                missing.append(availability(name, width, "imagenet").reason)
+    return ready, missing

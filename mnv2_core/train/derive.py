@@ -16,7 +16,7 @@ from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
 from mnv2_core.models import weights
 from mnv2_core.models.registry import build_model
-from mnv2_core.train.loop import Teacher
+from mnv2_core.train.distill import Teacher
 from mnv2_core.train.provenance import file_identity
 from mnv2_core.train.spec import DECODE_VALID, DERIVED, NUM_CLASSES, RunSpec, TrainError
 

@@ -26,6 +26,7 @@ from mnv2_core.images.augment import ImageBank, eval_batch, train_batch
 from mnv2_core.images.phone import phone_batch
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
+from mnv2_core.train.distill import Teacher, distill_loss
 from mnv2_core.train.epochs import keep_if_better, lr_at, write_history_csv
 
 @dataclass
@@ -58,14 +59,6 @@ class FitConfig:
 
 
 @dataclass
-class Teacher:
-    """A frozen model whose outputs the student learns from, with its own input normalisation."""
-
-    model: nn.Module
-    preprocess: Preprocess
-
-
-@dataclass
 class FitResult:
     history: list[dict[str, Any]]
     best_valid_top1: float
@@ -73,15 +66,6 @@ class FitResult:
     resumed_from: int = 0  # epochs already done when this process started
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def distill_loss(student: torch.Tensor, teacher: torch.Tensor, target: torch.Tensor, cfg: FitConfig) -> torch.Tensor:
-    """Soft targets at temperature T (scaled by T^2 so gradients keep their size) plus smoothed hard labels."""
-    t = cfg.distill_temperature
-    soft = F.kl_div(F.log_softmax(student / t, 1), F.log_softmax(teacher / t, 1), reduction="batchmean",
-                    log_target=True) * t * t
-    hard = F.cross_entropy(student, target, label_smoothing=cfg.label_smoothing)
-    return cfg.distill_alpha * soft + (1 - cfg.distill_alpha) * hard
 
 
 @torch.inference_mode()
@@ -179,6 +163,27 @@ def _train_epoch(model: nn.Module, train: ImageBank, cfg: FitConfig, optimizer: 
     return loss_sum / len(order), correct / len(order)
 
 
+def _resume_or_start(model: nn.Module, optimizer: torch.optim.Optimizer, gen: torch.Generator, cfg: FitConfig,
+                     phase: int, state_file: Path, valid_scores: Callable[[], dict[str, float]],
+                     log: Callable[[str], None]) -> tuple[list[dict[str, Any]], dict[str, Any], int]:
+    """The rows, best epoch and epochs done of a saved state (restored into model, optimiser and generator), or of a
+    fresh start, where the starting weights count as "epoch 0": a phase never ends worse on valid than it began."""
+    if not state_file.is_file():
+        start = valid_scores()
+        log(f"phase {phase}: before training " + _describe(start))
+        return [], keep_if_better({"top1": -1.0, "epoch": 0, "state": None}, start["score"], 0, model,
+                                  valid_top1=start["valid_top1"]), 0
+    saved = torch.load(state_file, map_location="cpu", weights_only=True)
+    if saved.get("config") != asdict(cfg) or saved.get("phase") != phase:
+        raise ValueError(f"The saved training state {state_file} is from a different configuration; "
+                         f"delete it to start this run afresh.")
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    gen.set_state(saved["generator"])
+    log(f"phase {phase}: resuming after epoch {saved['epoch']} of {cfg.epochs} from {state_file}")
+    return saved["rows"], saved["best"], saved["epoch"]
+
+
 def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *, preprocess: Preprocess, phase: int,
         device: torch.device, state_file: Path, csv_file: Path | None = None, teacher: Teacher | None = None,
         history: list[dict[str, Any]] | None = None, stop_after: int | None = None,
@@ -199,29 +204,14 @@ def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *,
     model.to(device).to(memory_format=torch.channels_last)
     if teacher is not None:
         teacher.model.to(device).to(memory_format=torch.channels_last).eval()
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                                  weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
     steps = math.ceil(len(train) / cfg.batch_size)
     total, warmup = cfg.epochs * steps, round(cfg.warmup_epochs * steps)
     earlier = list(history or [])
-    rows: list[dict[str, Any]] = []
-    best = {"top1": -1.0, "epoch": 0, "state": None}
-    done = 0
-    if state_file.is_file():
-        saved = torch.load(state_file, map_location="cpu", weights_only=True)
-        if saved.get("config") != asdict(cfg) or saved.get("phase") != phase:
-            raise ValueError(f"The saved training state {state_file} is from a different configuration; "
-                             f"delete it to start this run afresh.")
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        gen.set_state(saved["generator"])
-        rows, best, done = saved["rows"], saved["best"], saved["epoch"]
-        log(f"phase {phase}: resuming after epoch {done} of {cfg.epochs} from {state_file}")
-    else:  # the starting weights count as "epoch 0": a phase never ends worse on valid than it began
-        start = _valid_scores(model, valid, valid_phone, preprocess, device)
-        best = keep_if_better(best, start["score"], 0, model, valid_top1=start["valid_top1"])
-        log(f"phase {phase}: before training " + _describe(start))
+    rows, best, done = _resume_or_start(model, optimizer, gen, cfg, phase, state_file,
+                                        lambda: _valid_scores(model, valid, valid_phone, preprocess, device), log)
     resumed_from = done
 
     with Bar(cfg.epochs * steps, f"phase {phase}", unit="step", initial=done * steps) as bar:
@@ -231,16 +221,13 @@ def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *,
             epoch_start = time.perf_counter()
             loss, train_top1 = _train_epoch(model, train, cfg, optimizer, gen, first_step=(epoch - 1) * steps,
                                             total=total, warmup=warmup, preprocess=preprocess, device=device,
-                                            teacher=teacher,
-                                            bar=bar)
+                                            teacher=teacher, bar=bar)
             scores = _valid_scores(model, valid, valid_phone, preprocess, device)
-            row = {"epoch": len(earlier) + epoch, "phase": phase, "lr": lr_at((epoch - 1) * steps, total, warmup,
-                                                                              cfg.lr),
-                   "train_loss": loss, "train_top1": train_top1, "valid_top1": scores["valid_top1"],
-                   "seconds": round(time.perf_counter() - epoch_start, 1)}
-            if "valid_phone_top1" in scores:
-                row["valid_phone_top1"] = scores["valid_phone_top1"]
-            rows.append(row)
+            rows.append({"epoch": len(earlier) + epoch, "phase": phase,
+                         "lr": lr_at((epoch - 1) * steps, total, warmup, cfg.lr), "train_loss": loss,
+                         "train_top1": train_top1, "valid_top1": scores["valid_top1"],
+                         "seconds": round(time.perf_counter() - epoch_start, 1),
+                         **({"valid_phone_top1": scores["valid_phone_top1"]} if "valid_phone_top1" in scores else {})})
             log(f"phase {phase} epoch {epoch:3d}/{cfg.epochs}  loss {loss:.4f}  train top-1 {train_top1:.2%}  "
                 + _describe(scores))
             best = keep_if_better(best, scores["score"], epoch, model, valid_top1=scores["valid_top1"])
