@@ -30,12 +30,11 @@ from torch import nn
 from mnv2_core import config
 from mnv2_core.files import atomic_write_json
 from mnv2_core.images.augment import CROP_SCALE, load_bank
-from mnv2_core.images.flowers import FLOWER_SPLITS, describe_source, split_samples
+from mnv2_core.images.flowers import FLOWER_SPLITS, split_samples
 from mnv2_core.images.phone import CROP_SCALE as PHONE_CROP_SCALE
 from mnv2_core.images.phone import proxy_bank
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import classification_report
-from mnv2_core.measure.counts import count_macs, count_params
 from mnv2_core.models.registry import format_width
 from mnv2_core import progress
 from mnv2_core.train.derive import build_start, load_teacher
@@ -43,6 +42,7 @@ from mnv2_core.train.features import HEAD_STEP, evaluate_model, features_step, p
 from mnv2_core.train.epochs import write_history_csv
 from mnv2_core.train.loop import fit
 from mnv2_core.train.provenance import device_string, git_commit
+from mnv2_core.train.record import RECIPE_TITLES, Trained, make_run_record
 from mnv2_core.train.ship import CHECKPOINT_STEP, score_checkpoint, write_checkpoint
 from mnv2_core.train.spec import (DECODE_TRAIN, DECODE_VALID, DERIVED, PHONE_STEP, TEST_STEP, VALID_PHONE, RunSpec,
                                   TrainError, TrainInterrupted, resolve_device)
@@ -78,15 +78,6 @@ def run_steps(spec: RunSpec) -> list[str]:
     return steps + [TEST_STEP, PHONE_STEP, CHECKPOINT_STEP]
 
 
-RECIPE_TITLES = {"transfer1": "transfer phase 1 (frozen backbone, linear head)",
-                 "transfer2": "transfer: phase 1 head, phase 2 full fine-tune",
-                 "scratch": "scratch (one recipe for every model)",
-                 "distill": "distillation from the transfer-learned teacher (scratch recipe + soft targets)",
-                 "finetune": "fine-tuned further from a trained flower checkpoint",
-                 "prune": "pruned from the 1.0 (channels by activation, least-squares refit), then distilled",
-                 "widen": "widened from the 1.0 (Net2WiderNet, same function), then distilled"}
-
-
 def check(spec: RunSpec) -> None:
     """Refuse, in one sentence each, the combinations of flags that cannot make sense."""
     if spec.init == "imagenet" and spec.recipe != "transfer":
@@ -111,16 +102,6 @@ def run_identity(spec: RunSpec, state_dir: Path) -> tuple[str, datetime]:
     run_id = f"{date:%Y%m%dT%H%M%SZ}_{spec.model}{width}_{spec.kind}"
     atomic_write_json({"run_id": run_id, "date": date.isoformat()}, ticket)
     return run_id, date
-
-
-@dataclass
-class Trained:
-    """What the training phases leave: per-epoch history, each phase's description, the kept valid top-1."""
-
-    history: list[dict[str, Any]] = field(default_factory=list)
-    phases: list[dict[str, Any]] = field(default_factory=list)
-    valid_top1: float | None = None
-    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 def train_phases(spec: RunSpec, model: nn.Module, samples: dict[str, list[tuple[Path, int]]],
@@ -166,6 +147,20 @@ def train_phases(spec: RunSpec, model: nn.Module, samples: dict[str, list[tuple[
     return done
 
 
+def _test_scores(model: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess, device: torch.device,
+                 valid_top1: float, log) -> tuple[dict[str, Any], dict[str, float]]:
+    """The finished model's test report (top-1, top-5, per class, confusions) and its phone-proxy scores."""
+    with torch.inference_mode():
+        test_logits = evaluate_model(model.to(device), samples, preprocess, desc=TEST_STEP, device=device)
+    model.cpu()
+    test = classification_report(test_logits, torch.tensor([y for _, y in samples]))
+    log(f"test top-1 {test['top1']:.2%}  top-5 {test['top5']:.2%}  (best valid top-1 {valid_top1:.2%})")
+    phone = phone_proxy_scores(model.to(device), samples, preprocess, device)
+    model.cpu()
+    log(f"test phone proxy: top-1 {phone['top1']:.2%}  top-5 {phone['top5']:.2%}")
+    return test, phone
+
+
 def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     """Train, evaluate and record one run; resumes from its saved state when an earlier attempt stopped."""
     started = time.perf_counter()
@@ -180,7 +175,6 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     model, how = build_start(spec, samples=samples, state_dir=state_dir, device=device, log=log)
     run_id, date = run_identity(spec, state_dir)
     preprocess = how["preprocess"].at(spec.fit.resolution)
-    resolution = preprocess.resolution
     runs_dir = spec.out / "results" / "runs"
     csv_file = runs_dir / f"{run_id}.csv"
 
@@ -189,15 +183,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     if done.history and not csv_file.is_file():
         write_history_csv(done.history, csv_file)
 
-    with torch.inference_mode():
-        test_logits = evaluate_model(model.to(device), samples["test"], preprocess, desc=TEST_STEP, device=device)
-    model.cpu()
-    test = classification_report(test_logits, torch.tensor([y for _, y in samples["test"]]))
-    log(f"test top-1 {test['top1']:.2%}  top-5 {test['top5']:.2%}  (best valid top-1 {done.valid_top1:.2%})")
-    phone = phone_proxy_scores(model.to(device), samples["test"], preprocess, device)
-    model.cpu()
-    log(f"test phone proxy: top-1 {phone['top1']:.2%}  top-5 {phone['top5']:.2%}")
-
+    test, phone = _test_scores(model, samples["test"], preprocess, device, done.valid_top1, log)
     recipe = RECIPE_TITLES[spec.kind]
     meta = {"model": spec.model, "width": spec.width, "padding": how["padding"], **preprocess.as_dict(),
             "test_top1": test["top1"], "test_top5": test["top5"],
@@ -208,31 +194,12 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     reloaded = score_checkpoint(ckpt, staging / "runs" / f"{run_id}.pt", samples["test"], test, preprocess, device,
                                 log=log)
 
-    run_record = {
-        "id": run_id, "model": spec.model, "width": spec.width, "init": how["init"], "recipe": recipe,
-        "kind": spec.kind, "epochs": sum(p["epochs"] for p in done.phases), "resolution": resolution,
-        "train_resolution": spec.fit.train_resolution if len(done.phases) > (spec.recipe == "transfer") else resolution,
-        "phases": done.phases,
-        "params": count_params(model), "macs": count_macs(model, resolution),
-        "hyperparameters": {"optimizer": "AdamW", "schedule": "linear warm-up, cosine per step",
-                            "selection": "best valid top-1 per phase", "seed": spec.fit.seed,
-                            "preprocess": preprocess.as_dict(),
-                            "distill_from": str(spec.distill_from) if teacher else None},
-        "metrics": {"test_top1": test["top1"], "test_top5": test["top5"], "valid_top1": done.valid_top1,
-                    "test_phone_top1": phone["top1"], "test_phone_top5": phone["top5"],
-                    "checkpoint_test_top1": reloaded["top1"], "checkpoint_test_top5": reloaded["top5"],
-                    **({"checkpoint_fp16_test_top1": reloaded["fp16_top1"]} if "fp16_top1" in reloaded else {})},
-        "per_class": test["per_class"], "confused": test["confused"], "history": done.history,
-        "checkpoint": {"file": ckpt.name, "shipped": shipped, "local": local, "why": why,
-                       "size_bytes": ckpt.stat().st_size, "storage": reloaded["storage"]},
-        "provenance": {
-            **code, "date": date.isoformat(timespec="seconds"), "device": device_string(device),
-            "data_source": describe_source(spec.data),
-            "split_sizes": {s: len(v) for s, v in samples.items()}, "torch": torch.__version__,
-            **done.provenance, **how.get("provenance", {}), "command": spec.command,
-            "seconds": round(time.perf_counter() - started, 1),
-        },
-    }
+    run_record = make_run_record(spec, run_id, date, how, preprocess, model, done, test, phone, reloaded,
+                             checkpoint={"file": ckpt.name, "shipped": shipped, "local": local, "why": why,
+                                         "size_bytes": ckpt.stat().st_size, "storage": reloaded["storage"]},
+                             code=code, device=device_string(device),
+                             split_sizes={s: len(v) for s, v in samples.items()},
+                             seconds=round(time.perf_counter() - started, 1))
     results_file = runs_dir / f"{run_id}.json"
     atomic_write_json(run_record, results_file)
     for finished in state_dir.glob(f"{spec.key()}*"):
