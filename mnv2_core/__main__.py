@@ -9,17 +9,14 @@ from pathlib import Path
 
 from mnv2_core.models.labels import CLASS_SETS
 from mnv2_core.models.model_config import ENGINES, PRECISIONS
+from mnv2_core.models.registry import MOBILENET_WIDTHS
 
 
 def _width(text: str) -> float:
     return float(text)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mnv2_core", description="MobileNetV2 Lab command line")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("predict", help="classify images with the same code path as the Classify page")
+def _predict_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--model", default="mobilenet_v2")
     p.add_argument("--width", type=_width, default=None, help="MobileNetV2 width multiplier (default 1.0)")
@@ -31,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print a JSON list instead of text")
 
-    b = sub.add_parser("bench", help="measure params, MACs and latency on this machine")
+
+def _bench_flags(b: argparse.ArgumentParser) -> None:
     b.add_argument("--models", nargs="+", default=None)
     b.add_argument("--widths", nargs="+", type=_width, default=[1.0])
     b.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=["fp32"])
@@ -46,16 +44,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="record the timings for this CPU in MNV2_CACHE/engines/ (the app's automatic engine "
                         "comes from there)")
 
-    q = sub.add_parser("quantize", help="make the shipped ONNX INT8 models (calibrate, select, measure)")
+
+def _quantize_flags(q: argparse.ArgumentParser) -> None:
+    from mnv2_core.runtime.int8_onnx import METHODS
+
     q.add_argument("--model", default="mobilenet_v2")
-    q.add_argument("--widths", nargs="+", type=_width, default=[0.35, 0.5, 0.75, 1.0, 1.4])
+    q.add_argument("--widths", nargs="+", type=_width, default=list(MOBILENET_WIDTHS))
     q.add_argument("--calibration", type=int, default=256, help="training photos to calibrate on (>= 256)")
-    q.add_argument("--methods", nargs="+", choices=("minmax", "percentile-99.99", "percentile-99.999", "entropy"),
-                   default=["minmax", "percentile-99.99", "percentile-99.999", "entropy"])
+    q.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     q.add_argument("--data", default=None, help="Oxford-102 folder for the valid/test splits")
     q.add_argument("--threads", type=int, default=None)
 
-    e = sub.add_parser("evaluate", help="score the flower checkpoints on a split and its phone proxy")
+
+def _evaluate_flags(e: argparse.ArgumentParser) -> None:
     e.add_argument("--model", default="mobilenet_v2")
     e.add_argument("--widths", nargs="+", type=_width, default=[1.0], help="MobileNetV2 widths (others: ignored)")
     e.add_argument("--init", choices=("default", "scratch"), default="default",
@@ -70,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--threads", type=int, default=None)
     e.add_argument("--json", action="store_true")
 
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mnv2_core", description="MobileNetV2 Lab command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _predict_flags(sub.add_parser("predict", help="classify images with the same code path as the Classify page"))
+    _bench_flags(sub.add_parser("bench", help="measure params, MACs and latency on this machine"))
+    _quantize_flags(sub.add_parser("quantize", help="make the shipped ONNX INT8 models (calibrate, select, measure)"))
+    _evaluate_flags(sub.add_parser("evaluate", help="score the flower checkpoints on a split and its phone proxy"))
     # Options belong to mnv2_core.train.cli's own parser; `python -m mnv2_core train --help` shows them.
     sub.add_parser("train", help="transfer learning on Oxford-102 (python -m mnv2_core train --help)", add_help=False)
     return parser

@@ -15,7 +15,7 @@ from mnv2_core.files import atomic_torch_save
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
 from mnv2_core.models import weights
-from mnv2_core.models.registry import build_model
+from mnv2_core.models.registry import build_model, get_spec
 from mnv2_core.train.distill import Teacher
 from mnv2_core.train.provenance import file_identity
 from mnv2_core.train.spec import DECODE_VALID, DERIVED, NUM_CLASSES, RunSpec, TrainError
@@ -35,19 +35,10 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
     how: dict[str, Any] = {"preprocess": source.info.preprocess, "padding": source.info.meta.get("padding"),
                            "init": f"{spec.start_from.name} ({source.info.provenance.get('recipe', 'trained')}"
                                    + (f", test top-1 {scored:.2%})" if isinstance(scored, float) else ")")}
+    _check_widths(spec, source.width)
     if spec.recipe == "finetune":
-        if source.width != spec.width:
-            raise TrainError(f"--recipe finetune keeps the width: {spec.start_from.name} is width {source.width}.")
         return source.model, how
-    if spec.model != "mobilenet_v2":
-        raise TrainError("--recipe prune and widen change a MobileNetV2's width; use --model mobilenet_v2.")
-    if spec.recipe == "prune" and not spec.width < source.width:
-        raise TrainError(f"--recipe prune makes a narrower network: --width must be below {source.width}.")
-    if spec.recipe == "widen" and not spec.width > source.width:
-        raise TrainError(f"--recipe widen makes a wider network: --width must be above {source.width}.")
-    from mnv2_core.images.augment import load_bank
     from mnv2_core.models import width_family
-    from mnv2_core.train.loop import bank_logits
 
     assert samples is not None and state_dir is not None
     # Keyed on what shapes the start alone, so that a run with other epochs or lr reuses a pruned network.
@@ -65,32 +56,57 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
         how["provenance"] = {"derived": blob["steps"]}
         log(f"{spec.recipe}: start model from {cached}")
         return student, how
+    student, steps = _derive_width(spec, source.model, how["preprocess"].at(spec.fit.resolution), samples, log)
+    atomic_torch_save({"state_dict": student.state_dict(), "steps": steps}, cached)
+    how["provenance"] = {"derived": steps}
+    return student, how
+
+
+def _check_widths(spec: RunSpec, width: float | None) -> None:
+    """Refuse, in one sentence, a derivation that cannot go from ``width`` to the asked one."""
+    if spec.recipe == "finetune":
+        if width != spec.width:
+            raise TrainError(f"--recipe finetune keeps the width: {spec.start_from.name} is width {width}.")
+        return
+    if not get_spec(spec.model).has_widths:
+        raise TrainError("--recipe prune and widen change a MobileNetV2's width; use --model mobilenet_v2.")
+    if spec.recipe == "prune" and not spec.width < width:
+        raise TrainError(f"--recipe prune makes a narrower network: --width must be below {width}.")
+    if spec.recipe == "widen" and not spec.width > width:
+        raise TrainError(f"--recipe widen makes a wider network: --width must be above {width}.")
+
+
+def _derive_width(spec: RunSpec, source: nn.Module, preprocess: Preprocess, samples: dict[str, list[tuple[Path, int]]],
+                  log) -> tuple[nn.Module, dict[str, Any]]:
+    """Prune or widen ``source`` to ``spec.width``, measuring valid top-1 after each step (the Training page's
+    lesson)."""
+    from mnv2_core.images.augment import load_bank
+    from mnv2_core.models import width_family
+    from mnv2_core.train.inference import bank_logits
+
     started = time.perf_counter()
-    preprocess = how["preprocess"].at(spec.fit.resolution)
     valid = load_bank(samples["valid"], preprocess.resize, eval_crop=preprocess.resolution, desc=DECODE_VALID)
 
     def validtop1(model: nn.Module) -> float:
         return top1(bank_logits(model, valid, preprocess, torch.device("cpu")), valid.labels)
 
-    steps: dict[str, Any] = {"source": spec.start_from.name, "source_valid_top1": validtop1(source.model)}
+    steps: dict[str, Any] = {"source": spec.start_from.name, "source_valid_top1": validtop1(source)}
     if spec.recipe == "widen":
-        student = width_family.widen(source.model, spec.width, seed=spec.fit.seed)
+        student = width_family.widen(source, spec.width, seed=spec.fit.seed)
         steps["widened_valid_top1"] = validtop1(student)
         log(f"widen: valid top-1 {steps['source_valid_top1']:.2%} (1.0) -> {steps['widened_valid_top1']:.2%} "
             f"(width {spec.width}, before fine-tuning)")
     else:
         images = calibration_images(samples["train"], PRUNE_PHOTOS, preprocess, seed=spec.fit.seed)
-        copied, _ = width_family.prune(source.model, spec.width, images, refit=False)
+        copied, _ = width_family.prune(source, spec.width, images, refit=False)
         steps["copied_valid_top1"] = validtop1(copied)
-        student, plan = width_family.prune(source.model, spec.width, images, log=log)
+        student, plan = width_family.prune(source, spec.width, images, log=log)
         steps["refit_valid_top1"] = validtop1(student)
         steps["calibration_photos"] = len(images)
         log(f"prune: valid top-1 {steps['source_valid_top1']:.2%} (source) -> {steps['copied_valid_top1']:.2%} "
             f"(channels kept, weights copied) -> {steps['refit_valid_top1']:.2%} (least-squares refit)")
     steps["seconds"] = round(time.perf_counter() - started, 1)
-    atomic_torch_save({"state_dict": student.state_dict(), "steps": steps}, cached)
-    how["provenance"] = {"derived": steps}
-    return student, how
+    return student, steps
 
 
 PRUNE_PHOTOS = 512

@@ -18,6 +18,9 @@ from typing import Callable
 import torch
 from torch import nn
 
+from mnv2_core.images.augment import ImageBank, eval_batch
+from mnv2_core.images.views import Preprocess
+
 Batch = Callable[[torch.Tensor], torch.Tensor]
 MIN_IMAGES_FOR_EXPORT = 200  # below this, the export (seconds) costs more than a faster engine saves
 TRIAL_IMAGES = 8
@@ -86,3 +89,21 @@ def pass_engine(module: nn.Module, resolution: int, *, images: int,
     if not torch.allclose(got, expected, rtol=1e-3, atol=1e-3 * float(expected.abs().max()) + 1e-6):
         return PassEngine(eager, "torch", rates, note="ONNX Runtime's outputs differ from eager's")
     return PassEngine({"torch": eager, "onnxruntime": ort}[fastest], fastest, rates)
+
+
+@torch.inference_mode()
+def bank_logits(model: nn.Module, bank: ImageBank, preprocess: Preprocess, device: torch.device,
+                batch_size: int = 128, *, fastest: bool = False) -> torch.Tensor:
+    """Logits of ``model`` on every image of ``bank`` with the test recipe (resize, centre crop); always float32.
+
+    ``fastest``: on the engine timed faster here (:mod:`mnv2_core.train.inference`), for a finished model's test
+    scores. Validation during training stays in eager PyTorch: one engine for every epoch keeps a resumed run's
+    numbers equal to an uninterrupted one's, and an export per epoch would cost more than it saves."""
+    model.eval()
+    engine = pass_engine(model, preprocess.resolution, images=len(bank) if fastest else 0, device=device)
+    out = []
+    for start in range(0, len(bank), batch_size):
+        index = torch.arange(start, min(start + batch_size, len(bank)))
+        x = preprocess.normalize(eval_batch(bank, index, preprocess.resolution).to(device, non_blocking=True))
+        out.append(engine.batch(x).float().cpu())
+    return torch.cat(out)

@@ -22,12 +22,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from mnv2_core.files import atomic_torch_save
-from mnv2_core.images.augment import ImageBank, eval_batch, train_batch
+from mnv2_core.images.augment import ImageBank, train_batch
 from mnv2_core.images.phone import phone_batch
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
 from mnv2_core.train.distill import Teacher, distill_loss
 from mnv2_core.train.epochs import keep_if_better, lr_at, write_history_csv
+from mnv2_core.train.inference import bank_logits
 
 @dataclass
 class FitConfig:
@@ -66,26 +67,6 @@ class FitResult:
     resumed_from: int = 0  # epochs already done when this process started
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-@torch.inference_mode()
-def bank_logits(model: nn.Module, bank: ImageBank, preprocess: Preprocess, device: torch.device,
-                batch_size: int = 128, *, fastest: bool = False) -> torch.Tensor:
-    """Logits of ``model`` on every image of ``bank`` with the test recipe (resize, centre crop); always float32.
-
-    ``fastest``: on the engine timed faster here (:mod:`mnv2_core.train.inference`), for a finished model's test
-    scores. Validation during training stays in eager PyTorch: one engine for every epoch keeps a resumed run's
-    numbers equal to an uninterrupted one's, and an export per epoch would cost more than it saves."""
-    from mnv2_core.train.inference import pass_engine
-
-    model.eval()
-    engine = pass_engine(model, preprocess.resolution, images=len(bank) if fastest else 0, device=device)
-    out = []
-    for start in range(0, len(bank), batch_size):
-        index = torch.arange(start, min(start + batch_size, len(bank)))
-        x = preprocess.normalize(eval_batch(bank, index, preprocess.resolution).to(device, non_blocking=True))
-        out.append(engine.batch(x).float().cpu())
-    return torch.cat(out)
 
 
 def augmented_batch(bank: ImageBank, index: torch.Tensor, cfg: FitConfig, gen: torch.Generator) -> torch.Tensor:
@@ -184,6 +165,25 @@ def _resume_or_start(model: nn.Module, optimizer: torch.optim.Optimizer, gen: to
     return saved["rows"], saved["best"], saved["epoch"]
 
 
+def _prepare(model: nn.Module, teacher: Teacher | None, cfg: FitConfig,
+             device: torch.device) -> tuple[torch.optim.Optimizer, torch.Generator]:
+    """Both networks on the device, channels-last; the optimiser over what trains; the run's seeded generator."""
+    model.to(device).to(memory_format=torch.channels_last)
+    if teacher is not None:
+        teacher.model.to(device).to(memory_format=torch.channels_last).eval()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                                  weight_decay=cfg.weight_decay)
+    return optimizer, torch.Generator().manual_seed(cfg.seed)
+
+
+def _save_state(state_file: Path, cfg: FitConfig, phase: int, epoch: int, rows: list[dict[str, Any]],
+                best: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer, gen: torch.Generator) -> None:
+    """Everything a resumed run needs to end with the same numbers as an uninterrupted one, written atomically."""
+    atomic_torch_save({"config": asdict(cfg), "phase": phase, "epoch": epoch, "rows": rows, "best": best,
+                       "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                       "generator": gen.get_state()}, state_file)
+
+
 def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *, preprocess: Preprocess, phase: int,
         device: torch.device, state_file: Path, csv_file: Path | None = None, teacher: Teacher | None = None,
         history: list[dict[str, Any]] | None = None, stop_after: int | None = None,
@@ -201,12 +201,7 @@ def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *,
     from mnv2_core.progress import Bar
 
     started = time.perf_counter()
-    model.to(device).to(memory_format=torch.channels_last)
-    if teacher is not None:
-        teacher.model.to(device).to(memory_format=torch.channels_last).eval()
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
-                                  weight_decay=cfg.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    optimizer, gen = _prepare(model, teacher, cfg, device)
     steps = math.ceil(len(train) / cfg.batch_size)
     total, warmup = cfg.epochs * steps, round(cfg.warmup_epochs * steps)
     earlier = list(history or [])
@@ -231,14 +226,12 @@ def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *,
             log(f"phase {phase} epoch {epoch:3d}/{cfg.epochs}  loss {loss:.4f}  train top-1 {train_top1:.2%}  "
                 + _describe(scores))
             best = keep_if_better(best, scores["score"], epoch, model, valid_top1=scores["valid_top1"])
-            atomic_torch_save({"config": asdict(cfg), "phase": phase, "epoch": epoch, "rows": rows, "best": best,
-                               "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                               "generator": gen.get_state()}, state_file)
+            _save_state(state_file, cfg, phase, epoch, rows, best, model, optimizer, gen)
             if csv_file is not None:
                 write_history_csv(earlier + rows, csv_file)
     finished = len(rows) == cfg.epochs
     if finished:
         model.load_state_dict(best["state"])
     model.eval()
-    return FitResult(earlier + rows, best.get("valid_top1", best["top1"]), best["epoch"], resumed_from, time.perf_counter() - started,
-                     {"finished": finished})
+    return FitResult(earlier + rows, best.get("valid_top1", best["top1"]), best["epoch"], resumed_from,
+                     time.perf_counter() - started, {"finished": finished})

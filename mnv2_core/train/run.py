@@ -59,7 +59,7 @@ class RunResult:
 def phone_proxy_scores(model: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess,
                        device: torch.device | str = "cpu") -> dict[str, float]:
     """Top-1 and top-5 on the phone proxy of ``samples`` (:mod:`mnv2_core.images.phone`)."""
-    from mnv2_core.train.loop import bank_logits
+    from mnv2_core.train.inference import bank_logits
 
     bank = proxy_bank(samples, preprocess.resolution, desc=PHONE_STEP)
     report = classification_report(bank_logits(model, bank, preprocess, torch.device(device), fastest=True),

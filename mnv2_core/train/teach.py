@@ -123,16 +123,10 @@ def _split(count: int) -> tuple[list[int], list[int]]:
     return [i for i in range(count) if i not in held], held
 
 
-def teach(model: nn.Module, preprocess: Preprocess, classes: Sequence[tuple[str, Sequence[Image.Image]]], *,
-          backbone: str, cfg: TeachConfig = TeachConfig(),
-          on_epoch: Callable[[dict[str, float], int], None] | None = None,
-          on_features: Callable[[int, int], None] | None = None) -> TaughtModel:
-    """Train a linear head for ``classes`` [(name, photos)] on ``model``'s features; ``on_epoch(row, epochs)``
-    after each epoch (for a live curve), ``on_features(done, total)`` as photos go through the backbone."""
-    import time
-
-    check_classes(classes)
-    start = time.perf_counter()
+def _features_split(model: nn.Module, preprocess: Preprocess, classes: Sequence[tuple[str, Sequence[Image.Image]]],
+                    on_features: Callable[[int, int], None] | None) -> tuple[torch.Tensor, ...]:
+    """Training features (each photo and its mirror image) and labels, and the held-out photos' features and labels:
+    one photo in five per class is held out for the check."""
     train_x, train_y, held_x, held_y = [], [], [], []
     total, done = sum(len(p) for _, p in classes), 0
     for label, (_, photos) in enumerate(classes):
@@ -146,8 +140,20 @@ def teach(model: nn.Module, preprocess: Preprocess, classes: Sequence[tuple[str,
         done += len(photos)
         if on_features:
             on_features(done, total)
-    x, y = torch.cat(train_x), torch.cat(train_y)
-    hx, hy = torch.cat(held_x), torch.cat(held_y)
+    return torch.cat(train_x), torch.cat(train_y), torch.cat(held_x), torch.cat(held_y)
+
+
+def teach(model: nn.Module, preprocess: Preprocess, classes: Sequence[tuple[str, Sequence[Image.Image]]], *,
+          backbone: str, cfg: TeachConfig = TeachConfig(),
+          on_epoch: Callable[[dict[str, float], int], None] | None = None,
+          on_features: Callable[[int, int], None] | None = None) -> TaughtModel:
+    """Train a linear head for ``classes`` [(name, photos)] on ``model``'s features; ``on_epoch(row, epochs)``
+    after each epoch (for a live curve), ``on_features(done, total)`` as photos go through the backbone."""
+    import time
+
+    check_classes(classes)
+    start = time.perf_counter()
+    x, y, hx, hy = _features_split(model, preprocess, classes, on_features)
     # Unit-length features: with a few dozen photos, per-feature statistics are too noisy to standardise by
     # (a feature that is nearly constant on them would dominate a new photo).
     torch.manual_seed(cfg.seed)
