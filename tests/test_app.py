@@ -78,7 +78,17 @@ def test_classify_upload_then_change_width_precision_and_classes(sample_flower: 
     assert not _blocking_warnings(at)
 
 
-def test_a_model_without_trained_weights_is_listed_but_does_not_answer(sample_flower: Path) -> None:
+def test_a_model_without_trained_weights_is_listed_but_does_not_answer(sample_flower: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnv2_core import config
+
+    # Every model ships a flower checkpoint: take ResNet50's away, as on a clone where it was never trained.
+    shipped = tmp_path / "checkpoints"
+    shipped.mkdir()
+    for path in config.CHECKPOINT_DIR.glob("*.pt"):
+        if not path.name.startswith("resnet50"):
+            (shipped / path.name).symlink_to(path)
+    monkeypatch.setattr(config, "CHECKPOINT_DIR", shipped)
     at = _upload(_app(), sample_flower.name, sample_flower.read_bytes())
     assert "ResNet50 (not trained)" in at.selectbox(key="model").options
     at.selectbox(key="model").set_value("resnet50").run()

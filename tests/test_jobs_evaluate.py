@@ -33,7 +33,7 @@ def test_evaluate_scores_the_shipped_checkpoint_clean_and_on_the_phone_proxy(two
     assert row["top1"] <= row["top5"] and isinstance(row["recorded_top1"], float)
 
 
-def test_evaluate_refuses_a_model_with_no_trained_checkpoint(two_class_test_split: Path) -> None:
+def test_evaluate_refuses_a_model_with_no_trained_checkpoint(two_class_test_split: Path, offline: Path) -> None:
     with pytest.raises(ValueError, match="nothing to evaluate"):
         evaluate("resnet50", None, data=two_class_test_split)
 
