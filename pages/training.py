@@ -13,7 +13,7 @@ from mnv2_core.jobs.comparison_views import from_scratch_curves, from_scratch_ta
 from mnv2_core.measure.run_report import learning_curves, phase_summaries, run_summary, worst_classes_first
 from mnv2_core.jobs.training import DEFAULT_HEAD_EPOCHS, job_status, missing_data, start_transfer
 from mnv2_core.models import MOBILENET_WIDTHS
-from mnv2_core.models.weights import MAX_SHIPPED_BYTES
+from mnv2_core.models.weights import MAX_INT8_SHIPPED_BYTES, MAX_SHIPPED_BYTES
 from mnv2_core.progress import DONE
 from pages.common import MODEL_CHOICES, run_through_app, show_user_error
 
@@ -67,7 +67,8 @@ def _train_here() -> None:
                "network turns every training photo into features once (cached), a new linear head learns from them, "
                "and the result is measured on the test split and recorded below. It becomes that model's flower "
                "checkpoint if it beats the one there on the valid split (in assets/ up to "
-               f"{MAX_SHIPPED_BYTES / 1e6:.0f} MB, else in this machine's checkpoint folder). It runs as its own "
+               f"{MAX_SHIPPED_BYTES / 1e6:.0f} MB in fp16 or {MAX_INT8_SHIPPED_BYTES / 1e6:.0f} MB as per-channel int8 "
+               "weights, else in this machine's checkpoint folder). It runs as its own "
                "process, the same command as the CLI, so it goes on if this tab closes.")
     if missing:
         with st.expander(f"No ImageNet weights here for {len(missing)} model(s)"):
@@ -109,12 +110,13 @@ if scratch:
         "No ImageNet weights exist on this machine for ResNet18, ResNet50 or EfficientNet-B0, so the fair comparison "
         "trains every architecture, MobileNetV2 1.0 included, from random weights by one recipe on the flower photos "
         "alone, helped by the transfer-learned MobileNetV2 1.0 as a *teacher* (its softened answers are part of each "
-        "student's target). Compare these with the ImageNet-started MobileNetV2s above it: on 6,552 photos, "
+        "student's target). Compare these with the ImageNet-started MobileNetV2s below: on 6,552 photos, "
         "starting from ImageNet is worth far more than the architecture.")
     st.table(pd.DataFrame(scratch).style.format({"Test %": "{:.1f}", "Best valid %": "{:.1f}", "s per epoch": "{:.0f}",
                                                  "Minutes": "{:.0f}"}, na_rep="–").hide(axis="index"))
     curves = px.line(pd.DataFrame(from_scratch_curves(runs)), x="epoch", y="valid top-1 %", color="Model",
-                     markers=True, title="Valid top-1 per epoch, from scratch")
+                     markers=True, log_x=True, title="Valid top-1 per epoch, from scratch (epochs on a log scale: "
+                                                     "LeNet-5's recipe runs 100)")
     curves.update_layout(height=460, font=dict(size=15), yaxis=dict(range=[0, 100]),
                          legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
     st.plotly_chart(curves, key="scratch_curves")
