@@ -4,7 +4,7 @@ softened outputs join the labels, loss = alpha * T^2 * KL(teacher_T || student_T
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -12,8 +12,12 @@ from torch.nn import functional as F
 
 from mnv2_core.images.views import Preprocess
 
-if TYPE_CHECKING:
-    from mnv2_core.train.loop import FitConfig
+class DistillSettings(Protocol):
+    """What the loss reads of a phase's configuration (:class:`mnv2_core.train.loop.FitConfig` has them)."""
+
+    distill_temperature: float
+    distill_alpha: float
+    label_smoothing: float
 
 
 @dataclass
@@ -24,7 +28,7 @@ class Teacher:
     preprocess: Preprocess
 
 
-def distill_loss(student: torch.Tensor, teacher: torch.Tensor, target: torch.Tensor, cfg: FitConfig) -> torch.Tensor:
+def distill_loss(student: torch.Tensor, teacher: torch.Tensor, target: torch.Tensor, cfg: DistillSettings) -> torch.Tensor:
     """Soft targets at temperature T (scaled by T^2 so gradients keep their size) plus smoothed hard labels."""
     t = cfg.distill_temperature
     soft = F.kl_div(F.log_softmax(student / t, 1), F.log_softmax(teacher / t, 1), reduction="batchmean",
