@@ -30,7 +30,8 @@ def _comparison() -> list[ComparisonRow]:
     rows = comparison_rows()
     if untimed(rows):
         bar = st.progress(0.0, text=f"Timing the models on this CPU ({this_cpu().title}), first visit only...")
-        time_missing_once(lambda i, n, what: bar.progress(i / max(n, 1), text=f"Timing {what} on this CPU ({i + 1}/{n})"))
+        time_missing_once(lambda i, n, what: bar.progress(i / max(n, 1), text=f"Timing {what} on this CPU "
+                                                                            f"({min(i + 1, n)}/{n})"))
         bar.empty()
         rows = comparison_rows()
     return rows
@@ -44,11 +45,14 @@ def _log_ticks(log_range: tuple[float, float]) -> list[float]:
             if log_range[0] <= math.log10(m * 10 ** e) <= log_range[1]]
 
 
-def _tradeoff(rows: list[ComparisonRow], x: str, x_title: str, title: str) -> go.Figure:
-    """Test top-1 against ``x`` (log axis), one point per model, the Pareto frontier, labels that never overprint."""
+def _tradeoff(rows: list[ComparisonRow], x: str, x_title: str, title: str) -> go.Figure | None:
+    """Test top-1 against ``x`` (log axis), one point per model, the Pareto frontier, labels that never overprint;
+    None when no model has both figures yet."""
     import math
 
     points = chart_points(rows, x)
+    if not points:
+        return None
     xs, ys = [p[1] for p in points], [p[2] for p in points]
     x_range = (math.log10(min(xs)) - 0.25, math.log10(max(xs)) + 0.25)
     y_range = (max(0.0, min(ys) - 10), 104.0)
@@ -77,7 +81,11 @@ def _tradeoff(rows: list[ComparisonRow], x: str, x_title: str, title: str) -> go
     return fig
 
 
-rows = _comparison()
+try:
+    rows = _comparison()
+except (ValueError, RuntimeError, OSError) as exc:  # a checkpoint or engine that fails here: one sentence
+    show_user_error(exc)
+    rows = comparison_rows()
 for sentence in lesson(rows):
     st.markdown(f"##### {sentence}")
 FORMATS = {"px": "{:.0f}", "Test %": "{:.1f}", "Phone %": "{:.1f}", "ImageNet %": "{:.1f}", "Params M": "{:.2f}",
@@ -90,10 +98,12 @@ st.caption(
     f"size. Latency: batch 1, median ms on this CPU ({this_cpu().title}), the fastest engine timed here "
     f"(INT8 only where an INT8 model is shipped; the engines are in the detail below). Efficiency: test top-1 per million params and per GMAC. "
     f"ImageNet top-1: published, see the sources below the charts.")
-st.plotly_chart(_tradeoff(rows, "fp32_ms", "FP32 latency on this CPU (ms, log scale)", "Accuracy against latency"),
-                key="acc_latency", width="stretch")
-st.plotly_chart(_tradeoff(rows, "params", "Params (millions, log scale)", "Accuracy against params"),
-                key="acc_params", width="stretch")
+for key, x, x_title, title in (("acc_latency", "fp32_ms", "FP32 latency on this CPU (ms, log scale)",
+                                 "Accuracy against latency"),
+                                ("acc_params", "params", "Params (millions, log scale)", "Accuracy against params")):
+    figure = _tradeoff(rows, x, x_title, title)
+    if figure is not None:
+        st.plotly_chart(figure, key=key, width="stretch")
 st.caption("One point per model at its fastest FP32 engine here; circles started from ImageNet weights (transfer-"
            "learned, or cut or widened from the transfer-learned 1.0), squares were trained from scratch on the flowers. The dashed line is the Pareto frontier: no model is both faster "
            "(or smaller) and more accurate than a model on it.")
@@ -167,9 +177,9 @@ with st.form("bench"):
     runs = c2[0].slider("Timed runs", 5, 100, 20, key="bench_runs")
     warmup = c2[1].slider("Warm-up runs", 1, 20, 3, key="bench_warmup")
     threads = c2[2].number_input("Threads", 1, 64, value=None, placeholder="torch default", key="bench_threads")
-    go = st.form_submit_button("Run benchmark", type="primary")
+    run_clicked = st.form_submit_button("Run benchmark", type="primary")
 
-if go:
+if run_clicked:
     from mnv2_core.jobs.benchmark import expand_configs, run_benchmark
 
     configs = expand_configs(models, widths, precisions, engines)

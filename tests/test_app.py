@@ -145,11 +145,12 @@ def test_benchmark_runs_a_small_model() -> None:
 
 def test_benchmark_on_a_cpu_not_measured_yet_times_the_comparison_on_open_and_shows_its_engines(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnv2_core.jobs import comparison
     from mnv2_core.jobs.comparison import comparison_rows, untimed
     from mnv2_core.runtime import timings
 
     monkeypatch.setattr(timings, "timings_dir", lambda: tmp_path)  # a CPU this project has not measured
-    monkeypatch.setattr(timings, "TRIAL_SECONDS", 0.05)
+    monkeypatch.setattr(comparison, "SWEEP_TRIAL_SECONDS", 0.05)
     assert untimed(comparison_rows())
     at = _app("pages/benchmark.py")
     assert not untimed(comparison_rows()), "opening the page times every trained model here"

@@ -168,7 +168,7 @@ def untimed(rows: list[ComparisonRow]) -> list[tuple[Entry, str]]:
     """(entry, precision) pairs this CPU has no timing for yet: FP32 for every trained model, INT8 where shipped."""
     missing = []
     for row in rows:
-        if row.checkpoint is None:
+        if row.checkpoint is None or row.test_top1 is None:  # untrained, or a file that does not read: never timed
             continue
         if row.fp32_ms is None:
             missing.append((row.entry, "fp32"))
@@ -184,13 +184,24 @@ def time_missing(missing: list[tuple[Entry, str]],
     from mnv2_core.models.model_config import ModelConfig
     from mnv2_core.runtime.predictor import Predictor
 
+    from mnv2_core.runtime import timings
+
     for i, (entry, precision) in enumerate(missing):
         if progress:
             progress(i, len(missing), f"{entry.title} {precision.upper()}")
-        loaded = load_flower_model(entry.model, entry.width, entry.init)
-        Predictor(ModelConfig(entry.model, entry.width, precision), loaded=loaded, trial_seconds=SWEEP_TRIAL_SECONDS)
-    if progress:
-        progress(len(missing), len(missing), "done")
+        try:
+            loaded = load_flower_model(entry.model, entry.width, entry.init)
+            predictor = Predictor(ModelConfig(entry.model, entry.width, precision), loaded=loaded,
+                                  trial_seconds=SWEEP_TRIAL_SECONDS)
+        except (ValueError, RuntimeError, OSError):  # one model that cannot run here leaves the rest to be timed
+            continue
+        if not predictor.measured_here:  # one engine only (nothing to choose): record its time all the same
+            stats = predictor.warm_latency()
+            timings.save_timings([{"model": entry.model, "width": loaded.width, "precision": precision,
+                                   "engine": predictor.engine, "variant": predictor.variant(predictor.engine),
+                                   "resolution": predictor.resolution, "median_ms": stats.median_ms,
+                                   "p90_ms": stats.p90_ms, "runs": stats.runs, "threads": stats.threads}],
+                                 "the comparison's first-visit sweep")
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:

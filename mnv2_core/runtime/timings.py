@@ -116,7 +116,8 @@ def timings_table(cpu: machine.CpuIdentity | None = None) -> list[dict[str, Any]
     within each (model, width, precision)."""
     from mnv2_core.models.model_config import ENGINE_TITLES, config_title
 
-    rows = [{"title": config_title(r["model"], r.get("width"), str(r["precision"]), variant=r.get("variant")),
+    rows = [{"title": config_title(r["model"], r.get("width"), str(r["precision"]), variant=r.get("variant"))
+                      + (f" {r['resolution']} px" if r.get("resolution") else ""),
              "engine": ENGINE_TITLES.get(r["engine"], r["engine"]), "median_ms": r["median_ms"],
              "p90_ms": r.get("p90_ms"), "source": r.get("source"), "date": r.get("date")}
             for r in measured_timings(cpu) if "median_ms" in r and "model" in r]

@@ -15,7 +15,8 @@ from mnv2_core.models import stored_weights, weights
 from mnv2_core.train.features import evaluate_model
 from mnv2_core.train.spec import MAX_SHIPPED_BYTES, RunSpec
 
-CHECKPOINT_STEP = "test (fp16 checkpoint)"
+CHECKPOINT_STEP = "test (fp16 checkpoint)"  # the stored file the app loads (int8 weights for large networks)
+FP16_STEP = "test (fp16 weights, beside int8)"
 
 
 def _ship(ckpt: Path, valid_top1: float, *, replace: bool = False) -> tuple[bool, str]:
@@ -79,9 +80,9 @@ def score_checkpoint(ckpt: Path, staged: Path, samples: list[tuple[Path, int]], 
     int8 storage, the fp16 file's, to show what the compact storage costs)."""
     loaded = weights.load_checkpoint_file(ckpt)
     y_test = torch.tensor([y for _, y in samples])
+    storage = loaded.info.meta.get("storage", stored_weights.FP16)
     reloaded = classification_report(evaluate_model(loaded.model.to(device), samples, preprocess,
                                                     desc=CHECKPOINT_STEP, device=device), y_test)
-    storage = loaded.info.meta.get("storage", stored_weights.FP16)
     log(f"{storage} checkpoint, end to end: test top-1 {reloaded['top1']:.2%}  top-5 {reloaded['top5']:.2%}  "
         f"({ckpt.stat().st_size / 1e6:.2f} MB)")
     if reloaded["top1"] < test["top1"]:
@@ -91,12 +92,16 @@ def score_checkpoint(ckpt: Path, staged: Path, samples: list[tuple[Path, int]], 
              "fp32_test_top5": test["top5"]}
     if storage != stored_weights.FP16 and staged.is_file():  # what the compact storage costs, measured
         fp16 = classification_report(evaluate_model(weights.load_checkpoint_file(staged).model.to(device), samples,
-                                                    preprocess, desc=CHECKPOINT_STEP, device=device), y_test)
+                                                    preprocess, desc=FP16_STEP, device=device), y_test)
         stamp |= {"fp16_test_top1": fp16["top1"], "fp16_test_top5": fp16["top5"]}
         log(f"the same weights in fp16: test top-1 {fp16['top1']:.2%} ({100 * (reloaded['top1'] - fp16['top1']):+.2f} "
             f"points for {storage})")
-    for path in {ckpt, staged}:
-        if path.is_file():
-            weights.update_checkpoint_meta(path, **stamp)
+    if ckpt.is_file():
+        weights.update_checkpoint_meta(ckpt, **stamp)
+    if staged.is_file() and staged != ckpt:  # the fp16 file keeps its own figures
+        own = {"test_top1": stamp.get("fp16_test_top1", stamp["test_top1"]),
+               "test_top5": stamp.get("fp16_test_top5", stamp["test_top5"])}
+        weights.update_checkpoint_meta(staged, **{**stamp, **own})
+    staged.with_suffix(".int8.pt").unlink(missing_ok=True)  # shipped (or not) by now: no 24 MB copy left behind
     return {**reloaded, "storage": storage, **({"fp16_top1": stamp["fp16_test_top1"]} if "fp16_test_top1" in stamp
                                                else {})}
