@@ -38,8 +38,9 @@ class Canvas:
         return px, py
 
     def box(self, text: str, cx: float, cy: float) -> tuple[float, float, float, float]:
-        """The label's box (left, top, right, bottom) centred on (cx, cy); about 0.6 em per character."""
-        w, h = 0.6 * self.font_px * len(text) + 6, 1.3 * self.font_px + 4
+        """The label's box (left, top, right, bottom) centred on (cx, cy), with a margin: about 0.62 em per
+        character, and a line and a half high."""
+        w, h = 0.62 * self.font_px * len(text) + 10, 1.5 * self.font_px + 6
         return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
 
@@ -52,8 +53,9 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
 def _offsets() -> list[tuple[float, float]]:
     """Candidate label centres around a point, nearest first, in eight directions at growing distances."""
     out = []
-    for distance in (26, 40, 58, 80, 105, 135):
-        for angle in (0, 180, -30, 30, 150, -150, -90, 90, -60, 60, -120, 120):
+    angles = sorted(range(-180, 180, 15), key=lambda a: (min(abs(a), abs(180 - abs(a))) % 90 != 0, abs(abs(a) - 90)))
+    for distance in (26, 40, 58, 80, 105, 135, 170, 210):
+        for angle in angles:
             out.append((distance * 1.6 * math.cos(math.radians(angle)), distance * math.sin(math.radians(angle))))
     return out
 

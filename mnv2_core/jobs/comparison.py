@@ -185,18 +185,22 @@ def time_missing(missing: list[tuple[Entry, str]],
     from mnv2_core.runtime.predictor import Predictor
 
     from mnv2_core.runtime import timings
+    from mnv2_core.runtime.workers import model_slot
 
     for i, (entry, precision) in enumerate(missing):
         if progress:
             progress(i, len(missing), f"{entry.title} {precision.upper()}")
-        try:
-            loaded = load_flower_model(entry.model, entry.width, entry.init)
-            predictor = Predictor(ModelConfig(entry.model, entry.width, precision), loaded=loaded,
-                                  trial_seconds=SWEEP_TRIAL_SECONDS)
-        except (ValueError, RuntimeError, OSError):  # one model that cannot run here leaves the rest to be timed
-            continue
-        if not predictor.measured_here:  # one engine only (nothing to choose): record its time all the same
-            stats = predictor.warm_latency()
+        # A slot of the app's model pool: a timing that shared the cores with other model work (the default
+        # model's warm-up, a student's answer) would be off by the share it lost.
+        with model_slot():
+            try:
+                loaded = load_flower_model(entry.model, entry.width, entry.init)
+                predictor = Predictor(ModelConfig(entry.model, entry.width, precision), loaded=loaded,
+                                      trial_seconds=SWEEP_TRIAL_SECONDS)
+            except (ValueError, RuntimeError, OSError):  # one model that cannot run here: the rest are timed
+                continue
+            stats = None if predictor.measured_here else predictor.warm_latency()
+        if stats is not None:  # one engine only (nothing to choose): record its time all the same
             timings.save_timings([{"model": entry.model, "width": loaded.width, "precision": precision,
                                    "engine": predictor.engine, "variant": predictor.variant(predictor.engine),
                                    "resolution": predictor.resolution, "median_ms": stats.median_ms,
