@@ -26,3 +26,18 @@ def test_a_lone_point_keeps_its_label_next_to_it() -> None:
     canvas = Canvas(760, 390, (0.0, 2.0), (0.0, 100.0), x_log=True)
     (p,) = place_labels([(10.0, 50.0)], ["ResNet18"], canvas)
     assert abs(p.ax) + abs(p.ay) <= 60
+
+
+def test_no_leader_line_runs_through_another_point() -> None:
+    import math
+
+    from mnv2_core.plot_labels import _line_crosses
+
+    # two points side by side at the top right, as MobileNetV2 1.0 and 1.4 on the latency chart
+    points, texts = [(3.2, 96.1), (6.8, 96.1), (2.4, 93.2)], ["MobileNetV2 1.0", "MobileNetV2 1.4", "MobileNetV2 0.75"]
+    canvas = Canvas(700, 350, (math.log10(0.03) - 0.25, math.log10(13.5) + 0.25), (37.0, 104.0), x_log=True)
+    placements = place_labels(points, texts, canvas)
+    pixels = [canvas.to_px(x, y) for x, y in points]
+    for i, (p, (px, py)) in enumerate(zip(placements, pixels)):
+        others = [(qx - 9, qy - 9, qx + 9, qy + 9) for j, (qx, qy) in enumerate(pixels) if j != i]
+        assert _line_crosses((px, py), (px + p.ax, py + p.ay), others) == 0, texts[i]

@@ -85,16 +85,6 @@ class ComparisonRow:
 
 
 @functools.lru_cache(maxsize=64)
-def _checkpoint_meta(path: str, mtime_ns: int) -> dict[str, Any]:
-    import torch
-
-    try:
-        return dict(torch.load(path, map_location="cpu", weights_only=True).get("meta", {}))
-    except Exception:  # an unreadable file shows as untrained; loading it elsewhere says why in a sentence
-        return {}
-
-
-@functools.lru_cache(maxsize=64)
 def _counted(model: str, width: float | None, resolution: int) -> tuple[int, int]:
     from mnv2_core.measure.counts import count_macs, count_params
     from mnv2_core.models import build_model
@@ -114,11 +104,11 @@ def _training_words(meta: dict[str, Any], run: dict[str, Any] | None) -> str | N
 def comparison_row(entry: Entry, runs: list[dict[str, Any]] | None = None, cpu=None) -> ComparisonRow:
     """One model's row, from its checkpoint, its run record and this CPU's timings."""
     from mnv2_core.measure.records import load_runs
-    from mnv2_core.models.weights import find_checkpoint
+    from mnv2_core.models.checkpoints import checkpoint_meta, find_checkpoint
     from mnv2_core.runtime.timings import fastest_row
 
     path = find_checkpoint(entry.model, entry.width, "flowers", entry.init)
-    meta = _checkpoint_meta(str(path), path.stat().st_mtime_ns) if path else {}
+    meta = checkpoint_meta(path) if path else {}
     run = next((r for r in (runs if runs is not None else load_runs()) if meta.get("run_id")
                 and r.get("id") == meta["run_id"]), None)
     resolution = meta.get("resolution", meta.get("input_size"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -64,27 +63,17 @@ def comparison_rows(runs: list[dict[str, Any]] | None = None) -> list[dict[str, 
     return rows
 
 
-@functools.lru_cache(maxsize=32)
-def _checkpoint_run_id(path: str, mtime_ns: int) -> str | None:
-    import torch
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True).get("meta", {}).get("run_id")
-    except Exception:  # an unreadable checkpoint names no run; the weights loader reports it to the user
-        return None
-
-
 def shipped_run(model: str, width: float | None, runs: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
     """The run whose checkpoint is the one in assets/checkpoints (the checkpoint names its run); for files that do
     not, the newest run of this model and width that shipped."""
-    from mnv2_core.models.weights import checkpoint_path
+    from mnv2_core.models.checkpoints import checkpoint_meta, checkpoint_path
 
     candidates = [r for r in (runs if runs is not None else load_runs())
                   if r.get("model") == model and r.get("width") == width
                   and r.get("checkpoint", {}).get("shipped", True)]
     path = checkpoint_path(model, width)
     if path.is_file():
-        run_id = _checkpoint_run_id(str(path), path.stat().st_mtime_ns)
+        run_id = checkpoint_meta(path).get("run_id")
         named = [r for r in candidates if r.get("id") == run_id]
         if named:
             return named[0]

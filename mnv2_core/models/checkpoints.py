@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,25 @@ def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any], *, stora
     """Write ``{"state_dict", "meta"}`` atomically, stored as ``storage`` (:mod:`mnv2_core.models.stored_weights`)."""
     blob = stored_weights.pack(model.state_dict(), storage)
     atomic_torch_save({**blob, "meta": {**meta, "storage": storage}}, path)
+
+
+def checkpoint_meta(path: Path) -> dict[str, Any]:
+    """A checkpoint's metadata alone, read once per version of the file ({} for one that does not read: loading it
+    says why, in a sentence)."""
+    path = Path(path)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return dict(_meta(str(path), stamp))
+
+
+@functools.lru_cache(maxsize=64)
+def _meta(path: str, mtime_ns: int) -> dict[str, Any]:
+    try:
+        return dict(torch.load(path, map_location="cpu", weights_only=True).get("meta", {}))
+    except Exception:
+        return {}
 
 
 def update_checkpoint_meta(path: Path, **changes: Any) -> None:
