@@ -65,6 +65,8 @@ def _evaluate_flags(e: argparse.ArgumentParser) -> None:
     e.add_argument("--split", choices=("train", "valid", "test"), default="test")
     e.add_argument("--data", default=None, help="Oxford-102 folder (default: MNV2_DATA or ../shared/data/flowers102)")
     e.add_argument("--no-phone", action="store_true", help="skip the phone proxy")
+    e.add_argument("--no-real", action="store_true",
+                   help="skip the real-photo dev set (default: measured, and recorded in assets/results/real_photos.json)")
     e.add_argument("--open-set", action="store_true",
                    help="instead: choose the 'not sure' threshold on valid, measure it on test and on non-flower "
                         "photos (scikit-image's samples), and record it in assets/results/open_set.json")
@@ -205,16 +207,28 @@ def _evaluate(args: argparse.Namespace) -> int:
         return _open_set(args, widths)
     rows = []
     for width in widths:
-        row = evaluate(args.model, width, split=args.split, data=args.data, phone=not args.no_phone, init=args.init)
+        row = evaluate(args.model, width, split=args.split, data=args.data, phone=not args.no_phone,
+                       real=not args.no_real, init=args.init, command="python -m mnv2_core " + " ".join(sys.argv[1:]))
         rows.append(row)
         if not args.json:
-            phone = (f"  phone proxy {row['phone_top1']:.2%} / {row['phone_top5']:.2%}" if "phone_top1" in row
-                     else "")
-            print(f"{args.model} {width if width is not None else '':<5} {args.split} ({row['images']} images): "
-                  f"top-1 {row['top1']:.2%}  top-5 {row['top5']:.2%}{phone}  [{row['seconds']:.0f} s]")
+            print(_evaluated_line(args.model, width, args.split, row))
     if args.json:
         print(json.dumps(rows, indent=2))
     return 0
+
+
+def _evaluated_line(model: str, width: float | None, split: str, row: dict) -> str:
+    """One line per checkpoint: the split, the phone proxy and the real photos, top-1 / top-5."""
+    line = (f"{model} {width if width is not None else '':<5} {split} ({row['images']} images): top-1 {row['top1']:.2%}"
+            f"  top-5 {row['top5']:.2%}")
+    if "phone_top1" in row:
+        line += f"  phone proxy {row['phone_top1']:.2%} / {row['phone_top5']:.2%}"
+    if "real_top1" in row:
+        line += f"  real photos ({row['real_photos']}) {row['real_top1']:.2%} / {row['real_top5']:.2%}"
+        flagged = row["real_unknown_flagged"]
+        line += (f", 'not sure' on {flagged:.0%} of {row['real_unknown']} flowers outside the 102" if flagged is not None
+                 else ", 'not sure' not measured (evaluate --open-set)")
+    return line + f"  [{row['seconds']:.0f} s]"
 
 
 def _open_set(args: argparse.Namespace, widths: list) -> int:

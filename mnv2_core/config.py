@@ -27,6 +27,11 @@ def data_dir() -> Path:
     return _env_path("MNV2_DATA", _SHARED / "data" / "flowers102")
 
 
+def real_photos_dir() -> Path:
+    """The real-photo dev set: flower photos from outside Oxford-102 with labels.csv. Env: MNV2_REAL_PHOTOS."""
+    return _env_path("MNV2_REAL_PHOTOS", _SHARED / "data" / "real_photos_dev")
+
+
 def weights_dir() -> Path:
     """Folder with the official MobileNetV2 TFLite files (never copied into the repo). Env: MNV2_WEIGHTS."""
     return _env_path("MNV2_WEIGHTS", _SHARED / "weights")

@@ -146,6 +146,8 @@ COLUMNS = {
     "test_top5": st.column_config.NumberColumn("test top-5", format="percent"),
     "phone_top1": st.column_config.NumberColumn("phone proxy top-1", format="percent"),
     "phone_top5": st.column_config.NumberColumn("phone proxy top-5", format="percent"),
+    "real_top1": st.column_config.NumberColumn("real photos top-1", format="percent"),
+    "real_top5": st.column_config.NumberColumn("real photos top-5", format="percent"),
     "valid_top1": st.column_config.NumberColumn("valid top-1", format="percent"),
     "params": st.column_config.NumberColumn("params", format="compact"),
     "macs": st.column_config.NumberColumn("MACs", format="compact"),
@@ -191,8 +193,8 @@ if not_sure:
                "The non-flower photos are scikit-image's sample photos (an astronaut, a cat, coffee, coins, a rocket, "
                "text...). Measured by `python -m mnv2_core evaluate --open-set`.")
 
-chosen = st.selectbox("Run", [r["id"] for r in runs], key="train_run")
-run = next(r for r in runs if r["id"] == chosen)
+chosen = st.selectbox("Run", [r.id for r in runs], key="train_run")
+run = next(r for r in runs if r.id == chosen)
 st.caption(run_summary(run))
 for sentence in phase_summaries(run):
     st.caption(sentence)
@@ -207,7 +209,7 @@ per_class = worst_classes_first(run)
 if per_class:
     st.plotly_chart(px.bar(pd.DataFrame(per_class), x="name", y="accuracy", hover_data=["class_id", "n"],
                            title="Per-class test accuracy (worst first)"), key="per_class")
-confused = pd.DataFrame(run.get("confused", []))
+confused = pd.DataFrame(list(run.confused))
 if not confused.empty:
     st.subheader("Most-confused pairs")
     st.dataframe(confused, hide_index=True)

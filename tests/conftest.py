@@ -33,6 +33,11 @@ def tflite_path() -> Path:
 
 
 @pytest.fixture(scope="session")
+def keras_folder() -> Path:
+    return require_shared_path(config.weights_dir() / "mobilenet_v2_0.35_224_keras_imagenet")
+
+
+@pytest.fixture(scope="session")
 def sample_flower(flowers_dir: Path) -> Path:
     """A fixed real test image (class 50, common dandelion)."""
     return require_shared_path(sorted((flowers_dir / "test" / "50").glob("*.jpg"))[0])
@@ -77,3 +82,8 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setattr(config, "CHECKPOINT_DIR", tmp_path / "checkpoints")
     monkeypatch.setattr(config, "RESULTS_DIR", tmp_path / "results")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def real_photos_dir() -> Path:
+    return require_shared_path(config.real_photos_dir())

@@ -248,7 +248,9 @@ def test_training_page_starts_phase_1_in_the_background_and_shows_its_outcome(
     monkeypatch.setattr(training, "start_transfer", lambda *a, **kw: start(*a, **kw, out=out, data=data))
     at = _app("pages/training.py")
     picker = at.selectbox(key="transfer_model")
-    assert picker.options[0] == "MobileNetV2 1.0 (official TFLite ImageNet, imported)"  # the only ImageNet one here
+    tflite = "MobileNetV2 1.0 (official TFLite ImageNet, imported)"
+    assert picker.options == ["MobileNetV2 0.35 (Keras ImageNet backbone, imported)", tflite]  # the ImageNet ones here
+    picker.set_value(tflite).run()
     assert any("No ImageNet weights here" in e.label for e in at.expander)
     at.slider(key="transfer_epochs").set_value(5)
     at.button(key="transfer_start").click().run()

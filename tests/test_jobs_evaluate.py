@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require_shared_path
 from mnv2_core.jobs.evaluate import evaluate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,11 +27,21 @@ def two_class_test_split(flowers_dir: Path, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_evaluate_scores_the_shipped_checkpoint_clean_and_on_the_phone_proxy(two_class_test_split: Path) -> None:
-    row = evaluate("lenet5", None, data=two_class_test_split)
+def test_evaluate_scores_the_shipped_checkpoint_clean_on_the_phone_proxy_and_on_real_photos(
+        two_class_test_split: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnv2_core import config
+    from mnv2_core.measure.real_photos import load_scores
+
+    require_shared_path(config.real_photos_dir())
+    monkeypatch.setattr(config, "RESULTS_DIR", tmp_path / "results")  # the repository's records stay as they are
+    row = evaluate("lenet5", None, data=two_class_test_split, command="pytest")
     assert row["images"] == 6 and row["checkpoint"].endswith("lenet5_flowers102.pt") and row["resolution"] == 32
-    assert all(0.0 <= row[k] <= 1.0 for k in ("top1", "top5", "phone_top1", "phone_top5"))
-    assert row["top1"] <= row["top5"] and isinstance(row["recorded_top1"], float)
+    assert all(0.0 <= row[k] <= 1.0 for k in ("top1", "top5", "phone_top1", "phone_top5", "real_top1", "real_top5"))
+    assert row["top1"] <= row["top5"] and row["real_top1"] <= row["real_top5"]
+    assert (row["real_photos"], row["real_unknown"]) == (188, 38)
+    assert row["real_unknown_flagged"] is None  # no "not sure" threshold recorded in the empty results folder
+    (saved,) = load_scores()
+    assert (saved.model, saved.top1, saved.command) == ("lenet5", row["real_top1"], "pytest")
 
 
 def test_evaluate_refuses_a_model_with_no_trained_checkpoint(two_class_test_split: Path, offline: Path) -> None:
@@ -39,7 +50,7 @@ def test_evaluate_refuses_a_model_with_no_trained_checkpoint(two_class_test_spli
 
 
 def test_cli_evaluate_prints_one_json_row_per_width(two_class_test_split: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "mnv2_core", "evaluate", "--model", "lenet5", "--no-phone", "--json",
+    out = subprocess.run([sys.executable, "-m", "mnv2_core", "evaluate", "--model", "lenet5", "--no-phone", "--no-real", "--json",
                           "--data", str(two_class_test_split)], cwd=REPO, capture_output=True, text=True,
                          env={**os.environ, "MNV2_DOWNLOAD": "0"}, timeout=300)
     assert out.returncode == 0, out.stderr

@@ -134,8 +134,9 @@ def test_every_width_ships_a_trained_flower_checkpoint_that_scores_as_recorded(w
 
 
 def test_weights_sources_are_one_ordered_list_that_planning_loading_and_words_share() -> None:
-    assert [s.key for s in weights.SOURCES] == ["checkpoint", "torchvision-cache", "timm-cache", "tflite",
+    assert [s.key for s in weights.SOURCES] == ["checkpoint", "torchvision-cache", "timm-cache", "tflite", "keras",
                                                 "torchvision-download", "timm-download"]
+    assert [s.key for s in weights.SOURCES if not s.classifier] == ["keras"]  # a backbone only
     assert list(weights.SOURCE_WORDS) == [s.key for s in weights.SOURCES] + ["untrained"]
     # a flower checkpoint is the first source; ImageNet sources never answer for the flower classes
     assert all(s.find("resnet50", None, "flowers") is None for s in weights.SOURCES[1:])

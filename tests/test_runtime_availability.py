@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import json
 from pathlib import Path
 
@@ -40,7 +42,10 @@ def test_a_model_without_trained_weights_says_why_and_how_to_train_it(offline: P
         available = availability(name, width, "flowers")
         assert not available.trained and "no Oxford-102 checkpoint" in available.reason
         assert available.command.startswith("python -m mnv2_core train")
-    assert "--recipe prune --width 0.5" in availability("mobilenet_v2", 0.5).command
+    from mnv2_core.models.recipes import recipes_for
+
+    (recipe,) = recipes_for("mobilenet_v2", 0.5)  # the shipped 0.5's own recipe
+    assert recipe.flags in availability("mobilenet_v2", 0.5).command
     assert "--recipe widen --width 1.4" in availability("mobilenet_v2", 1.4).command
     assert "--model resnet18" in availability("resnet18").command
     assert "timm publishes them" in availability("mobilenet_v2", 0.5, "imagenet").reason
@@ -66,16 +71,28 @@ def test_the_training_command_asks_for_bf16_only_where_the_cpu_has_it(bf16: bool
     assert ("--bf16" in module.train_command("mobilenet_v2", 0.5)) is bf16
 
 
-def test_the_shipped_recipes_and_the_training_scripts_agree() -> None:
-    from mnv2_core.runtime.availability import PEER_RECIPE, WIDTH_RECIPES
+def test_the_training_scripts_run_every_step_of_the_recipes_table() -> None:
+    from mnv2_core.models.recipes import FAMILY, PEERS, main
 
-    family = (REPO / "scripts" / "train_width_family.sh").read_text().splitlines()
-    for width, (recipe, flags) in WIDTH_RECIPES.items():
-        case = "teacher)" if width == 1.0 else f"{width:g})"
-        (line,) = [line for line in family if line.strip().startswith(case)]
-        assert f"--recipe {recipe}" in line and flags in line, (width, line)
-    peers = (REPO / "scripts" / "train_peers.sh").read_text()
-    assert all(flag in peers.replace("\\\n", " ") for flag in PEER_RECIPE.split(" --"))
+    for script, table in (("train_width_family.sh", FAMILY), ("train_peers.sh", PEERS)):
+        text = (REPO / "scripts" / script).read_text()
+        assert "python -m mnv2_core.models.recipes" in text and "--recipe" not in text  # no flags of its own
+        listed = subprocess.run(["bash", "-c", "python -m mnv2_core.models.recipes --list " + script[6:-3]
+                                 .replace("width_", "")], cwd=REPO, capture_output=True, text=True, check=True)
+        assert listed.stdout.split() == [r.step for r in table]
+    assert main(["no-such-step"]) == 2
+
+
+def test_every_trainable_model_has_a_command_from_the_recipes_table() -> None:
+    from mnv2_core.models import REGISTRY
+    from mnv2_core.runtime.availability import train_command
+
+    for name, spec in REGISTRY.items():
+        for width in spec.widths:
+            command = train_command(name, width)
+            assert command.startswith("python -m mnv2_core train --recipe"), (name, width)
+    assert train_command("mobilenet_v2", 1.0).count("python -m mnv2_core train") == 2  # transfer, then fine-tune
+    assert "--recipe transfer" in train_command("mobilenet_v2", 0.35)
 
 
 def test_phase_1_offers_every_backbone_with_imagenet_weights_and_explains_the_rest(
@@ -86,7 +103,7 @@ def test_phase_1_offers_every_backbone_with_imagenet_weights_and_explains_the_re
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
     ready, missing = transfer_choices(["mobilenet_v2", "resnet18", "lenet5"])
-    assert [(c.model, c.width) for c in ready] == [("mobilenet_v2", 1.0)]
-    assert ready[0].weights == "official TFLite ImageNet, imported"
-    assert len(missing) == 6 and any("LeNet-5" in m and "never trained on ImageNet" in m for m in missing)
+    assert [(c.model, c.width) for c in ready] == [("mobilenet_v2", 0.35), ("mobilenet_v2", 1.0)]
+    assert [c.weights for c in ready] == ["Keras ImageNet backbone, imported", "official TFLite ImageNet, imported"]
+    assert len(missing) == 5 and any("LeNet-5" in m and "never trained on ImageNet" in m for m in missing)
     assert any("ResNet18" in m and "MNV2_DOWNLOAD=0" in m for m in missing)

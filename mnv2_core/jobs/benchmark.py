@@ -159,7 +159,7 @@ def results_frame(rows: list[BenchRow]):
     """Benchmark rows as a table, with the published ImageNet accuracy and its source beside each model."""
     import pandas as pd
 
-    from mnv2_core.measure.records import KIND_LABELS, load_runs, measured_run, run_kind
+    from mnv2_core.measure.records import load_runs, measured_run
     from mnv2_core.models.references import imagenet_reference
 
     runs = load_runs()
@@ -174,9 +174,9 @@ def results_frame(rows: list[BenchRow]):
             "params_m": r.params / 1e6, "macs_m": r.macs / 1e6, "median_ms": r.median_ms, "p90_ms": r.p90_ms,
             "cv": r.cv, "x_ort_fp32": ratio, "threads": r.threads, "runs": r.runs,
             "imagenet_top1": top1, "source": ref.source if top1 is not None else None,
-            "flowers_top1": 100 * flower["metrics"]["test_top1"] if flower else None,
-            "flowers_training": KIND_LABELS[run_kind(flower)] if flower else None,
-            "flowers_run": f"{flower['id']} ({flower.get('recipe')}, init {flower.get('init')})" if flower else None,
+            "flowers_top1": 100 * flower.metrics.test_top1 if flower and flower.metrics.test_top1 else None,
+            "flowers_training": flower.kind_label if flower else None,
+            "flowers_run": f"{flower.id} ({flower.recipe}, init {flower.init})" if flower else None,
         })
     return pd.DataFrame.from_records(records)
 

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from mnv2_core.measure.run_record import IMAGENET_KINDS, KIND_LABELS, RunRecord
 from mnv2_core.models import REGISTRY, model_title
 from mnv2_core.models.references import imagenet_reference
 
@@ -93,15 +94,13 @@ def _counted(model: str, width: float | None, resolution: int) -> tuple[int, int
     return count_params(net), count_macs(net, resolution)
 
 
-def _training_words(meta: dict[str, Any], run: dict[str, Any] | None) -> str | None:
-    from mnv2_core.measure.records import KIND_LABELS, run_kind
-
+def _training_words(meta: dict[str, Any], run: RunRecord | None) -> str | None:
     if run is not None:
-        return KIND_LABELS[run_kind(run)]
+        return run.kind_label
     return KIND_LABELS.get(meta.get("kind"), meta.get("recipe"))
 
 
-def comparison_row(entry: Entry, runs: list[dict[str, Any]] | None = None, cpu=None) -> ComparisonRow:
+def comparison_row(entry: Entry, runs: list[RunRecord] | None = None, cpu=None) -> ComparisonRow:
     """One model's row, from its checkpoint, its run record and this CPU's timings."""
     from mnv2_core.measure.records import load_runs
     from mnv2_core.models.checkpoints import checkpoint_meta, find_checkpoint
@@ -109,10 +108,10 @@ def comparison_row(entry: Entry, runs: list[dict[str, Any]] | None = None, cpu=N
 
     path = find_checkpoint(entry.model, entry.width, "flowers", entry.init)
     meta = checkpoint_meta(path) if path else {}
-    run = next((r for r in (runs if runs is not None else load_runs()) if meta.get("run_id")
-                and r.get("id") == meta["run_id"]), None)
+    run_id = meta.get("run_id")
+    run = next((r for r in (runs if runs is not None else load_runs()) if run_id and r.id == run_id), None)
     resolution = meta.get("resolution", meta.get("input_size"))
-    params, macs = (run or {}).get("params"), (run or {}).get("macs")
+    params, macs = (run.params, run.macs) if run else (None, None)
     if path and resolution and (params is None or macs is None):
         params, macs = _counted(entry.model, entry.width, int(resolution))
     fp32, int8 = (fastest_row(entry.model, entry.width, p, resolution, cpu) if meta else None
@@ -126,13 +125,8 @@ def comparison_row(entry: Entry, runs: list[dict[str, Any]] | None = None, cpu=N
         _from_imagenet(meta, run) if path else None)
 
 
-IMAGENET_KINDS = ("transfer1", "transfer2", "finetune", "prune", "widen")  # the rest start from random weights
-
-
-def _from_imagenet(meta: dict[str, Any], run: dict[str, Any] | None) -> bool:
-    from mnv2_core.measure.records import run_kind
-
-    return (run_kind(run) if run is not None else meta.get("kind")) in IMAGENET_KINDS
+def _from_imagenet(meta: dict[str, Any], run: RunRecord | None) -> bool:
+    return run.from_imagenet if run is not None else meta.get("kind") in IMAGENET_KINDS
 
 
 def _timing(row: dict[str, Any] | None) -> tuple[float | None, str | None]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mnv2_core.jobs.comparison import ComparisonRow, comparison_rows
+from mnv2_core.measure.run_record import PhaseRecord, RunRecord
 
 
 # The table's columns, short enough for a projector: (header, what it holds)
@@ -45,51 +46,48 @@ def chart_points(rows: list[ComparisonRow], x: str) -> list[tuple[ComparisonRow,
     return out
 
 
-def from_scratch_runs(runs: list[dict[str, Any]] | None = None) -> list[tuple[str, dict[str, Any]]]:
+def from_scratch_runs(runs: list[RunRecord] | None = None) -> list[tuple[str, RunRecord]]:
     """(model title, run) for every model of the comparison whose checkpoint was trained from random weights, by the
     run that made that checkpoint."""
     from mnv2_core.measure.records import load_runs
 
     runs = runs if runs is not None else load_runs()
-    by_id = {r.get("id"): r for r in runs}
+    by_id = {r.id: r for r in runs}
     return [(row.title, by_id[row.run_id]) for row in comparison_rows()
             if row.from_imagenet is False and row.run_id in by_id]
 
 
-def _recipe_words(run: dict[str, Any]) -> str:
+def _recipe_words(run: RunRecord) -> str:
     """The from-scratch phase's recipe in one line: epochs, crops, optimiser, teacher, bf16."""
-    phase = next((p for p in run.get("phases", []) if p.get("phase") == 1), {})
-    teacher = run.get("hyperparameters", {}).get("distill_from")
-    words = (f"{phase.get('epochs')} epochs, {phase.get('train_resolution')} px crops, tested at "
-             f"{run.get('resolution')} px, AdamW lr {phase.get('lr')}, batch {phase.get('batch_size')}, "
-             f"{phase.get('warmup_epochs')} warm-up epochs, label smoothing {phase.get('label_smoothing')}")
-    if teacher:
-        seen = phase.get("distill_resolution") or phase.get("train_resolution")
-        words += (f"; distilled from {str(teacher).rsplit('/', 1)[-1]} (T {phase.get('distill_temperature')}, "
-                  f"alpha {phase.get('distill_alpha')}, teacher input {seen} px)")
-    return words + ("; bf16 autocast" if phase.get("bf16") else "")
+    phase = next((p for p in run.phases if p.phase == 1), PhaseRecord())
+    words = (f"{phase.epochs} epochs, {phase.train_resolution} px crops, tested at {run.resolution} px, AdamW lr "
+             f"{phase.lr}, batch {phase.batch_size}, {phase.warmup_epochs} warm-up epochs, label smoothing "
+             f"{phase.label_smoothing}")
+    if run.distill_from:
+        seen = phase.distill_resolution or phase.train_resolution
+        words += (f"; distilled from {run.distill_from.rsplit('/', 1)[-1]} (T {phase.distill_temperature}, "
+                  f"alpha {phase.distill_alpha}, teacher input {seen} px)")
+    return words + ("; bf16 autocast" if phase.bf16 else "")
 
 
-def from_scratch_table(runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def from_scratch_table(runs: list[RunRecord] | None = None) -> list[dict[str, Any]]:
     """The from-scratch runs side by side: accuracy, epochs, wall time on the CPU that ran them, the recipe."""
     rows = []
     for title, run in from_scratch_runs(runs):
-        metrics, prov = run.get("metrics", {}), run.get("provenance", {})
-        seconds = [h["seconds"] for h in run.get("history", []) if isinstance(h.get("seconds"), (int, float))]
-        shipped = metrics.get("checkpoint_test_top1", metrics.get("test_top1"))  # the file the app loads, as Benchmark
+        seconds = run.epoch_seconds
+        shipped, valid = run.metrics.shipped_top1, run.metrics.valid_top1  # the file the app loads, as Benchmark
         rows.append({"Model": title, "Test %": None if shipped is None else 100 * shipped,
-                     "Best valid %": None if metrics.get("valid_top1") is None else 100 * metrics["valid_top1"],
-                     "Epochs": run.get("epochs"),
+                     "Best valid %": None if valid is None else 100 * valid, "Epochs": run.epochs,
                      "s per epoch": sorted(seconds)[len(seconds) // 2] if seconds else None,
-                     "Minutes": prov["seconds"] / 60 if isinstance(prov.get("seconds"), (int, float)) else None,
-                     "Machine": prov.get("device"), "Recipe": _recipe_words(run)})
+                     "Minutes": run.provenance.minutes, "Machine": run.provenance.device,
+                     "Recipe": _recipe_words(run)})
     return rows
 
 
-def from_scratch_curves(runs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def from_scratch_curves(runs: list[RunRecord] | None = None) -> list[dict[str, Any]]:
     """Valid top-1 (percent) per epoch of each from-scratch run, one row per (model, epoch)."""
     return [{"Model": title, "epoch": h["epoch"], "valid top-1 %": 100 * h["valid_top1"]}
-            for title, run in from_scratch_runs(runs) for h in run.get("history", []) if "valid_top1" in h]
+            for title, run in from_scratch_runs(runs) for h in run.history if "valid_top1" in h]
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

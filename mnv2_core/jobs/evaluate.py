@@ -1,5 +1,6 @@
-"""Score a model's flower checkpoint on a split, from the image files exactly as the app prepares an upload, and
-on the phone proxy of that split: the command that re-measures the accuracy the app and the README quote."""
+"""Score a model's flower checkpoint on a split, from the image files exactly as the app prepares an upload, on
+the phone proxy of that split and on the real-photo dev set: the command that re-measures the accuracy the app and
+the README quote."""
 
 from __future__ import annotations
 
@@ -7,19 +8,38 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from mnv2_core.images.flowers import split_samples
 from mnv2_core.measure.accuracy import classification_report
-from mnv2_core.models.weights import load_flower_model, load_model
+from mnv2_core.measure.real_photos import RealPhotoScore
+from mnv2_core.models.weights import LoadedModel, load_flower_model, load_model
 from mnv2_core.train.features import evaluate_model
 from mnv2_core.train.run import phone_proxy_scores
 
 
+def real_photo_score(loaded: LoadedModel, init: str = "default", command: str = "") -> RealPhotoScore:
+    """The checkpoint's figures on the real-photo dev set, with its recorded "not sure" threshold (if any)."""
+    from mnv2_core.images.real_photos import real_photos
+    from mnv2_core.measure import open_set, real_photos as measure
+
+    photos = real_photos()
+    preprocess = loaded.info.preprocess
+    logits = evaluate_model(loaded.model, list(photos.labelled), preprocess, desc="real photos").numpy()
+    unknown = evaluate_model(loaded.model, [(p, 0) for p in photos.unknown], preprocess, desc="real photos, not "
+                             "among the 102").numpy()
+    identity = open_set.checkpoint_identity(loaded.info)
+    return measure.score(loaded.name, loaded.width, init, identity, logits,
+                         np.array([y for _, y in photos.labelled]), unknown,
+                         open_set.threshold_for(loaded.name, loaded.width, identity), command)
+
+
 def evaluate(model: str, width: float | None, *, split: str = "test", data: str | Path | None = None,
-             phone: bool = True, init: str = "default") -> dict[str, Any]:
-    """Top-1/top-5 of the checkpoint the app loads for (model, width), clean and (optionally) on the phone proxy;
-    ``init="scratch"``: of the model's from-scratch checkpoint instead."""
+             phone: bool = True, real: bool = True, init: str = "default", command: str = "") -> dict[str, Any]:
+    """Top-1/top-5 of the checkpoint the app loads for (model, width), clean, on the phone proxy and on the
+    real-photo dev set (recorded in assets/results/real_photos.json); ``init="scratch"``: of the model's
+    from-scratch checkpoint instead."""
     started = time.perf_counter()
     loaded = load_flower_model(model, width, init)
     if not loaded.info.trained:
@@ -34,6 +54,13 @@ def evaluate(model: str, width: float | None, *, split: str = "test", data: str 
     if phone:
         proxy = phone_proxy_scores(loaded.model, samples, preprocess)
         row |= {"phone_top1": proxy["top1"], "phone_top5": proxy["top5"]}
+    if real:
+        from mnv2_core.measure.real_photos import save_scores
+
+        scored = real_photo_score(loaded, init, command)
+        save_scores([scored])
+        row |= {"real_top1": scored.top1, "real_top5": scored.top5, "real_photos": scored.labelled,
+                "real_unknown_flagged": scored.unknown_flagged, "real_unknown": scored.unknown}
     row["seconds"] = round(time.perf_counter() - started, 1)
     return row
 

@@ -11,7 +11,7 @@ from torch import nn
 from mnv2_core.images.views import Preprocess
 from mnv2_core.models.registry import model_title
 
-Source = Literal["checkpoint", "torchvision-cache", "timm-cache", "tflite", "torchvision-download", "timm-download",
+Source = Literal["checkpoint", "torchvision-cache", "timm-cache", "tflite", "keras", "torchvision-download", "timm-download",
                  "untrained"]
 
 

@@ -184,3 +184,23 @@ class MobileNetV2(nn.Module):
 def mobilenet_v2(width: float = 1.0, num_classes: int = 1000, **kwargs) -> MobileNetV2:
     """Build MobileNetV2 with the given width multiplier (0.35, 0.5, 0.75, 1.0 and 1.4 are the paper's)."""
     return MobileNetV2(num_classes=num_classes, width=width, **kwargs)
+
+
+def conv_layers(model: nn.Module) -> list[tuple[str, torch.nn.Conv2d, str | None, bool]]:
+    """Our conv layers in forward order: (name, module, name of the BN that follows, followed by ReLU6?)."""
+    modules = dict(model.named_modules())
+    result = []
+    for name, module in model.named_modules():
+        if not isinstance(module, nn.Conv2d):
+            continue
+        parent, _, index = name.rpartition(".")
+        siblings = modules[parent]
+        bn_name = f"{parent}.{int(index) + 1}"
+        act = siblings[int(index) + 2] if len(siblings) > int(index) + 2 else None
+        result.append((name, module, bn_name, isinstance(act, nn.ReLU6)))
+    return result
+
+
+def padding_of(model: nn.Module) -> Padding:
+    """How the model pads its strided convs: "tf_same" for weights from TensorFlow, else "symmetric"."""
+    return "tf_same" if any(isinstance(m, TFSamePadConv2d) for m in model.modules()) else "symmetric"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from mnv2_core.models.mobilenetv2 import MobileNetV2, TFSamePadConv2d, mobilenet_v2
+from mnv2_core.models.mobilenetv2 import MobileNetV2, mobilenet_v2, padding_of
 from mnv2_core.models.refit import copy_rows, pre_activation, refit_1x1, refit_depthwise
 from mnv2_core.models.surgery import (
     bn_scale,
@@ -86,9 +86,8 @@ def prune(teacher: MobileNetV2, width: float, images: torch.Tensor, *, batch_siz
     channels are only copied (the "before" of the lesson).
     """
     teacher = teacher.eval()
-    padding = "tf_same" if any(isinstance(m, TFSamePadConv2d) for m in teacher.modules()) else "symmetric"
     student = mobilenet_v2(width=width, num_classes=teacher.classifier[-1].out_features,
-                           padding=padding).eval()
+                           padding=padding_of(teacher)).eval()
     if student.last_channel != teacher.last_channel:
         raise ValueError(f"pruning keeps the last conv's {teacher.last_channel} channels; width {width} has "
                          f"{student.last_channel}")

@@ -42,37 +42,20 @@ TFLITE_PREPROCESS = Preprocess(224, 224 / 256, TFLITE_MEAN, TFLITE_STD)
 BN_EPS = 1e-5  # BatchNorm2d's default; running_var = 1 - eps makes sqrt(var + eps) exactly 1 in float32
 
 
-def _conv_modules(model: torch.nn.Module) -> list[tuple[str, torch.nn.Conv2d, str | None, bool]]:
-    """Our conv layers in forward order: (name, module, name of the BN that follows, followed by ReLU6?)."""
-    from torch import nn
-
-    modules = dict(model.named_modules())
-    result = []
-    for name, module in model.named_modules():
-        if not isinstance(module, nn.Conv2d):
-            continue
-        parent, _, index = name.rpartition(".")
-        siblings = modules[parent]
-        bn_name = f"{parent}.{int(index) + 1}"
-        act = siblings[int(index) + 2] if len(siblings) > int(index) + 2 else None
-        result.append((name, module, bn_name, isinstance(act, nn.ReLU6)))
-    return result
-
-
 def convert_tflite_mobilenet_v2(path: Path) -> dict[str, torch.Tensor]:
     """Read the official TFLite MobileNetV2 1.0/224 and return a float32 state_dict for our model.
 
     Load it into ``mobilenet_v2(1.0, num_classes=1000, padding="tf_same")`` with ``strict=True``.
     Raises :class:`TFLiteImportError` when the file is missing, unreadable or a different network.
     """
-    from mnv2_core.models.mobilenetv2 import mobilenet_v2
+    from mnv2_core.models.mobilenetv2 import conv_layers, mobilenet_v2
 
     path = Path(path)
     if not path.is_file():
         raise TFLiteImportError(f"The TFLite weights file {path} does not exist.")
     ops = conv_ops(path)
     reference = mobilenet_v2(width=1.0, num_classes=1000, padding="tf_same")
-    convs = _conv_modules(reference)
+    convs = conv_layers(reference)
     if len(ops) != len(convs) + 1:
         raise TFLiteImportError(f"{path.name} has {len(ops)} conv ops; MobileNetV2 1.0 has {len(convs) + 1}, "
                                 "so this is not the MobileNetV2 1.0 model.")
@@ -106,13 +89,13 @@ def convert_tflite_mobilenet_v2(path: Path) -> dict[str, torch.Tensor]:
 
 def layer_origins(path: Path | None = None) -> list[dict[str, object]]:
     """For each of our conv/linear layers, the TFLite op and weight tensor it was imported from."""
-    from mnv2_core.models.mobilenetv2 import mobilenet_v2
+    from mnv2_core.models.mobilenetv2 import conv_layers, mobilenet_v2
 
     path = Path(path) if path is not None else default_path()
     if not path.is_file():
         raise TFLiteImportError(f"The TFLite weights file {path} does not exist.")
     ops = conv_ops(path)
-    names = [name for name, *_ in _conv_modules(mobilenet_v2(padding="tf_same"))] + ["classifier.1"]
+    names = [name for name, *_ in conv_layers(mobilenet_v2(padding="tf_same"))] + ["classifier.1"]
     return [{"layer": name, "tflite_op": op.op_index, "kind": "depthwise conv" if op.depthwise else "conv",
              "tflite_tensor": op.weight_name.split(";")[0], "shape": " x ".join(map(str, op.weight.shape)),
              "note": "logits; background row 0 dropped" if name == "classifier.1" else "BN folded into weight and bias"}

@@ -10,6 +10,8 @@ The order of preference:
 3. the official TFLite MobileNetV2 1.0 from the shared weights folder, converted to float;
 4. a download, for users with internet: torchvision's, else timm's;
 5. untrained weights, which the UI must label as meaningless.
+A backbone without an ImageNet classifier (the Keras MobileNetV2 0.35 export) is no answer for the ImageNet classes:
+only :func:`load_backbone`, the start of transfer learning, uses it.
 
 Each source's :class:`WeightsInfo` carries what its weights expect and what is known of them: the preprocessing, the
 class set, the accuracy measured here and the provenance. The Predictor, the CLI and the pages read them from there.
@@ -107,6 +109,23 @@ def _from_tflite(path: Path) -> LoadedModel:
     return LoadedModel("mobilenet_v2", 1.0, model, info)
 
 
+def _from_keras(folder: Path) -> LoadedModel:
+    from mnv2_core.models import keras_weights
+
+    provenance = keras_weights.keras_provenance(folder)
+    info = WeightsInfo("keras", True, "Keras applications MobileNetV2 0.35 ImageNet backbone, imported from the "
+                       "Teachable Machine export (no ImageNet classifier: a start for transfer learning).", "imagenet",
+                       str(folder), keras_weights.KERAS_PREPROCESS, provenance=provenance, meta=provenance)
+    return LoadedModel("mobilenet_v2", keras_weights.KERAS_WIDTH, keras_weights.load_keras_mobilenet_v2(folder), info)
+
+
+def _keras_here(name: str, width: float | None) -> Path | None:
+    from mnv2_core.models import keras_weights
+
+    folder = keras_weights.default_folder()
+    return folder if keras_weights.fits(name, width) and (folder / "weights.bin").is_file() else None
+
+
 def _untrained(name: str, width: float | None, classes: str, why: str) -> LoadedModel:
     model = build_model(name, num_classes=labels.num_classes(classes), width=width).eval()
     info = WeightsInfo("untrained", False, f"Untrained (random) weights: {why} Its predictions are meaningless.", classes,
@@ -141,6 +160,7 @@ class WeightsSource:
     words: str  # how the sidebar names it
     find: Callable[[str, float | None, str], Any | None]
     load: Callable[[str, float | None, str, Any], LoadedModel]
+    classifier: bool = True  # False: a backbone only, whose classifier is not ImageNet's
 
 
 def _imagenet(find: Callable[[str, float | None], Any | None]) -> Callable[[str, float | None, str], Any | None]:
@@ -173,6 +193,8 @@ SOURCES: tuple[WeightsSource, ...] = (
                   lambda name, width, classes, path: _from_timm(width, path, "timm-cache")),
     WeightsSource("tflite", "official TFLite ImageNet, imported", _imagenet(_tflite_here),
                   lambda name, width, classes, path: _from_tflite(path)),
+    WeightsSource("keras", "Keras ImageNet backbone, imported", _imagenet(_keras_here),
+                  lambda name, width, classes, folder: _from_keras(folder), classifier=False),
     WeightsSource("torchvision-download", "torchvision ImageNet (will download)",
                   _imagenet(_downloadable(_torchvision_weights)),
                   lambda name, width, classes, tv: _from_torchvision(name, width, tv, "torchvision-download")),
@@ -183,19 +205,23 @@ UNTRAINED_WORDS = "not trained yet (Classify says how to train it)"
 SOURCE_WORDS: dict[str, str] = {s.key: s.words for s in SOURCES} | {"untrained": UNTRAINED_WORDS}
 
 
-def _planned(name: str, width: float | None, classes: str) -> tuple[WeightsSource | None, Any]:
+def _planned(name: str, width: float | None, classes: str,
+             backbone: bool = False) -> tuple[WeightsSource | None, Any]:
     for source in SOURCES:
+        if not (source.classifier or backbone):
+            continue
         found = source.find(name, width, classes)
         if found is not None:
             return source, found
     return None, None
 
 
-def planned_source(name: str, width: float | None = None, classes: str = "flowers") -> Source:
-    """Which source :func:`load_model` will use: the first in :data:`SOURCES` that has weights here, else untrained."""
+def planned_source(name: str, width: float | None = None, classes: str = "flowers", backbone: bool = False) -> Source:
+    """Which source :func:`load_model` (``backbone``: :func:`load_backbone`) will use: the first in :data:`SOURCES`
+    that has weights here, else untrained."""
     width = normalise_width(name, width)
     labels.num_classes(classes)  # validates the classes
-    source, _ = _planned(name, width, classes)
+    source, _ = _planned(name, width, classes, backbone)
     return source.key if source else "untrained"
 
 
@@ -227,6 +253,16 @@ def load_model(name: str, width: float | None = None, classes: str = "flowers") 
     if classes == "flowers":
         return _untrained(name, width, classes, f"no Oxford-102 checkpoint for {title} in assets/checkpoints.")
     return _untrained(name, width, classes, f"no ImageNet weights for {title} are available here.")
+
+
+def load_backbone(name: str, width: float | None = None) -> LoadedModel:
+    """The model with the best ImageNet-trained backbone here, for transfer learning: as :func:`load_model` for the
+    ImageNet classes, but a source whose classifier is not ImageNet's (the Keras 0.35 export) counts too."""
+    width = normalise_width(name, width)
+    source, found = _planned(name, width, "imagenet", backbone=True)
+    if source is None or source.classifier:
+        return load_model(name, width, "imagenet")
+    return source.load(name, width, "imagenet", found)
 
 
 def load_flower_model(name: str, width: float | None = None, init: str = "default") -> LoadedModel:

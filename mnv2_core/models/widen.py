@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mnv2_core.models.mobilenetv2 import ConvBNActivation, MobileNetV2, TFSamePadConv2d, mobilenet_v2
+from mnv2_core.models.mobilenetv2 import ConvBNActivation, MobileNetV2, mobilenet_v2, padding_of
 from mnv2_core.models.surgery import depthwise, expansion, inverted_residuals, projection, stage_of_blocks
 
 
@@ -40,9 +40,8 @@ def _widen_rows(dst: ConvBNActivation | tuple[nn.Conv2d, nn.BatchNorm2d], src, r
 def widen(teacher: MobileNetV2, width: float, *, seed: int = 0) -> MobileNetV2:
     """A ``mobilenet_v2(width)`` (width >= the teacher's) that computes the teacher's function (Net2WiderNet)."""
     teacher = teacher.eval()
-    padding = "tf_same" if any(isinstance(m, TFSamePadConv2d) for m in teacher.modules()) else "symmetric"
     student = mobilenet_v2(width=width, num_classes=teacher.classifier[-1].out_features,
-                           padding=padding).eval()
+                           padding=padding_of(teacher)).eval()
     gen = torch.Generator().manual_seed(seed)
     stages = stage_of_blocks(teacher)
     t_stem, s_stem = teacher.features[0], student.features[0]

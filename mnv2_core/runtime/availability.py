@@ -8,14 +8,7 @@ from pathlib import Path
 
 from mnv2_core.measure.records import load_runs, runs_dir
 from mnv2_core.models import model_title, get_spec, weights
-from mnv2_core.models.registry import format_width, normalise_width
-
-TEACHER_CHECKPOINT = "assets/checkpoints/mobilenet_v2_1.0_flowers102.pt"
-# The from-scratch recipe on a CPU (scripts/train_peers.sh): 20 epochs of 112 px crops distilled from the 1.0
-# flower teacher at 144 px, tested at 128 px.
-PEER_RECIPE = ("--distill-resolution 144 --epochs 20 --warmup-epochs 2 --batch-size 64 --train-resolution 112 "
-               "--resolution 128")
-
+from mnv2_core.models.registry import normalise_width
 
 @dataclass(frozen=True)
 class Availability:
@@ -26,12 +19,6 @@ class Availability:
     command: str = ""
 
 
-# The shipped widths' recipes (scripts/train_width_family.sh runs the same; a test keeps the two in step).
-WIDTH_RECIPES = {1.0: ("finetune", "--epochs 5 --lr 1e-4"), 0.75: ("prune", "--epochs 2 --lr 5e-5"),
-                 0.5: ("prune", "--epochs 3 --lr 1e-4"), 0.35: ("prune", "--epochs 5 --lr 2e-4"),
-                 1.4: ("widen", "--epochs 1 --lr 5e-5")}
-
-
 def has_fast_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX): only then is --bf16 about 2x faster."""
     from mnv2_core.measure.machine import read_cpu
@@ -40,22 +27,12 @@ def has_fast_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
 
 
 def train_command(name: str, width: float | None = None) -> str:
-    """The command that makes this model's Oxford-102 checkpoint (the recipes of the shipped models); --bf16 only
-    where this CPU has native bfloat16, since elsewhere it is slower than float32."""
-    width = normalise_width(name, width)
-    if name == "mobilenet_v2":
-        recipe, flags = WIDTH_RECIPES[width]
-        derive = (f"python -m mnv2_core train --recipe {recipe} --width {format_width(width)} --start-from "
-                  f"{TEACHER_CHECKPOINT} --augment phone --warmup-epochs 0.3 {flags}"
-                  + (" --bf16" if has_fast_bf16() else ""))
-        if width == 1.0:  # the teacher itself: transfer learning first, then the phone-photo fine-tune
-            return ("python -m mnv2_core train --recipe transfer --model mobilenet_v2 --width 1.0 --epochs 3 "
-                    f"--train-resolution 160 && {derive}")
-        return derive
-    if name == "lenet5":
-        return "python -m mnv2_core train --recipe scratch --model lenet5"
-    return (f"python -m mnv2_core train --recipe scratch --model {name} --distill-from {TEACHER_CHECKPOINT} "
-            f"{PEER_RECIPE}")
+    """The commands that make this model's Oxford-102 checkpoint (the recipes of the shipped models,
+    :mod:`mnv2_core.models.recipes`); --bf16 only where this CPU has native bfloat16."""
+    from mnv2_core.models.recipes import recipes_for
+
+    bf16 = has_fast_bf16()
+    return " && ".join(r.command(bf16) for r in recipes_for(name, normalise_width(name, width)))
 
 
 def _recorded_size_over_limit(name: str, width: float | None) -> int | None:
@@ -70,10 +47,9 @@ def _recorded_size_over_limit(name: str, width: float | None) -> int | None:
 def _oversized(folder: str, stamp: tuple) -> dict[tuple[str, float | None], int]:
     sizes: dict[tuple[str, float | None], int] = {}
     for r in load_runs(Path(folder)):
-        size = r.get("checkpoint", {}).get("size_bytes", 0)
-        if not r.get("checkpoint", {}).get("shipped", True) and size > weights.MAX_SHIPPED_BYTES:
-            key = (r.get("model"), r.get("width"))
-            sizes[key] = max(size, sizes.get(key, 0))
+        size = r.checkpoint.size_bytes or 0
+        if not r.checkpoint.shipped and size > weights.MAX_SHIPPED_BYTES:
+            sizes[(r.model, r.width)] = max(size, sizes.get((r.model, r.width), 0))
     return sizes
 
 
@@ -139,7 +115,7 @@ def transfer_choices(models: list[str]) -> tuple[list[TransferChoice], list[str]
     ready, missing = [], []
     for name in models:
         for width in get_spec(name).widths:
-            source = weights.planned_source(name, width, "imagenet")
+            source = weights.planned_source(name, width, "imagenet", backbone=True)
             if source != "untrained":
                 ready.append(TransferChoice(name, width, model_title(name, width), weights.SOURCE_WORDS[source]))
             else:

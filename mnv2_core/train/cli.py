@@ -110,10 +110,10 @@ def _shown_command(argv: list[str]) -> str:
 
 def outcome(result: RunResult) -> str:
     """One sentence on how a run ended: its test top-1, how long it took, and where its checkpoint went."""
-    metrics, seconds = result.run["metrics"], result.run["provenance"]["seconds"]
+    metrics, seconds = result.run.metrics, result.run.provenance.seconds
     where = ("shipped to " if result.shipped else "kept at ") + str(result.checkpoint)
-    return (f"Test top-1 {metrics['test_top1']:.1%} (valid {metrics['valid_top1']:.1%}) in {seconds / 60:.1f} min; "
-            f"checkpoint {where} ({result.run['checkpoint']['why']}).")
+    return (f"Test top-1 {metrics.test_top1:.1%} (valid {metrics.valid_top1:.1%}) in {seconds / 60:.1f} min; "
+            f"checkpoint {where} ({result.run.checkpoint.why}).")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"The run stopped with an error ({type(exc).__name__}: {exc}); its log has the details.")
         raise
     if isinstance(job, ProgressFile):
-        job.finish(outcome(result), run_id=result.run["id"], results_file=str(result.results_file),
+        job.finish(outcome(result), run_id=result.run.id, results_file=str(result.results_file),
                    checkpoint=str(result.checkpoint), shipped=result.shipped,
-                   test_top1=result.run["metrics"]["test_top1"], valid_top1=result.run["metrics"]["valid_top1"])
+                   test_top1=result.run.metrics.test_top1, valid_top1=result.run.metrics.valid_top1)
     return 0

@@ -145,18 +145,20 @@ def build_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | N
     if spec.recipe in DERIVED:
         return derived_start(spec, samples=samples, state_dir=state_dir, device=device, log=log)
     if spec.init == "imagenet":
-        from mnv2_core.models.weights import load_model
+        from mnv2_core.models.mobilenetv2 import padding_of
+        from mnv2_core.models.weights import load_backbone
 
         # Whatever ImageNet weights this machine has for the model: torchvision's or timm's (cache, then
-        # download), or the official TFLite file for MobileNetV2 1.0.
-        loaded = load_model(spec.model, spec.width, "imagenet")
+        # download), the official TFLite file for MobileNetV2 1.0, the Keras backbone for the 0.35.
+        loaded = load_backbone(spec.model, spec.width)
         if not loaded.info.trained:
             raise TrainError(f"There are no ImageNet weights for {loaded.title} here ({loaded.info.description}); "
                              f"use --init scratch, or connect to the internet once to download them.")
         where = {"tflite": "official TFLite MobileNetV2 1.0"}.get(loaded.info.source,
                                                                    loaded.info.provenance.get("weights", ""))
+        padding = padding_of(loaded.model)
         return loaded.model, {"preprocess": loaded.info.preprocess,
-                              "padding": "tf_same" if loaded.info.source == "tflite" else None,
+                              "padding": padding if padding == "tf_same" else None,
                               "init": f"imagenet ({where})"}
     torch.manual_seed(spec.fit.seed)
     model = build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from mnv2_core.images.phone import CROP_SCALE as PHONE_CROP_SCALE
 from mnv2_core.images.phone import proxy_bank
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import classification_report
+from mnv2_core.measure.run_record import CheckpointEntry, RunRecord
 from mnv2_core.models.registry import format_width
 from mnv2_core import progress
 from mnv2_core.train.derive import build_start, load_teacher
@@ -42,7 +43,7 @@ from mnv2_core.train.features import HEAD_STEP, evaluate_model, features_step, p
 from mnv2_core.train.epochs import write_history_csv
 from mnv2_core.train.loop import fit
 from mnv2_core.train.provenance import device_string, git_commit
-from mnv2_core.train.record import RECIPE_TITLES, Trained, make_run_record
+from mnv2_core.train.record import Trained, make_run_record, recipe_title
 from mnv2_core.train.ship import CHECKPOINT_STEP, score_checkpoint, write_checkpoint
 from mnv2_core.train.spec import (DECODE_TRAIN, DECODE_VALID, DERIVED, PHONE_STEP, TEST_STEP, VALID_PHONE, RunSpec,
                                   TrainError, TrainInterrupted, resolve_device)
@@ -53,7 +54,7 @@ class RunResult:
     checkpoint: Path
     results_file: Path
     shipped: bool
-    run: dict[str, Any] = field(default_factory=dict)
+    run: RunRecord
 
 
 def phone_proxy_scores(model: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess,
@@ -184,7 +185,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
         write_history_csv(done.history, csv_file)
 
     test, phone = _test_scores(model, samples["test"], preprocess, device, done.valid_top1, log)
-    recipe = RECIPE_TITLES[spec.kind]
+    recipe = recipe_title(spec)
     meta = {"model": spec.model, "width": spec.width, "padding": how["padding"], **preprocess.as_dict(),
             "test_top1": test["top1"], "test_top5": test["top5"],
             "valid_top1": done.valid_top1, "test_phone_top1": phone["top1"], "test_phone_top5": phone["top5"],
@@ -195,16 +196,16 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
                                 log=log)
 
     run_record = make_run_record(spec, run_id, date, how, preprocess, model, done, test, phone, reloaded,
-                             checkpoint={"file": ckpt.name, "shipped": shipped, "local": local, "why": why,
-                                         "size_bytes": ckpt.stat().st_size, "storage": reloaded["storage"]},
+                             checkpoint=CheckpointEntry(ckpt.name, shipped, ckpt.stat().st_size, local, why,
+                                                        reloaded["storage"]),
                              code=code, device=device_string(device),
                              split_sizes={s: len(v) for s, v in samples.items()},
                              seconds=round(time.perf_counter() - started, 1))
     results_file = runs_dir / f"{run_id}.json"
-    atomic_write_json(run_record, results_file)
+    atomic_write_json(run_record.to_json(), results_file)
     for finished in state_dir.glob(f"{spec.key()}*"):
         finished.unlink()
-    log(f"wrote {results_file} in {run_record['provenance']['seconds']:.0f} s")
+    log(f"wrote {results_file} in {run_record.provenance.seconds:.0f} s")
     return RunResult(ckpt, results_file, shipped, run_record)
 
 

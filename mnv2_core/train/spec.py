@@ -84,9 +84,9 @@ class RunSpec:
     def kind(self) -> str:
         if self.recipe in DERIVED:
             return self.recipe
-        if self.distill_from is not None:
-            return "distill"
-        return f"transfer{self.phases}" if self.recipe == "transfer" else "scratch"
+        if self.recipe == "transfer":  # distilled or not: it starts from ImageNet
+            return f"transfer{self.phases}"
+        return "distill" if self.distill_from is not None else "scratch"
 
 
 class TrainInterrupted(RuntimeError):
