@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from mnv2_core.measure.records import (FAMILY_STEPS, comparison_rows, family_rows, family_steps, load_runs, runs_dir,
-                                       with_values)
+from mnv2_core.measure.records import (FAMILY_STEPS, comparison_rows, family_rows, family_steps, load_runs,
+                                       routes_lesson, routes_rows, runs_dir, widest_note, with_values)
 from mnv2_core.measure.open_set import open_set_rows
 from mnv2_core.jobs.comparison_views import from_scratch_curves, from_scratch_table
 from mnv2_core.measure.run_report import learning_curves, phase_summaries, run_summary, worst_classes_first
@@ -123,21 +123,21 @@ if scratch:
     st.caption("Wall time is the run's own on the CPU named (the 2-core machines here); each run records the command "
                "that reproduces it (choose it under *Run* below). `scripts/train_peers.sh` runs them all, and resumes.")
 
-st.subheader("The MobileNetV2 family, made from one ImageNet network")
+st.subheader("The MobileNetV2 family, from two ImageNet networks")
 st.markdown(
-    "The shipped family was made from one ImageNet network, MobileNetV2 **1.0** (the official TFLite file). It "
-    "learns the flowers by transfer learning, then a phone-photo fine-tune, and becomes every other width's "
-    "*teacher*:\n"
-    "- **Pruning** (0.75, 0.5, 0.35): keep the 1.0's most important channels, measured on training photos (a "
-    "hidden channel by how much it adds to its block's output; a stage's residual channels as one set, because "
-    "its blocks add into one stream). Then refit every layer by least squares so that, given the pruned "
-    "network's own inputs, it reproduces the 1.0's activations on the kept channels.\n"
-    "- **Distillation**: the pruned network trains on the teacher's softened outputs (temperature 4) plus the "
-    "labels, on phone-like photos (tilted, off-centre, blurred, colour cast, JPEG).\n"
-    "- **Widening** (1.4): Net2WiderNet copies channels and splits the weights that read them, so the 1.4 starts "
-    "as exactly the 1.0's function, then fine-tunes with distillation.\n\n"
-    "*Phone proxy*: the test split with one fixed phone-like distortion per photo, a stand-in for real photos "
-    "from outside the dataset. Valid top-1 is shown after each step.")
+    "Two MobileNetV2s that learned ImageNet themselves are on this machine: the **1.0** (the official TFLite file, "
+    "TF-Slim) and the **0.35** (Keras applications). Each learns the flowers by transfer learning (phase 1: a new "
+    "head on the frozen backbone; phase 2: every layer fine-tuned on phone-like photos). The 1.0 becomes the "
+    "*teacher* of every other width:\n"
+    "- **Distillation**: a student trains on the teacher's softened outputs (temperature 4) plus the labels, on "
+    "phone-like photos (tilted, off-centre, blurred, colour cast, JPEG).\n"
+    "- **Widening** (Net2WiderNet) copies channels and splits the weights that read them, so the wider network "
+    "starts as exactly the narrower one's function, then learns more from the teacher.\n"
+    "- **Pruning** keeps the 1.0's most important channels (measured on training photos) and refits every layer "
+    "by least squares to reproduce the 1.0's activations: the route the narrow widths took before the 0.35 "
+    "ImageNet network was here.\n\n"
+    "*Phone proxy*: the test split with one fixed phone-like distortion per photo. *Real photos*: 188 flower photos "
+    "taken outside Oxford-102 (the dev set; never trained on), measured by `python -m mnv2_core evaluate`.")
 COLUMNS = {
     "width": st.column_config.NumberColumn("width", format="%.2f"),
     "title": st.column_config.TextColumn("model"),
@@ -155,7 +155,13 @@ COLUMNS = {
     "train_resolution": st.column_config.NumberColumn("train px"), "resolution": st.column_config.NumberColumn("test px"),
     "shipped": st.column_config.CheckboxColumn("shipped in assets/"),
 }
-st.dataframe(pd.DataFrame(family_rows(MOBILENET_WIDTHS, runs)), hide_index=True, column_config=COLUMNS, key="family")
+family = family_rows(MOBILENET_WIDTHS, runs)
+st.dataframe(pd.DataFrame(family), hide_index=True, column_config=COLUMNS, key="family")
+for note in (routes_lesson(routes := routes_rows(MOBILENET_WIDTHS, runs)), widest_note(family)):
+    if note:
+        st.markdown(note)
+st.dataframe(pd.DataFrame(routes), hide_index=True, key="routes", column_config=COLUMNS | {
+    "route": st.column_config.TextColumn("route"), "shipped": st.column_config.CheckboxColumn("shipped")})
 steps = family_steps(MOBILENET_WIDTHS, runs)
 if steps:
     chart = px.line(pd.DataFrame(steps), x="step", y="valid_top1", color="width", markers=True,

@@ -220,13 +220,15 @@ def test_training_page_shows_the_shipped_run() -> None:
     assert list(family["width"]) == [0.35, 0.5, 0.75, 1.0, 1.4]
     one = family.loc[family["width"] == 1.0].iloc[0]
     assert one["test_top1"] > 0.9 and one["phone_top1"] > 0.5 and one["params"] > 2e6
-    table = at.dataframe[1].value
+    routes = at.dataframe[1].value  # every MobileNetV2 checkpoint by the route that made it
+    assert set(routes["width"]) == {0.35, 0.5, 0.75, 1.0, 1.4} and routes["shipped"].sum() == 5
+    table = at.dataframe[2].value
     assert {"mobilenet_v2", "lenet5"} <= set(table["model"]) and table["test_top1"].max() > 0.85
     assert set(table["training"]) >= {"from scratch"} and (table["params"] > 0).any()
-    # family steps, comparison scatter, learning curves, per-class; family, comparison, "not sure" and
+    # family steps, comparison scatter, learning curves, per-class; family, routes, comparison, "not sure" and
     # confused-pairs tables
-    assert len(at.get("plotly_chart")) >= 3 and len(at.dataframe) == 4
-    not_sure = at.dataframe[2].value
+    assert len(at.get("plotly_chart")) >= 3 and len(at.dataframe) == 5
+    not_sure = at.dataframe[3].value
     assert "MobileNetV2 1.0" in set(not_sure["title"]) and (not_sure["non_flowers_flagged"] > 0).all()
 
 

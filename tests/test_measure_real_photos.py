@@ -22,13 +22,15 @@ def test_scores_count_top1_top5_and_the_unknown_flowers_under_the_threshold() ->
         is None
 
 
-def test_saved_scores_keep_the_newest_per_model_and_stand_only_for_their_checkpoint(
+def test_saved_scores_keep_one_score_per_checkpoint_and_stand_only_for_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(config, "RESULTS_DIR", tmp_path)
     old = real_photos.RealPhotoScore("mobilenet_v2", 0.35, "default", "old-run", 0.3, 0.5, 188, 38, None, None)
     new = real_photos.RealPhotoScore("mobilenet_v2", 0.35, "default", "new-run", 0.5, 0.7, 188, 38, 0.6, 0.3)
     real_photos.save_scores([old])
     real_photos.save_scores([new])
-    assert real_photos.load_scores() == [new]
+    real_photos.save_scores([new])  # measured again: one score per checkpoint
+    assert real_photos.load_scores() == [new, old]
     assert real_photos.score_for("mobilenet_v2", 0.35, "new-run") == new
-    assert real_photos.score_for("mobilenet_v2", 0.35, "old-run") is None  # a replaced checkpoint's score is gone
+    assert real_photos.score_for("mobilenet_v2", 0.35, "old-run") == old  # a replaced checkpoint's score stays
+    assert real_photos.score_for("mobilenet_v2", 0.5, "new-run") is None

@@ -57,14 +57,14 @@ INT8_FLOORS = {1.4: (0.97, 1.0, "u8s8-rr"), 1.0: (0.97, 1.0, "u8s8-rr"), 0.75: (
 def test_every_width_ships_an_int8_model_that_holds_its_measured_agreement(width: float) -> None:
     record = int8_files.int8_meta("mobilenet_v2", width)
     assert record is not None, f"the INT8 model for MobileNetV2 {width} should ship in assets/int8"
-    assert record["calibration"]["images"] >= 256 and record["calibration"]["method"] in METHODS
-    assert record["calibration"]["bias_correction"]
-    assert set(record["test"]["by_engine"]) == {"onnxruntime", "openvino"}
+    assert record.calibration.images >= 256 and record.calibration.method in METHODS
+    assert record.calibration.bias_correction
+    assert set(record.test.by_engine) == {"onnxruntime", "openvino"}
     floor, max_drop, form = INT8_FLOORS[width]
-    test = record["test"]
-    assert record["format_key"] == form and test["images"] == 819
-    assert test["agreement"] >= floor and test["drop_points"] <= max_drop
-    assert record["size_bytes"]["int8_onnx"] * 2.5 < record["size_bytes"]["fp32_onnx"]
+    test = record.test
+    assert record.format_key == form and test.images == 819
+    assert test.agreement >= floor and test.drop_points <= max_drop
+    assert record.size_bytes["int8_onnx"] * 2.5 < record.size_bytes["fp32_onnx"]
 
 
 def test_the_shipped_int8_model_agrees_with_fp32_when_run_here(flowers_dir: Path) -> None:
@@ -148,9 +148,16 @@ def test_quantize_job_chooses_on_valid_measures_on_test_and_ships_with_its_recor
     monkeypatch.setattr(int8_files, "INT8_DIR", tmp_path)
     monkeypatch.setenv("MNV2_CACHE", str(tmp_path / "cache"))
     record = make_shipped_int8("lenet5", None, methods=["minmax"], data=flowers_dir, threads=1, log=lambda *_: None)
-    assert (tmp_path / "lenet5_flowers102.int8.onnx").is_file() and record["file"] == "lenet5_flowers102.int8.onnx"
-    assert set(record["calibration"]["valid_agreement"]) >= {"u8s8-rr/minmax", "u8s8-rr/minmax+bc"}
-    assert record["test"]["images"] == 819 and 0 < record["test"]["agreement"] <= 1
-    assert record["test"]["drop_points"] == pytest.approx(100 * (record["test"]["fp32_top1"]
-                                                                 - record["test"]["int8_top1"]))
-    assert int8_files.int8_meta("lenet5", None)["float_sha256"] == record["float_sha256"]
+    assert (tmp_path / "lenet5_flowers102.int8.onnx").is_file() and record.file == "lenet5_flowers102.int8.onnx"
+    assert set(record.calibration.valid_agreement) >= {"u8s8-rr/minmax", "u8s8-rr/minmax+bc"}
+    assert record.test.images == 819 and 0 < record.test.agreement <= 1
+    assert record.test.drop_points == pytest.approx(100 * (record.test.fp32_top1 - record.test.int8_top1))
+    assert int8_files.int8_meta("lenet5", None) == record  # written and read back whole
+
+
+def test_every_shipped_int8_record_reads_and_writes_back_the_same_json() -> None:
+    import json
+
+    for path in sorted(int8_files.INT8_DIR.glob("*.int8.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert int8_files.Int8Record.from_json(data).to_json() == data, path.name

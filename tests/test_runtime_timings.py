@@ -68,8 +68,8 @@ def test_measuring_picks_the_faster_call_and_records_both(two_cpus) -> None:
     best = timings.measure_engines("lenet5", None, "fp32", {"torch": lambda: time.sleep(0.01), "onnxruntime": lambda: None},
                                    seconds=0.2, cpu=zen1)
     rows = timings.measured_timings(zen1)
-    assert best == "onnxruntime" and {r["engine"] for r in rows} == {"torch", "onnxruntime"}
-    assert all(r["source"] == "measured at first use" for r in rows)
+    assert best == "onnxruntime" and {r.engine for r in rows} == {"torch", "onnxruntime"}
+    assert all(r.source == "measured at first use" for r in rows)
     assert json.loads(timings.timings_path(zen1).read_text())["cpu"]["key"] == zen1.key
 
 
@@ -79,7 +79,7 @@ def test_auto_measures_a_configuration_once_on_this_cpu_then_reuses_it(tmp_path:
     first = Predictor(ModelConfig("lenet5", None, "fp32", "flowers"))
     again = Predictor(ModelConfig("lenet5", None, "fp32", "flowers"))
     assert first.measured_here and not again.measured_here and again.engine == first.engine
-    measured = {r["engine"] for r in timings.measured_timings() if r["model"] == "lenet5" and r["precision"] == "fp32"}
+    measured = {r.engine for r in timings.measured_timings() if r.model == "lenet5" and r.precision == "fp32"}
     assert measured == set(first.candidate_engines())
 
 
@@ -109,7 +109,7 @@ def test_an_engine_that_cannot_run_here_is_left_out_of_the_choice(tmp_path: Path
     monkeypatch.setitem(engines.RUNNER_BUILDERS, "openvino", broken)
     predictor = Predictor(ModelConfig("lenet5", None, "fp32", "flowers"))
     assert predictor.measured_here and predictor.engine in ("torch", "onnxruntime")
-    assert {r["engine"] for r in timings.measured_timings()} == {"torch", "onnxruntime"}
+    assert {r.engine for r in timings.measured_timings()} == {"torch", "onnxruntime"}
 
 
 def test_a_timing_at_one_resolution_does_not_choose_the_engine_at_another(tmp_path, monkeypatch) -> None:
@@ -124,4 +124,4 @@ def test_a_timing_at_one_resolution_does_not_choose_the_engine_at_another(tmp_pa
     assert timings.fastest_engine("mobilenet_v2", 1.0, "fp32", candidates, resolution=224) is None
     assert timings.is_measured("mobilenet_v2", 1.0, "fp32", resolution=128)
     assert not timings.is_measured("mobilenet_v2", 1.0, "fp32", resolution=224)
-    assert timings.fastest_row("mobilenet_v2", 1.0, "fp32", 128)["engine"] == "torch"
+    assert timings.fastest_row("mobilenet_v2", 1.0, "fp32", 128).engine == "torch"

@@ -281,10 +281,10 @@ def test_classification_report_counts_confusions() -> None:
     logits = torch.full((4, 102), -1.0)
     logits[0, 0] = logits[1, 1] = logits[2, 1] = logits[3, 1] = 1.0  # true labels 0, 1, 0, 0
     report = classification_report(logits, torch.tensor([0, 1, 0, 0]))
-    assert report["top1"] == 0.5
-    assert report["per_class"][0] == {"class_id": 1, "name": "pink primrose", "n": 3, "accuracy": 1 / 3}
-    assert report["per_class"][2]["accuracy"] is None
-    assert report["confused"] == [{"true_id": 1, "true_name": "pink primrose", "pred_id": 2,
+    assert report.top1 == 0.5
+    assert report.per_class[0] == {"class_id": 1, "name": "pink primrose", "n": 3, "accuracy": 1 / 3}
+    assert report.per_class[2]["accuracy"] is None
+    assert report.confused == [{"true_id": 1, "true_name": "pink primrose", "pred_id": 2,
                                    "pred_name": "hard-leaved pocket orchid", "count": 2}]
 
 
@@ -314,7 +314,7 @@ def test_shipped_checkpoint_matches_its_reported_accuracy(flowers_dir: Path) -> 
     assert meta["padding"] == "tf_same" and loaded.resolution == 224
     samples = flower_samples(flowers_dir, "test")[::8]  # a fixed ~100-image subset keeps this fast
     logits = evaluate_model(loaded.model, samples, loaded.info.preprocess.at(224))
-    top1 = classification_report(logits, torch.tensor([y for _, y in samples]))["top1"]
+    top1 = classification_report(logits, torch.tensor([y for _, y in samples])).top1
     assert top1 >= meta["test_top1"] - 0.03, (top1, meta["test_top1"])
 
 

@@ -12,11 +12,15 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from mnv2_core.measure.run_record import IMAGENET_KINDS, KIND_LABELS, RunRecord
 from mnv2_core.models import REGISTRY, model_title
 from mnv2_core.models.references import imagenet_reference
+
+if TYPE_CHECKING:
+    from mnv2_core.models.checkpoints import CheckpointMeta
+    from mnv2_core.runtime.timings import TimingRow
 
 PRECISIONS_TIMED = ("fp32", "int8")
 SWEEP_TRIAL_SECONDS = 0.4  # per engine on first open: a stable median for a model of a few ms, the sweep near 30 s
@@ -94,43 +98,42 @@ def _counted(model: str, width: float | None, resolution: int) -> tuple[int, int
     return count_params(net), count_macs(net, resolution)
 
 
-def _training_words(meta: dict[str, Any], run: RunRecord | None) -> str | None:
+def _training_words(meta: CheckpointMeta, run: RunRecord | None) -> str | None:
     if run is not None:
         return run.kind_label
-    return KIND_LABELS.get(meta.get("kind"), meta.get("recipe"))
+    return KIND_LABELS.get(meta.kind or "", meta.recipe)
 
 
 def comparison_row(entry: Entry, runs: list[RunRecord] | None = None, cpu=None) -> ComparisonRow:
     """One model's row, from its checkpoint, its run record and this CPU's timings."""
     from mnv2_core.measure.records import load_runs
-    from mnv2_core.models.checkpoints import checkpoint_meta, find_checkpoint
+    from mnv2_core.models.checkpoints import CheckpointMeta, checkpoint_meta, find_checkpoint
     from mnv2_core.runtime.timings import fastest_row
 
     path = find_checkpoint(entry.model, entry.width, "flowers", entry.init)
-    meta = checkpoint_meta(path) if path else {}
-    run_id = meta.get("run_id")
-    run = next((r for r in (runs if runs is not None else load_runs()) if run_id and r.id == run_id), None)
-    resolution = meta.get("resolution", meta.get("input_size"))
+    meta = checkpoint_meta(path) if path else CheckpointMeta()
+    run = next((r for r in (runs if runs is not None else load_runs()) if meta.run_id and r.id == meta.run_id), None)
+    resolution = meta.resolution
     params, macs = (run.params, run.macs) if run else (None, None)
     if path and resolution and (params is None or macs is None):
         params, macs = _counted(entry.model, entry.width, int(resolution))
-    fp32, int8 = (fastest_row(entry.model, entry.width, p, resolution, cpu) if meta else None
+    fp32, int8 = (fastest_row(entry.model, entry.width, p, resolution, cpu) if path else None
                   for p in PRECISIONS_TIMED)
     reference = imagenet_reference(entry.model, entry.width)
     return ComparisonRow(
-        entry, str(path) if path else None, _training_words(meta, run), resolution, meta.get("test_top1"),
-        meta.get("test_phone_top1"), reference.top1 if reference else None,
+        entry, str(path) if path else None, _training_words(meta, run), resolution, meta.test_top1,
+        meta.test_phone_top1, reference.top1 if reference else None,
         reference.source if reference and reference.top1 is not None else None, params, macs,
-        path.stat().st_size if path else None, *_timing(fp32), *_timing(int8), meta.get("run_id"),
+        path.stat().st_size if path else None, *_timing(fp32), *_timing(int8), meta.run_id,
         _from_imagenet(meta, run) if path else None)
 
 
-def _from_imagenet(meta: dict[str, Any], run: RunRecord | None) -> bool:
-    return run.from_imagenet if run is not None else meta.get("kind") in IMAGENET_KINDS
+def _from_imagenet(meta: CheckpointMeta, run: RunRecord | None) -> bool:
+    return run.from_imagenet if run is not None else meta.kind in IMAGENET_KINDS
 
 
-def _timing(row: dict[str, Any] | None) -> tuple[float | None, str | None]:
-    return (row["median_ms"], row["engine"]) if row else (None, None)
+def _timing(row: TimingRow | None) -> tuple[float | None, str | None]:
+    return (row.median_ms, row.engine) if row else (None, None)
 
 
 def comparison_rows(cpu=None) -> list[ComparisonRow]:
@@ -185,10 +188,9 @@ def time_missing(missing: list[tuple[Entry, str]],
                 continue
             stats = None if predictor.measured_here else predictor.warm_latency()
         if stats is not None:  # one engine only (nothing to choose): record its time all the same
-            timings.save_timings([{"model": entry.model, "width": loaded.width, "precision": precision,
-                                   "engine": predictor.engine, "variant": predictor.variant(predictor.engine),
-                                   "resolution": predictor.resolution, "median_ms": stats.median_ms,
-                                   "p90_ms": stats.p90_ms, "runs": stats.runs, "threads": stats.threads}],
+            timings.save_timings([timings.TimingRow(entry.model, loaded.width, precision, predictor.engine,
+                                            predictor.variant(predictor.engine), predictor.resolution,
+                                            stats.median_ms, stats.p90_ms, stats.runs, stats.threads)],
                                  "the comparison's first-visit sweep")
 
 

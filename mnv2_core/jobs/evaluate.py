@@ -49,11 +49,11 @@ def evaluate(model: str, width: float | None, *, split: str = "test", data: str 
     logits = evaluate_model(loaded.model, samples, preprocess, desc=split)
     report = classification_report(logits, torch.tensor([y for _, y in samples]))
     row = {"model": model, "width": loaded.width, "checkpoint": loaded.info.path, "split": split,
-           "images": len(samples), "resolution": loaded.resolution, "top1": report["top1"], "top5": report["top5"],
+           "images": len(samples), "resolution": loaded.resolution, "top1": report.top1, "top5": report.top5,
            "recorded_top1": loaded.info.accuracy.get("test_top1") if split == "test" else None}
     if phone:
         proxy = phone_proxy_scores(loaded.model, samples, preprocess)
-        row |= {"phone_top1": proxy["top1"], "phone_top5": proxy["top5"]}
+        row |= {"phone_top1": proxy.top1, "phone_top5": proxy.top5}
     if real:
         from mnv2_core.measure.real_photos import save_scores
 

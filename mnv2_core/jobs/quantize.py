@@ -7,7 +7,6 @@ fast format first) is scored by its top-1 agreement with FP32 on the *valid* spl
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Sequence
@@ -75,23 +74,23 @@ def _select(fp32_path: Path, fp32: engines.Runner, arrays, methods: Sequence[str
         return best, agree, (Path(tmp) / f"{best.replace('/', '_')}.onnx").read_bytes()
 
 
-def _test_scores(target: Path, fp32: engines.Runner, test, preprocess: Preprocess, threads: int | None) -> dict:
+def _test_scores(target: Path, fp32: engines.Runner, test, preprocess: Preprocess,
+                 threads: int | None) -> int8_files.Int8Test:
     """FP32 and INT8 test top-1 and agreement on every engine that runs ONNX files; the headline is the worse
     engine's, since the app may run either."""
     int8 = {e: engines.make_runner(e, target, "int8", threads) for e in engines.available_engines() if e != "torch"}
     logits = split_logits({"fp32": fp32, **int8}, test, preprocess, desc="test")
     labels = [y for _, y in test]
-    by_engine = {e: {"int8_top1": top1(logits[e], labels), "agreement": agreement(logits["fp32"], logits[e])}
+    by_engine = {e: int8_files.EngineScore(top1(logits[e], labels), agreement(logits["fp32"], logits[e]))
                  for e in int8}
-    scores = {"images": len(test), "fp32_top1": top1(logits["fp32"], labels),
-              "int8_top1": min(r["int8_top1"] for r in by_engine.values()),
-              "agreement": min(r["agreement"] for r in by_engine.values()), "by_engine": by_engine}
-    return scores | {"drop_points": 100 * (scores["fp32_top1"] - scores["int8_top1"])}
+    fp32_top1, int8_top1 = top1(logits["fp32"], labels), min(r.int8_top1 for r in by_engine.values())
+    return int8_files.Int8Test(len(test), fp32_top1, int8_top1, min(r.agreement for r in by_engine.values()),
+                               100 * (fp32_top1 - int8_top1), by_engine)
 
 
 def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] = METHODS,
                       calibration: int = MIN_CALIBRATION, data: str | Path | None = None, threads: int | None = None,
-                      command: str = "", log=print) -> dict:
+                      command: str = "", log=print) -> int8_files.Int8Record:
     """Calibrate, select (valid agreement), measure (test) and ship the INT8 ONNX model of one flower checkpoint."""
     import platform
     from datetime import datetime, timezone
@@ -120,21 +119,18 @@ def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] 
     atomic_write(target, lambda fh: fh.write(data_bytes))
     form, chosen = best.split("/")
     method, corrected = chosen.removesuffix("+bc"), chosen.endswith("+bc")
-    record = {
-        "model": name, "width": width, "checkpoint": ckpt.name, "float_sha256": engines.state_sha(loaded.model),
-        "file": target.name, "format": FORMAT_TITLES[form], "format_key": form,
-        "calibration": {"method": method, "method_title": METHOD_TITLES[method] + (
-                            " + bias correction" if corrected else ""), "bias_correction": corrected,
-                        "images": len(paths), "from": "training split, round-robin over classes",
-                        "selected_on": "valid top-1 agreement", "valid_agreement": valid_agree},
-        "test": _test_scores(target, fp32, split_samples(data, "test"), preprocess, threads),
-        "size_bytes": {"fp32_onnx": fp32_path.stat().st_size, "int8_onnx": target.stat().st_size},
-        "provenance": {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command,
-                       "onnxruntime": onnxruntime.__version__, "machine": platform.machine(),
-                       "cpu": this_cpu().title, "seconds": round(time.perf_counter() - started, 1)},
-    }
-    atomic_write_json(record, target.with_suffix(".json"))
-    t = record["test"]
-    log(f"test: FP32 {t['fp32_top1']:.2%}  INT8 {t['int8_top1']:.2%}  agreement {t['agreement']:.2%}  "
-        f"size {record['size_bytes']['fp32_onnx'] / 1e6:.1f} -> {record['size_bytes']['int8_onnx'] / 1e6:.1f} MB")
-    return json.loads(json.dumps(record))
+    calibrated = int8_files.Int8Calibration(
+        method, METHOD_TITLES[method] + (" + bias correction" if corrected else ""), corrected, len(paths),
+        "valid top-1 agreement", valid_agree, {"from": "training split, round-robin over classes"})
+    sizes = {"fp32_onnx": fp32_path.stat().st_size, "int8_onnx": target.stat().st_size}
+    record = int8_files.Int8Record(
+        name, width, ckpt.name, engines.state_sha(loaded.model), target.name, FORMAT_TITLES[form], form, calibrated,
+        _test_scores(target, fp32, split_samples(data, "test"), preprocess, threads), sizes,
+        {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command,
+         "onnxruntime": onnxruntime.__version__, "machine": platform.machine(), "cpu": this_cpu().title,
+         "seconds": round(time.perf_counter() - started, 1)})
+    atomic_write_json(record.to_json(), target.with_suffix(".json"))
+    t = record.test
+    log(f"test: FP32 {t.fp32_top1:.2%}  INT8 {t.int8_top1:.2%}  agreement {t.agreement:.2%}  "
+        f"size {sizes['fp32_onnx'] / 1e6:.1f} -> {sizes['int8_onnx'] / 1e6:.1f} MB")
+    return record

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -22,8 +23,18 @@ def agreement(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> flo
     return int(same.sum()) / len(same) if len(same) else 0.0
 
 
+@dataclass(frozen=True)
+class Report:
+    """Top-1 and top-5 (fractions), and, for a full report, per-class accuracy and the most-confused pairs."""
+
+    top1: float
+    top5: float
+    per_class: list[dict[str, Any]] = field(default_factory=list)
+    confused: list[dict[str, Any]] = field(default_factory=list)
+
+
 def classification_report(logits: torch.Tensor, y: torch.Tensor, names: tuple[str, ...] | None = None,
-                          *, top_confused: int = 10) -> dict[str, Any]:
+                          *, top_confused: int = 10) -> Report:
     """Top-1, top-5, per-class accuracy and the most-confused pairs, with Oxford-102 ids (index + 1)."""
     names = names or class_labels.flower_names()
     num_classes = logits.shape[1]
@@ -41,5 +52,5 @@ def classification_report(logits: torch.Tensor, y: torch.Tensor, names: tuple[st
     pairs = sorted(((int(off[t, p]), t, p) for t, p in off.nonzero().tolist()), key=lambda r: (-r[0], r[1], r[2]))
     confused = [{"true_id": t + 1, "true_name": names[t], "pred_id": p + 1, "pred_name": names[p], "count": n}
                 for n, t, p in pairs[:top_confused]]
-    return {"top1": top1(logits, y), "top5": int((top5 == y[:, None]).any(1).sum()) / len(y) if len(y) else 0.0,
-            "per_class": per_class, "confused": confused}
+    return Report(top1(logits, y), int((top5 == y[:, None]).any(1).sum()) / len(y) if len(y) else 0.0, per_class,
+                  confused)

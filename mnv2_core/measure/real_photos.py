@@ -62,12 +62,13 @@ def load_scores(path: Path | None = None) -> list[RealPhotoScore]:
 
 
 def save_scores(scores: Sequence[RealPhotoScore], path: Path | None = None) -> Path:
-    """Keep the newest score of each (model, width, init), written atomically."""
+    """Keep the newest score of each checkpoint (a replaced checkpoint's stays, for the routes it compares),
+    written atomically."""
     from mnv2_core.files import atomic_write_json
 
     path = path or results_path()
-    kept = {(s.model, s.width, s.init): s for s in [*load_scores(path), *scores]}
-    rows = sorted(kept.values(), key=lambda s: (s.model, s.width or 0, s.init))
+    kept = {(s.model, s.width, s.init, s.checkpoint): s for s in [*load_scores(path), *scores]}
+    rows = sorted(kept.values(), key=lambda s: (s.model, s.width or 0, s.init, s.checkpoint))
     atomic_write_json([asdict(s) for s in rows], path)
     return path
 

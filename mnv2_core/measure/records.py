@@ -54,7 +54,7 @@ def shipped_run(model: str, width: float | None, runs: list[RunRecord] | None = 
                   if (r.model, r.width) == (model, width) and r.checkpoint.shipped]
     path = checkpoint_path(model, width)
     if path.is_file():
-        run_id = checkpoint_meta(path).get("run_id")
+        run_id = checkpoint_meta(path).run_id
         named = [r for r in candidates if r.id == run_id]
         if named:
             return named[0]
@@ -113,6 +113,63 @@ def family_rows(widths: tuple[float, ...], runs: list[RunRecord] | None = None) 
             valid_top1=m.valid_top1, epochs=run.epochs, minutes=prov.minutes, device=prov.device, run=run.id,
             command=prov.command))
     return rows
+
+
+ROUTE_WORDS = {"transfer2": "trained on ImageNet itself, then transfer-learned",
+               "finetune": "trained on ImageNet itself, then transfer-learned", "prune": "cut down from the 1.0",
+               "widen": "widened from a narrower trained width"}
+
+
+def routes_rows(widths: tuple[float, ...], runs: list[RunRecord] | None = None) -> list[dict[str, Any]]:
+    """Every MobileNetV2 run that made a checkpoint at a width, with how it was made, its test, phone-proxy and
+    real-photo top-1, and whether its checkpoint is the shipped one: the routes to a small network side by side."""
+    runs = runs if runs is not None else load_runs()
+    rows = []
+    for width in widths:
+        shipped = shipped_run("mobilenet_v2", width, runs)
+        for run in sorted((r for r in runs if (r.model, r.width) == ("mobilenet_v2", width)
+                           and r.kind in ROUTE_WORDS and r.checkpoint.shipped), key=lambda r: r.provenance.date):
+            real = score_for("mobilenet_v2", width, run.id)
+            rows.append(dict(width=width, route=ROUTE_WORDS[run.kind], test_top1=run.metrics.shipped_top1,
+                             phone_top1=run.metrics.test_phone_top1, real_top1=real.top1 if real else None,
+                             real_top5=real.top5 if real else None, shipped=run is shipped))
+    return rows
+
+
+def routes_lesson(rows: list[dict[str, Any]]) -> str | None:
+    """The two routes' lesson in one sentence, at the narrowest width where both were measured (None before)."""
+    def pct(value: float | None) -> str:
+        return "not measured" if value is None else f"{100 * value:.1f}%"
+
+    for width in sorted({r["width"] for r in rows}):
+        cut = [r for r in rows if r["width"] == width and r["route"] == ROUTE_WORDS["prune"]]
+        own = [r for r in rows if r["width"] == width and r["route"] == ROUTE_WORDS["transfer2"]]
+        if cut and own:
+            cut, own = cut[-1], own[-1]
+            return (f"**Two routes to MobileNetV2 {width:g}.** Cut down from the 1.0, it gets {pct(cut['test_top1'])} of "
+                    f"the Oxford-102 test photos and {pct(cut['real_top1'])} of the real photos right; trained on "
+                    f"ImageNet itself at that width (Keras's), then taught the flowers, it gets "
+                    f"{pct(own['test_top1'])} and {pct(own['real_top1'])}. A small network that learned ImageNet keeps "
+                    f"what ImageNet taught it about photos; one cut from a bigger network loses much of it.")
+    return None
+
+
+def widest_note(rows: list[dict[str, Any]]) -> str | None:
+    """Where the widest shipped width scores no better than the 1.0 (widened, it computes the 1.0's function), what
+    it is offline and what its own ImageNet weights would give a user who is online."""
+    from mnv2_core.models.references import TIMM_SOURCE, timm_top1
+
+    by_width = {r["width"]: r for r in rows}
+    wide, base = by_width.get(1.4), by_width.get(1.0)
+    if not wide or not base or wide.get("test_top1") is None or base.get("test_top1") is None:
+        return None
+    if wide["test_top1"] > base["test_top1"] and (wide.get("real_top1") or 0) > (base.get("real_top1") or 0):
+        return None
+    return (f"**The 1.4 does not earn its width here.** Offline it is the 1.0 widened (Net2WiderNet): it computes the "
+            f"1.0's function, and distillation from the 1.0 did not take it past the 1.0 (test top-1 "
+            f"{100 * wide['test_top1']:.1f}% against {100 * base['test_top1']:.1f}%). No ImageNet weights of width "
+            f"1.4 can be had offline; a user who is online gets timm's, with {timm_top1(1.4):.1f}% ImageNet top-1 "
+            f"against {timm_top1(1.0):.1f}% for its 1.0 ({TIMM_SOURCE}), a start the wider network can build on.")
 
 
 def family_steps(widths: tuple[float, ...], runs: list[RunRecord] | None = None) -> list[dict[str, Any]]:

@@ -5,42 +5,16 @@ scores); :meth:`RunRecord.to_json` writes the same layout back."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, fields
+from typing import Any
 
-T = TypeVar("T")
+from mnv2_core.typed_json import Open, known, present, rest
 
 KIND_LABELS = {"transfer1": "transfer (head only)", "transfer2": "transfer (head + fine-tune)",
                "scratch": "from scratch", "distill": "from scratch + distillation",
                "finetune": "transfer + phone-photo fine-tune", "prune": "pruned + distilled",
                "widen": "widened + distilled"}
 IMAGENET_KINDS = ("transfer1", "transfer2", "finetune", "prune", "widen")  # the rest start from random weights
-
-
-def _known(cls: type[T], data: Any) -> dict[str, Any]:
-    """The entries of ``data`` that are fields of ``cls`` (the rest: ``other``, where the type keeps one)."""
-    data = data if isinstance(data, dict) else {}
-    names = {f.name for f in fields(cls)} - {"other"}
-    return {k: v for k, v in data.items() if k in names}
-
-
-def _rest(cls: type, data: Any) -> dict[str, Any]:
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in data.items() if k not in names} if isinstance(data, dict) else {}
-
-
-def _present(value: Any) -> dict[str, Any]:
-    """A record part as JSON: its measured fields (None left out) and whatever else it carried."""
-    out = {k: v for k, v in asdict(value).items() if v is not None and k != "other"}
-    return out | dict(getattr(value, "other", {}))
-
-
-class _Open:
-    """A record part that keeps the keys it does not name in ``other`` (written back as they were)."""
-
-    @classmethod
-    def from_json(cls, data: Any):
-        return cls(**_known(cls, data), other=_rest(cls, data))
 
 
 @dataclass(frozen=True)
@@ -67,7 +41,7 @@ class RunMetrics:
 
 
 @dataclass(frozen=True)
-class PhaseRecord(_Open):
+class PhaseRecord(Open):
     """One training phase: what trained, for how long and how, and its best valid top-1."""
 
     phase: int = 1
@@ -102,7 +76,7 @@ class CheckpointEntry:
 
 
 @dataclass(frozen=True)
-class Derivation(_Open):
+class Derivation(Open):
     """A width made from the 1.0: valid top-1 of the source, after copying or widening, and after the refit."""
 
     source: str | None = None
@@ -114,7 +88,7 @@ class Derivation(_Open):
 
 
 @dataclass(frozen=True)
-class RunProvenance(_Open):
+class RunProvenance(Open):
     """Where, when, from which code and by which command the run was made."""
 
     date: str = ""
@@ -128,15 +102,15 @@ class RunProvenance(_Open):
 
     @classmethod
     def from_json(cls, data: Any) -> RunProvenance:
-        known = _known(cls, data)
-        if "derived" in known:
-            known["derived"] = Derivation.from_json(known["derived"])
-        return cls(**known, other=_rest(cls, data))
+        found = known(cls, data)
+        if "derived" in found:
+            found["derived"] = Derivation.from_json(found["derived"])
+        return cls(**found, other=rest(cls, data))
 
     def to_json(self) -> dict[str, Any]:
-        out = _present(self)
+        out = present(self)
         if self.derived is not None:
-            out["derived"] = _present(self.derived)
+            out["derived"] = present(self.derived)
         return out
 
     @property
@@ -179,22 +153,22 @@ class RunRecord:
     @classmethod
     def from_json(cls, data: dict[str, Any], fallback_id: str = "") -> RunRecord:
         """A record from its JSON, whatever this project's version wrote it."""
-        known = _known(cls, data)
-        known |= {"id": str(known.get("id") or fallback_id), "model": str(known.get("model", "")),
+        found = known(cls, data)
+        found |= {"id": str(found.get("id") or fallback_id), "model": str(found.get("model", "")),
                   "kind": _legacy_kind(data),
-                  "train_resolution": known.get("train_resolution", known.get("resolution")),
-                  "phases": tuple(PhaseRecord.from_json(p) for p in known.get("phases") or ()),
-                  "metrics": RunMetrics(**_known(RunMetrics, known.get("metrics"))),
-                  "checkpoint": CheckpointEntry(**_known(CheckpointEntry, known.get("checkpoint"))),
-                  "provenance": RunProvenance.from_json(known.get("provenance"))}
+                  "train_resolution": found.get("train_resolution", found.get("resolution")),
+                  "phases": tuple(PhaseRecord.from_json(p) for p in found.get("phases") or ()),
+                  "metrics": RunMetrics(**known(RunMetrics, found.get("metrics"))),
+                  "checkpoint": CheckpointEntry(**known(CheckpointEntry, found.get("checkpoint"))),
+                  "provenance": RunProvenance.from_json(found.get("provenance"))}
         for name in ("per_class", "confused", "history"):
-            known[name] = tuple(known.get(name) or ())
-        return cls(**known)
+            found[name] = tuple(found.get(name) or ())
+        return cls(**found)
 
     def to_json(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out |= {"phases": [_present(p) for p in self.phases], "metrics": _present(self.metrics),
-                "checkpoint": _present(self.checkpoint), "provenance": self.provenance.to_json(),
+        out |= {"phases": [present(p) for p in self.phases], "metrics": present(self.metrics),
+                "checkpoint": present(self.checkpoint), "provenance": self.provenance.to_json(),
                 "per_class": list(self.per_class), "confused": list(self.confused), "history": list(self.history)}
         return out
 

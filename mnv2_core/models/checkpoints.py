@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from mnv2_core.images.views import Preprocess
 from mnv2_core.models import build_model, get_spec, labels, stored_weights
 from mnv2_core.models.loaded import ACCURACY_KEYS, PROVENANCE_KEYS, LoadedModel, WeightsError, WeightsInfo
 from mnv2_core.models.registry import format_width
+from mnv2_core.typed_json import Open, known, rest
 
 MAX_SHIPPED_BYTES = 15_000_000  # the largest fp16 checkpoint this repository ships in assets/
 MAX_INT8_SHIPPED_BYTES = 30_000_000  # the largest one stored as per-channel int8 weights (a larger network's)
@@ -52,15 +54,39 @@ def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any], *, stora
     atomic_torch_save({**blob, "meta": {**meta, "storage": storage}}, path)
 
 
-def checkpoint_meta(path: Path) -> dict[str, Any]:
-    """A checkpoint's metadata alone, read once per version of the file ({} for one that does not read: loading it
-    says why, in a sentence)."""
+@dataclass(frozen=True)
+class CheckpointMeta(Open):
+    """What a checkpoint says of itself: the model, how to feed it, what it scored here and the run that made it."""
+
+    model: str | None = None
+    width: float | None = None
+    padding: str | None = None
+    resolution: int | None = None
+    test_top1: float | None = None
+    test_phone_top1: float | None = None
+    run_id: str | None = None
+    kind: str | None = None
+    recipe: str | None = None
+    storage: str | None = None
+    other: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any) -> CheckpointMeta:
+        found = known(cls, data)
+        if "resolution" not in found and isinstance(data, dict) and "input_size" in data:  # the key's older name
+            found["resolution"] = data["input_size"]
+        return cls(**found, other=rest(cls, data))
+
+
+def checkpoint_meta(path: Path) -> CheckpointMeta:
+    """A checkpoint's metadata alone, read once per version of the file (empty for one that does not read: loading
+    it says why, in a sentence)."""
     path = Path(path)
     try:
         stamp = path.stat().st_mtime_ns
     except OSError:
-        return {}
-    return dict(_meta(str(path), stamp))
+        return CheckpointMeta()
+    return CheckpointMeta.from_json(_meta(str(path), stamp))
 
 
 @functools.lru_cache(maxsize=64)

@@ -4,12 +4,81 @@ test accuracy and agreement with FP32, sizes) and whether it was made from the f
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mnv2_core import config
 from mnv2_core.models.model_config import ENGINE_TITLES
+from mnv2_core.typed_json import Open, known, present
 
 INT8_DIR = config.ASSETS_DIR / "int8"
+
+
+@dataclass(frozen=True)
+class Int8Calibration(Open):
+    """How the INT8 model was calibrated, and which candidate won on valid (agreement with FP32)."""
+
+    method: str = ""
+    method_title: str = ""
+    bias_correction: bool = False
+    images: int = 0
+    selected_on: str = ""
+    valid_agreement: dict[str, float] = field(default_factory=dict)
+    other: dict[str, Any] = field(default_factory=dict)  # e.g. "from": where the calibration photos came from
+
+
+@dataclass(frozen=True)
+class EngineScore:
+    int8_top1: float
+    agreement: float
+
+
+@dataclass(frozen=True)
+class Int8Test:
+    """Test-split top-1 of FP32 and INT8 and their top-1 agreement: the worse engine's, and each engine's own."""
+
+    images: int
+    fp32_top1: float
+    int8_top1: float
+    agreement: float
+    drop_points: float
+    by_engine: dict[str, EngineScore] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Int8Test:
+        found = known(cls, data)
+        found["by_engine"] = {e: EngineScore(**known(EngineScore, v)) for e, v in found.get("by_engine", {}).items()}
+        return cls(**found)
+
+
+@dataclass(frozen=True)
+class Int8Record:
+    """The record written beside a shipped INT8 model: what it was made from, how, and how faithful it is."""
+
+    model: str
+    width: float | None
+    checkpoint: str
+    float_sha256: str
+    file: str
+    format: str
+    format_key: str
+    calibration: Int8Calibration
+    test: Int8Test
+    size_bytes: dict[str, int]  # fp32_onnx, int8_onnx
+    provenance: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Int8Record:
+        found = known(cls, data)
+        found["format_key"] = found.get("format_key", "u8u8")  # records from before the fast format had one
+        found["calibration"] = Int8Calibration.from_json(found.get("calibration"))
+        found["test"] = Int8Test.from_json(found.get("test", {}))
+        return cls(**found)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**present(self), "width": self.width, "calibration": present(self.calibration),
+                "test": present(self.test)}
 
 
 
@@ -19,19 +88,22 @@ def int8_path(name: str, width: float | None, classes: str = "flowers") -> Path:
     return INT8_DIR / checkpoint_path(name, width, classes).with_suffix(".int8.onnx").name
 
 
-def int8_meta(name: str, width: float | None, classes: str = "flowers") -> dict | None:
-    """The provenance written beside a shipped INT8 model, or None when there is none."""
-    path = int8_path(name, width, classes).with_suffix(".json")
+def _read(path: Path) -> Int8Record | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        return Int8Record.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, AttributeError):
         return None
+
+
+def int8_meta(name: str, width: float | None, classes: str = "flowers") -> Int8Record | None:
+    """The record written beside a shipped INT8 model, or None when there is none."""
+    return _read(int8_path(name, width, classes).with_suffix(".json"))
 
 
 def shipped_int8(name: str, width: float | None, classes: str, float_sha: str) -> Path | None:
     """The shipped INT8 ONNX model for this float model, if it was made from these exact weights."""
     path, meta = int8_path(name, width, classes), int8_meta(name, width, classes)
-    if path.is_file() and meta and meta.get("float_sha256") == float_sha:
+    if path.is_file() and meta and meta.float_sha256 == float_sha:
         return path
     return None
 
@@ -43,24 +115,18 @@ def shipped_int8_rows() -> list[dict]:
     from mnv2_core.models import model_title
 
     return [{
-        "model": model_title(r["model"], r.get("width")),
-        "format": str(r.get("format_key", "u8u8")).upper(),
-        "calibration": f"{r['calibration']['method_title']}, {r['calibration']['images']} training photos",
-        "FP32 top-1": r["test"]["fp32_top1"], "INT8 top-1": r["test"]["int8_top1"],
-        "drop (points)": r["test"]["drop_points"], "top-1 agreement": r["test"]["agreement"],
+        "model": model_title(r.model, r.width), "format": r.format_key.upper(),
+        "calibration": f"{r.calibration.method_title}, {r.calibration.images} training photos",
+        "FP32 top-1": r.test.fp32_top1, "INT8 top-1": r.test.int8_top1, "drop (points)": r.test.drop_points,
+        "top-1 agreement": r.test.agreement,
         # the headline is the worse engine's; each engine's own agreement beside it
-        **{f"agreement, {ENGINE_TITLES[e]}": v["agreement"] for e, v in r["test"].get("by_engine", {}).items()},
-        "FP32 MB": r["size_bytes"]["fp32_onnx"] / 1e6, "INT8 MB": r["size_bytes"]["int8_onnx"] / 1e6,
-        "test images": r["test"]["images"], "made": r["provenance"]["date"][:10],
+        **{f"agreement, {ENGINE_TITLES[e]}": v.agreement for e, v in r.test.by_engine.items()},
+        "FP32 MB": r.size_bytes["fp32_onnx"] / 1e6, "INT8 MB": r.size_bytes["int8_onnx"] / 1e6,
+        "test images": r.test.images, "made": str(r.provenance.get("date", ""))[:10],
     } for r in shipped_int8_records()]
 
 
-def shipped_int8_records() -> list[dict]:
+def shipped_int8_records() -> list[Int8Record]:
     """Every shipped INT8 model's record (calibration method, test accuracy and agreement, sizes)."""
-    records = []
-    for path in sorted(INT8_DIR.glob("*.int8.json")) if INT8_DIR.is_dir() else []:
-        try:
-            records.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError):
-            continue
-    return records
+    found = (_read(p) for p in sorted(INT8_DIR.glob("*.int8.json"))) if INT8_DIR.is_dir() else ()
+    return [r for r in found if r is not None]

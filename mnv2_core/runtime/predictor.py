@@ -94,7 +94,8 @@ class Predictor:
             return None
         if engine == "torch":
             return "fx"
-        return (int8_files.int8_meta(self.loaded.name, self.loaded.width, self.classes) or {}).get("format_key", "u8u8")
+        record = int8_files.int8_meta(self.loaded.name, self.loaded.width, self.classes)
+        return record.format_key if record else "u8u8"
 
     def _auto_runner(self, threads: int | None) -> engines.Runner:
         name, width = self.loaded.name, self.loaded.width
@@ -130,10 +131,10 @@ class Predictor:
             if self._int8_file is None:
                 raise engines.EngineError(f"No ONNX INT8 model is shipped for {loaded.title} with these weights; "
                                           f"use the PyTorch engine, or make one with python -m mnv2_core quantize.")
-            meta = int8_files.int8_meta(loaded.name, loaded.width, self.classes) or {}
-            return engines.make_runner(engine, self._int8_file, "int8", threads, "static QDQ INT8, calibrated offline with "
-                        f"{meta.get('calibration', {}).get('method_title', '?')} on "
-                        f"{meta.get('calibration', {}).get('images', '?')} photos")
+            record = int8_files.int8_meta(loaded.name, loaded.width, self.classes)
+            how = f"{record.calibration.method_title} on {record.calibration.images} photos" if record else "?"
+            return engines.make_runner(engine, self._int8_file, "int8", threads,
+                                       f"static QDQ INT8, calibrated offline with {how}")
         if self.precision == "int8":
             from mnv2_core.runtime.int8_torch import quantize_for_predictor
 
@@ -173,13 +174,12 @@ class Predictor:
         """For a shipped INT8 model, how often it agrees with FP32 on the test split, in one sentence."""
         if self.precision != "int8" or self._int8_file is None:
             return None
-        record = int8_files.int8_meta(self.loaded.name, self.loaded.width, self.classes) or {}
-        test = record.get("test", {})
-        if not isinstance(test.get("agreement"), float):
+        record = int8_files.int8_meta(self.loaded.name, self.loaded.width, self.classes)
+        if record is None:
             return None
-        return (f"This INT8 model ({str(record.get('format_key', '')).upper()}) gives FP32's answer on "
-                f"{test['agreement']:.1%} of Oxford-102 test photos (top-1 {test['int8_top1']:.1%} vs FP32 "
-                f"{test['fp32_top1']:.1%}).")
+        test = record.test
+        return (f"This INT8 model ({record.format_key.upper()}) gives FP32's answer on {test.agreement:.1%} of "
+                f"Oxford-102 test photos (top-1 {test.int8_top1:.1%} vs FP32 {test.fp32_top1:.1%}).")
 
     @property
     def resolution(self) -> int:

@@ -15,18 +15,47 @@ import json
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 from mnv2_core import config
 from mnv2_core.files import atomic_write_json
 from mnv2_core.measure import machine
+from mnv2_core.typed_json import Open, present
 
 # The input resolution is part of a configuration: MobileNetV2 1.0 runs at 224 px transfer-learned and at 128 px in
 # the from-scratch comparison (rows recorded before it was kept have none, and match no resolution).
 TRIAL_SECONDS = 1.0  # how long each candidate engine is timed at first use
 
-ROW_KEY = ("model", "width", "precision", "engine", "variant", "resolution")
 _WRITE_LOCK = threading.Lock()  # browser sessions that measure at once must not lose each other's rows
+
+
+@dataclass(frozen=True)
+class TimingRow(Open):
+    """One configuration timed on one engine here: median and p90 latency (ms), and who measured it when."""
+
+    model: str = ""
+    width: float | None = None
+    precision: str = "fp32"
+    engine: str = ""
+    variant: str | None = None  # the INT8 file's format, "fx" for PyTorch's INT8, None for FP32
+    resolution: int | None = None
+    median_ms: float | None = None
+    p90_ms: float | None = None
+    runs: int | None = None
+    threads: int | None = None
+    source: str | None = None
+    date: str | None = None
+    other: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple:
+        """What a new measurement replaces: the same configuration on the same engine and variant."""
+        return self.model, self.width, self.precision, self.engine, self.variant, self.resolution
+
+    def same(self, model: str, width: float | None, precision: str, resolution: int | None) -> bool:
+        return ((self.model, self.width, self.precision) == (model, width, precision)
+                and (resolution is None or self.resolution == resolution))
 
 
 def timings_dir() -> Path:
@@ -51,40 +80,39 @@ def timings_record(cpu: machine.CpuIdentity | None = None) -> dict[str, Any]:
     return record
 
 
-def measured_timings(cpu: machine.CpuIdentity | None = None) -> list[dict[str, Any]]:
-    return timings_record(cpu).get("rows", [])
+def measured_timings(cpu: machine.CpuIdentity | None = None) -> list[TimingRow]:
+    """This CPU's timed rows (rows that do not read are left out)."""
+    rows = []
+    for raw in timings_record(cpu).get("rows", []):
+        try:
+            rows.append(TimingRow.from_json(raw))
+        except TypeError:
+            continue
+    return [r for r in rows if r.model and r.median_ms is not None]
 
 
-def _key(row: Mapping[str, Any]) -> tuple:
-    return tuple(row.get(k) for k in ROW_KEY)
-
-
-def save_timings(rows: list[Mapping[str, Any]], source: str, cpu: machine.CpuIdentity | None = None) -> Path:
+def save_timings(rows: list[TimingRow | Mapping[str, Any]], source: str,
+                 cpu: machine.CpuIdentity | None = None) -> Path:
     """Merge ``rows`` into this CPU's record (a new measurement replaces the old one of the same key)."""
     cpu = cpu or machine.this_cpu()
     date = datetime.now(timezone.utc).isoformat(timespec="seconds")
     with _WRITE_LOCK:
-        record = timings_record(cpu)
-        merged = {_key(r): r for r in record.get("rows", [])}
+        merged = {r.key: r for r in measured_timings(cpu)}
         for row in rows:
-            merged[_key(row)] = {**row, "source": source, "date": date}
+            typed = row if isinstance(row, TimingRow) else TimingRow.from_json(dict(row))
+            merged[typed.key] = replace(typed, source=source, date=date)
         path = timings_path(cpu)
-        atomic_write_json({"cpu": cpu.as_dict(), "updated": date, "rows": list(merged.values())}, path)
+        atomic_write_json({"cpu": cpu.as_dict(), "updated": date, "rows": [present(r) for r in merged.values()]},
+                          path)
     return path
-
-
-def _same(row: Mapping[str, Any], model: str, width: float | None, precision: str, resolution: int | None) -> bool:
-    return ((row.get("model"), row.get("width"), row.get("precision")) == (model, width, precision)
-            and (resolution is None or row.get("resolution") == resolution))
 
 
 def fastest_engine(model: str, width: float | None, precision: str, candidates: Mapping[str, str | None],
                    cpu: machine.CpuIdentity | None = None, resolution: int | None = None) -> str | None:
     """The candidate measured fastest here for exactly this configuration; None until every candidate is timed.
     ``candidates`` maps each engine to the variant it would run."""
-    rows = {r["engine"]: r["median_ms"] for r in measured_timings(cpu)
-            if _same(r, model, width, precision, resolution)
-            and r.get("engine") in candidates and r.get("variant") == candidates[r["engine"]]}
+    rows = {r.engine: r.median_ms for r in measured_timings(cpu) if r.same(model, width, precision, resolution)
+            and r.engine in candidates and r.variant == candidates[r.engine]}
     if not candidates or any(c not in rows for c in candidates):
         return None
     return min(candidates, key=lambda c: rows[c])
@@ -104,10 +132,8 @@ def measure_engines(model: str, width: float | None, precision: str, calls: Mapp
         return stats[engine].median_ms
 
     fastest, _ = choose_fastest({engine: engine for engine in calls}, trial)
-    save_timings([{"model": model, "width": width, "precision": precision, "engine": engine,
-                   "variant": (variants or {}).get(engine), "resolution": resolution, "median_ms": s.median_ms,
-                   "p90_ms": s.p90_ms, "runs": s.runs, "threads": s.threads} for engine, s in stats.items()],
-                 "measured at first use", cpu)
+    save_timings([TimingRow(model, width, precision, engine, (variants or {}).get(engine), resolution, s.median_ms,
+                            s.p90_ms, s.runs, s.threads) for engine, s in stats.items()], "measured at first use", cpu)
     return fastest
 
 
@@ -116,22 +142,21 @@ def timings_table(cpu: machine.CpuIdentity | None = None) -> list[dict[str, Any]
     within each (model, width, precision)."""
     from mnv2_core.models.model_config import ENGINE_TITLES, config_title
 
-    rows = [{"title": config_title(r["model"], r.get("width"), str(r["precision"]), variant=r.get("variant"))
-                      + (f" {r['resolution']} px" if r.get("resolution") else ""),
-             "engine": ENGINE_TITLES.get(r["engine"], r["engine"]), "median_ms": r["median_ms"],
-             "p90_ms": r.get("p90_ms"), "source": r.get("source"), "date": r.get("date")}
-            for r in measured_timings(cpu) if "median_ms" in r and "model" in r]
+    rows = [{"title": config_title(r.model, r.width, r.precision, variant=r.variant)
+                      + (f" {r.resolution} px" if r.resolution else ""),
+             "engine": ENGINE_TITLES.get(r.engine, r.engine), "median_ms": r.median_ms, "p90_ms": r.p90_ms,
+             "source": r.source, "date": r.date} for r in measured_timings(cpu)]
     return sorted(rows, key=lambda r: (r["title"], r["median_ms"]))
 
 
 def is_measured(model: str, width: float | None, precision: str, cpu: machine.CpuIdentity | None = None,
                 resolution: int | None = None) -> bool:
     """Whether any engine was timed here for this configuration (else auto will time them first)."""
-    return any(_same(r, model, width, precision, resolution) for r in measured_timings(cpu))
+    return any(r.same(model, width, precision, resolution) for r in measured_timings(cpu))
 
 
 def fastest_row(model: str, width: float | None, precision: str, resolution: int | None,
-                cpu: machine.CpuIdentity | None = None) -> dict[str, Any] | None:
+                cpu: machine.CpuIdentity | None = None) -> TimingRow | None:
     """This CPU's fastest timing of a configuration over every engine and variant timed, or None."""
-    rows = [r for r in measured_timings(cpu) if _same(r, model, width, precision, resolution) and "median_ms" in r]
-    return min(rows, key=lambda r: r["median_ms"], default=None)
+    rows = [r for r in measured_timings(cpu) if r.same(model, width, precision, resolution)]
+    return min(rows, key=lambda r: r.median_ms, default=None)

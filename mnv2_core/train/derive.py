@@ -94,8 +94,8 @@ def _derive_width(spec: RunSpec, source: nn.Module, preprocess: Preprocess, samp
     if spec.recipe == "widen":
         student = width_family.widen(source, spec.width, seed=spec.fit.seed)
         steps["widened_valid_top1"] = validtop1(student)
-        log(f"widen: valid top-1 {steps['source_valid_top1']:.2%} (1.0) -> {steps['widened_valid_top1']:.2%} "
-            f"(width {spec.width}, before fine-tuning)")
+        log(f"widen: valid top-1 {steps['source_valid_top1']:.2%} ({spec.start_from.name}) -> "
+            f"{steps['widened_valid_top1']:.2%} (width {spec.width}, before fine-tuning)")
     else:
         images = calibration_images(samples["train"], PRUNE_PHOTOS, preprocess, seed=spec.fit.seed)
         copied, _ = width_family.prune(source, spec.width, images, refit=False)

@@ -50,10 +50,10 @@ def make_run_record(spec: RunSpec, run_id: str, date: datetime, how: dict[str, A
     """The run's record as written to ``results/runs/<id>.json``: what was trained, how, and every measured figure
     with its provenance."""
     resolution = preprocess.resolution
-    metrics = RunMetrics(test_top1=test["top1"], test_top5=test["top5"], valid_top1=done.valid_top1,
-                         test_phone_top1=phone["top1"], test_phone_top5=phone["top5"],
-                         checkpoint_test_top1=reloaded["top1"], checkpoint_test_top5=reloaded["top5"],
-                         checkpoint_fp16_test_top1=reloaded.get("fp16_top1"))
+    metrics = RunMetrics(test_top1=test.top1, test_top5=test.top5, valid_top1=done.valid_top1,
+                         test_phone_top1=phone.top1, test_phone_top5=phone.top5,
+                         checkpoint_test_top1=reloaded.top1, checkpoint_test_top5=reloaded.top5,
+                         checkpoint_fp16_test_top1=reloaded.fp16_top1)
     provenance = RunProvenance.from_json({
         **code, "date": date.isoformat(timespec="seconds"), "device": device,
         "data_source": describe_source(spec.data), "split_sizes": split_sizes, "torch": torch.__version__,
@@ -68,5 +68,5 @@ def make_run_record(spec: RunSpec, run_id: str, date: datetime, how: dict[str, A
                          "selection": "best valid top-1 per phase", "seed": spec.fit.seed,
                          "preprocess": preprocess.as_dict(),
                          "distill_from": str(spec.distill_from) if spec.distill_from is not None else None},
-        metrics=metrics, per_class=tuple(test["per_class"]), confused=tuple(test["confused"]),
+        metrics=metrics, per_class=tuple(test.per_class), confused=tuple(test.confused),
         history=tuple(done.history), checkpoint=checkpoint, provenance=provenance)

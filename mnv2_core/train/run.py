@@ -34,7 +34,7 @@ from mnv2_core.images.flowers import FLOWER_SPLITS, split_samples
 from mnv2_core.images.phone import CROP_SCALE as PHONE_CROP_SCALE
 from mnv2_core.images.phone import proxy_bank
 from mnv2_core.images.views import Preprocess
-from mnv2_core.measure.accuracy import classification_report
+from mnv2_core.measure.accuracy import Report, classification_report
 from mnv2_core.measure.run_record import CheckpointEntry, RunRecord
 from mnv2_core.models.registry import format_width
 from mnv2_core import progress
@@ -58,14 +58,14 @@ class RunResult:
 
 
 def phone_proxy_scores(model: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess,
-                       device: torch.device | str = "cpu") -> dict[str, float]:
+                       device: torch.device | str = "cpu") -> Report:
     """Top-1 and top-5 on the phone proxy of ``samples`` (:mod:`mnv2_core.images.phone`)."""
     from mnv2_core.train.inference import bank_logits
 
     bank = proxy_bank(samples, preprocess.resolution, desc=PHONE_STEP)
     report = classification_report(bank_logits(model, bank, preprocess, torch.device(device), fastest=True),
                                    bank.labels)
-    return {"top1": report["top1"], "top5": report["top5"]}
+    return Report(report.top1, report.top5)
 
 
 
@@ -155,10 +155,10 @@ def _test_scores(model: nn.Module, samples: list[tuple[Path, int]], preprocess: 
         test_logits = evaluate_model(model.to(device), samples, preprocess, desc=TEST_STEP, device=device)
     model.cpu()
     test = classification_report(test_logits, torch.tensor([y for _, y in samples]))
-    log(f"test top-1 {test['top1']:.2%}  top-5 {test['top5']:.2%}  (best valid top-1 {valid_top1:.2%})")
+    log(f"test top-1 {test.top1:.2%}  top-5 {test.top5:.2%}  (best valid top-1 {valid_top1:.2%})")
     phone = phone_proxy_scores(model.to(device), samples, preprocess, device)
     model.cpu()
-    log(f"test phone proxy: top-1 {phone['top1']:.2%}  top-5 {phone['top5']:.2%}")
+    log(f"test phone proxy: top-1 {phone.top1:.2%}  top-5 {phone.top5:.2%}")
     return test, phone
 
 
@@ -187,8 +187,8 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     test, phone = _test_scores(model, samples["test"], preprocess, device, done.valid_top1, log)
     recipe = recipe_title(spec)
     meta = {"model": spec.model, "width": spec.width, "padding": how["padding"], **preprocess.as_dict(),
-            "test_top1": test["top1"], "test_top5": test["top5"],
-            "valid_top1": done.valid_top1, "test_phone_top1": phone["top1"], "test_phone_top5": phone["top5"],
+            "test_top1": test.top1, "test_top5": test.top5,
+            "valid_top1": done.valid_top1, "test_phone_top1": phone.top1, "test_phone_top5": phone.top5,
             "run_id": run_id, "init": how["init"], "recipe": recipe, "kind": spec.kind}
     meta = {k: v for k, v in meta.items() if v is not None}
     ckpt, shipped, local, why = write_checkpoint(spec, model, meta, done.valid_top1, staging, log=log)
@@ -197,7 +197,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
 
     run_record = make_run_record(spec, run_id, date, how, preprocess, model, done, test, phone, reloaded,
                              checkpoint=CheckpointEntry(ckpt.name, shipped, ckpt.stat().st_size, local, why,
-                                                        reloaded["storage"]),
+                                                        reloaded.storage),
                              code=code, device=device_string(device),
                              split_sizes={s: len(v) for s, v in samples.items()},
                              seconds=round(time.perf_counter() - started, 1))

@@ -4,12 +4,13 @@ repository's size limit (else into the local checkpoint folder), then scored aga
 from __future__ import annotations
 
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from mnv2_core.measure.accuracy import classification_report
+from mnv2_core.measure.accuracy import Report, classification_report
 from mnv2_core.images.views import Preprocess
 from mnv2_core.models import stored_weights, weights
 from mnv2_core.train.features import evaluate_model
@@ -74,8 +75,18 @@ def write_checkpoint(spec: RunSpec, model: nn.Module, meta: dict[str, Any], vali
     return ckpt, shipped, better and not fits, why
 
 
-def score_checkpoint(ckpt: Path, staged: Path, samples: list[tuple[Path, int]], test: dict[str, Any],
-                     preprocess: Preprocess, device: torch.device, *, log) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Reloaded:
+    """The stored file's own test scores, how it is stored, and (int8 storage) the fp16 file's top-1."""
+
+    top1: float
+    top5: float
+    storage: str
+    fp16_top1: float | None = None
+
+
+def score_checkpoint(ckpt: Path, staged: Path, samples: list[tuple[Path, int]], test: Report,
+                     preprocess: Preprocess, device: torch.device, *, log) -> Reloaded:
     """Reload the stored file the way the app does, score it end to end, and stamp its own figures into it (and, for
     int8 storage, the fp16 file's, to show what the compact storage costs)."""
     loaded = weights.load_checkpoint_file(ckpt)
@@ -83,25 +94,24 @@ def score_checkpoint(ckpt: Path, staged: Path, samples: list[tuple[Path, int]], 
     storage = loaded.info.meta.get("storage", stored_weights.FP16)
     reloaded = classification_report(evaluate_model(loaded.model.to(device), samples, preprocess,
                                                     desc=CHECKPOINT_STEP, device=device), y_test)
-    log(f"{storage} checkpoint, end to end: test top-1 {reloaded['top1']:.2%}  top-5 {reloaded['top5']:.2%}  "
+    log(f"{storage} checkpoint, end to end: test top-1 {reloaded.top1:.2%}  top-5 {reloaded.top5:.2%}  "
         f"({ckpt.stat().st_size / 1e6:.2f} MB)")
-    if reloaded["top1"] < test["top1"]:
+    if reloaded.top1 < test.top1:
         log(f"warning: the {storage} checkpoint's test top-1 is below the fp32 model's")
     # The app runs the stored file: the accuracy it shows is the file's own, the fp32 model's is kept beside it.
-    stamp = {"test_top1": reloaded["top1"], "test_top5": reloaded["top5"], "fp32_test_top1": test["top1"],
-             "fp32_test_top5": test["top5"]}
+    stamp = {"test_top1": reloaded.top1, "test_top5": reloaded.top5, "fp32_test_top1": test.top1,
+             "fp32_test_top5": test.top5}
+    fp16 = None
     if storage != stored_weights.FP16 and staged.is_file():  # what the compact storage costs, measured
         fp16 = classification_report(evaluate_model(weights.load_checkpoint_file(staged).model.to(device), samples,
                                                     preprocess, desc=FP16_STEP, device=device), y_test)
-        stamp |= {"fp16_test_top1": fp16["top1"], "fp16_test_top5": fp16["top5"]}
-        log(f"the same weights in fp16: test top-1 {fp16['top1']:.2%} ({100 * (reloaded['top1'] - fp16['top1']):+.2f} "
+        stamp |= {"fp16_test_top1": fp16.top1, "fp16_test_top5": fp16.top5}
+        log(f"the same weights in fp16: test top-1 {fp16.top1:.2%} ({100 * (reloaded.top1 - fp16.top1):+.2f} "
             f"points for {storage})")
     if ckpt.is_file():
         weights.update_checkpoint_meta(ckpt, **stamp)
     if staged.is_file() and staged != ckpt:  # the fp16 file keeps its own figures
-        own = {"test_top1": stamp.get("fp16_test_top1", stamp["test_top1"]),
-               "test_top5": stamp.get("fp16_test_top5", stamp["test_top5"])}
-        weights.update_checkpoint_meta(staged, **{**stamp, **own})
+        own = fp16 or reloaded
+        weights.update_checkpoint_meta(staged, **{**stamp, "test_top1": own.top1, "test_top5": own.top5})
     staged.with_suffix(".int8.pt").unlink(missing_ok=True)  # shipped (or not) by now: no 24 MB copy left behind
-    return {**reloaded, "storage": storage, **({"fp16_top1": stamp["fp16_test_top1"]} if "fp16_test_top1" in stamp
-                                               else {})}
+    return Reloaded(reloaded.top1, reloaded.top5, storage, fp16.top1 if fp16 else None)
