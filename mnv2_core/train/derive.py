@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +16,15 @@ from mnv2_core.files import atomic_torch_save
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
 from mnv2_core.models import weights
+from mnv2_core.models.mobilenetv2 import padding_of
 from mnv2_core.models.registry import build_model, get_spec
 from mnv2_core.train.distill import Teacher
 from mnv2_core.train.provenance import file_identity
-from mnv2_core.train.spec import DECODE_VALID, DERIVED, NUM_CLASSES, RunSpec, TrainError
+from mnv2_core.train.spec import DECODE_VALID, DERIVED, NUM_CLASSES, RunSpec, Start, TrainError
 
 
 def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | None, state_dir: Path | None,
-                  device: torch.device | None = None, log=print) -> tuple[nn.Module, dict[str, Any]]:
+                  device: torch.device | None = None, log=print) -> tuple[nn.Module, Start]:
     """The start of a finetune, prune or widen run: the --start-from checkpoint, at this or a new width.
 
     Pruning and widening take a minute or two; their result is kept beside the run's resumable state, and the
@@ -32,9 +34,9 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
     if source.name != spec.model:
         raise TrainError(f"{spec.start_from.name} holds {source.name}, not {spec.model}.")
     scored = source.info.accuracy.get("test_top1")
-    how: dict[str, Any] = {"preprocess": source.info.preprocess, "padding": source.info.meta.get("padding"),
-                           "init": f"{spec.start_from.name} ({source.info.provenance.get('recipe', 'trained')}"
-                                   + (f", test top-1 {scored:.2%})" if isinstance(scored, float) else ")")}
+    how = Start(source.info.preprocess, padding_of(source.model) if padding_of(source.model) == "tf_same" else None,
+                f"{spec.start_from.name} ({source.info.provenance.get('recipe', 'trained')}"
+                + (f", test top-1 {scored:.2%})" if isinstance(scored, float) else ")"))
     _check_widths(spec, source.width)
     if spec.recipe == "finetune":
         return source.model, how
@@ -48,17 +50,17 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
     cached = state_dir / f"start_{start_key}.pt"
     if spec.fresh:
         cached.unlink(missing_ok=True)
-    student = build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width, padding=how["padding"]) \
-        if how["padding"] else build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width)
+    student = build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width, padding=how.padding) \
+        if how.padding else build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width)
     if cached.is_file():
         blob = torch.load(cached, map_location="cpu", weights_only=True)
         student.load_state_dict(blob["state_dict"])
-        how["provenance"] = {"derived": blob["steps"]}
+        how = replace(how, provenance={"derived": blob["steps"]})
         log(f"{spec.recipe}: start model from {cached}")
         return student, how
-    student, steps = _derive_width(spec, source.model, how["preprocess"].at(spec.fit.resolution), samples, log)
+    student, steps = _derive_width(spec, source.model, how.preprocess.at(spec.fit.resolution), samples, log)
     atomic_torch_save({"state_dict": student.state_dict(), "steps": steps}, cached)
-    how["provenance"] = {"derived": steps}
+    how = replace(how, provenance={"derived": steps})
     return student, how
 
 
@@ -77,7 +79,7 @@ def _check_widths(spec: RunSpec, width: float | None) -> None:
 
 
 def _derive_width(spec: RunSpec, source: nn.Module, preprocess: Preprocess, samples: dict[str, list[tuple[Path, int]]],
-                  log) -> tuple[nn.Module, dict[str, Any]]:
+                  log) -> tuple[nn.Module, Start]:
     """Prune or widen ``source`` to ``spec.width``, measuring valid top-1 after each step (the Training page's
     lesson)."""
     from mnv2_core.images.augment import load_bank
@@ -138,14 +140,13 @@ def load_teacher(path: Path) -> Teacher:
 
 def build_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | None = None,
                 state_dir: Path | None = None, device: torch.device | None = None,
-                log=print) -> tuple[nn.Module, dict[str, Any]]:
+                log=print) -> tuple[nn.Module, Start]:
     """The model to start from, with how to feed it (ImageNet backbone, a trained checkpoint or random init)."""
     from mnv2_core.models import build_model
 
     if spec.recipe in DERIVED:
         return derived_start(spec, samples=samples, state_dir=state_dir, device=device, log=log)
     if spec.init == "imagenet":
-        from mnv2_core.models.mobilenetv2 import padding_of
         from mnv2_core.models.weights import load_backbone
 
         # Whatever ImageNet weights this machine has for the model: torchvision's or timm's (cache, then
@@ -157,10 +158,8 @@ def build_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | N
         where = {"tflite": "official TFLite MobileNetV2 1.0"}.get(loaded.info.source,
                                                                    loaded.info.provenance.get("weights", ""))
         padding = padding_of(loaded.model)
-        return loaded.model, {"preprocess": loaded.info.preprocess,
-                              "padding": padding if padding == "tf_same" else None,
-                              "init": f"imagenet ({where})"}
+        return loaded.model, Start(loaded.info.preprocess, padding if padding == "tf_same" else None,
+                                   f"imagenet ({where})")
     torch.manual_seed(spec.fit.seed)
     model = build_model(spec.model, num_classes=NUM_CLASSES, width=spec.width)
-    return model, {"preprocess": Preprocess(), "padding": None,
-                   "init": "scratch (random initialisation)"}
+    return model, Start(Preprocess(), None, "scratch (random initialisation)")

@@ -14,7 +14,7 @@ from mnv2_core.images.flowers import describe_source
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.counts import count_macs, count_params
 from mnv2_core.measure.run_record import CheckpointEntry, PhaseRecord, RunMetrics, RunProvenance, RunRecord
-from mnv2_core.train.spec import RunSpec
+from mnv2_core.train.spec import RunSpec, Start
 
 RECIPE_TITLES = {"transfer1": "transfer phase 1 (frozen backbone, linear head)",
                  "transfer2": "transfer: phase 1 head, phase 2 full fine-tune",
@@ -43,7 +43,7 @@ class Trained:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
-def make_run_record(spec: RunSpec, run_id: str, date: datetime, how: dict[str, Any], preprocess: Preprocess,
+def make_run_record(spec: RunSpec, run_id: str, date: datetime, how: Start, preprocess: Preprocess,
                 model: nn.Module, done: Trained, test: dict[str, Any], phone: dict[str, float],
                 reloaded: dict[str, Any], *, checkpoint: CheckpointEntry, code: dict[str, Any], device: str,
                 split_sizes: dict[str, int], seconds: float) -> RunRecord:
@@ -57,9 +57,9 @@ def make_run_record(spec: RunSpec, run_id: str, date: datetime, how: dict[str, A
     provenance = RunProvenance.from_json({
         **code, "date": date.isoformat(timespec="seconds"), "device": device,
         "data_source": describe_source(spec.data), "split_sizes": split_sizes, "torch": torch.__version__,
-        **done.provenance, **how.get("provenance", {}), "command": spec.command, "seconds": seconds})
+        **done.provenance, **how.provenance, "command": spec.command, "seconds": seconds})
     return RunRecord(
-        id=run_id, model=spec.model, width=spec.width, init=how["init"], recipe=recipe_title(spec),
+        id=run_id, model=spec.model, width=spec.width, init=how.init, recipe=recipe_title(spec),
         kind=spec.kind, epochs=sum(p["epochs"] for p in done.phases), resolution=resolution,
         train_resolution=spec.fit.train_resolution if len(done.phases) > (spec.recipe == "transfer") else resolution,
         phases=tuple(PhaseRecord.from_json(p) for p in done.phases),

@@ -175,7 +175,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     state_dir = staging / "train_state"
     model, how = build_start(spec, samples=samples, state_dir=state_dir, device=device, log=log)
     run_id, date = run_identity(spec, state_dir)
-    preprocess = how["preprocess"].at(spec.fit.resolution)
+    preprocess = how.preprocess.at(spec.fit.resolution)
     runs_dir = spec.out / "results" / "runs"
     csv_file = runs_dir / f"{run_id}.csv"
 
@@ -186,10 +186,10 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
 
     test, phone = _test_scores(model, samples["test"], preprocess, device, done.valid_top1, log)
     recipe = recipe_title(spec)
-    meta = {"model": spec.model, "width": spec.width, "padding": how["padding"], **preprocess.as_dict(),
+    meta = {"model": spec.model, "width": spec.width, "padding": how.padding, **preprocess.as_dict(),
             "test_top1": test.top1, "test_top5": test.top5,
             "valid_top1": done.valid_top1, "test_phone_top1": phone.top1, "test_phone_top5": phone.top5,
-            "run_id": run_id, "init": how["init"], "recipe": recipe, "kind": spec.kind}
+            "run_id": run_id, "init": how.init, "recipe": recipe, "kind": spec.kind}
     meta = {k: v for k, v in meta.items() if v is not None}
     ckpt, shipped, local, why = write_checkpoint(spec, model, meta, done.valid_top1, staging, log=log)
     reloaded = score_checkpoint(ckpt, staging / "runs" / f"{run_id}.pt", samples["test"], test, preprocess, device,

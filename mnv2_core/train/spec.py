@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from mnv2_core.images.views import Preprocess
 from mnv2_core.models import weights
 from mnv2_core.train.loop import FitConfig
 from mnv2_core.train.provenance import file_identity
@@ -87,6 +89,17 @@ class RunSpec:
         if self.recipe == "transfer":  # distilled or not: it starts from ImageNet
             return f"transfer{self.phases}"
         return "distill" if self.distill_from is not None else "scratch"
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a run starts: how to feed the model, its padding (TF 'SAME' for TensorFlow weights), the start in
+    words, and what making the start measured (a pruned or widened width's steps)."""
+
+    preprocess: Preprocess
+    padding: str | None
+    init: str
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 class TrainInterrupted(RuntimeError):
