@@ -14,17 +14,17 @@ from mnv2_core.models.references import FLOWERS_TRANSFER
 from mnv2_core.measure.machine import this_cpu
 from mnv2_core.plot_labels import Canvas, place_labels
 from mnv2_core.runtime.engines import ENGINE_TITLES, available_engines
-from mnv2_core.runtime.int8_files import shipped_int8_records, shipped_int8_rows
+from mnv2_core.runtime.int8_files import shipped_int8_commands, shipped_int8_records, shipped_int8_rows
 from mnv2_core.models.model_config import PRECISIONS
 from mnv2_core.runtime.timings import timings_path, timings_table
-from pages.common import MODEL_CHOICES, run_through_app, show_user_error
+from pages.common import (CHART_HEIGHT, MARGIN, MODEL_CHOICES, PLOT_HEIGHT_PX, PLOT_WIDTH_PX, run_through_app,
+                          show_user_error)
 
 run_through_app()
 st.title("MobileNetV2 against its peers")
 
 # The plot area the labels are laid out for: the smallest the app expects (1280x720 with the sidebar open).
 # Measured in Chromium at 1280x720: a plot area of about 725 x 360 px (the legend below takes its share).
-CHART_HEIGHT, PLOT_WIDTH_PX, PLOT_HEIGHT_PX, MARGIN = 500, 700, 350, dict(l=70, r=20, t=50, b=60)
 
 
 def _comparison() -> list[ComparisonRow]:
@@ -136,7 +136,7 @@ def _int8_accuracy() -> None:
     st.caption("Oxford-102 test split, ONNX Runtime FP32 vs the shipped static QDQ INT8 model (per-channel weights, "
                "activation ranges calibrated offline; method chosen on the valid split), run by ONNX Runtime and "
                "OpenVINO; the INT8 top-1 and agreement shown are the worse engine's. Measured by "
-               + "; ".join(f"`{c}`" for c in dict.fromkeys(r["provenance"]["command"] for r in records)) + ".")
+               + "; ".join(f"`{c}`" for c in shipped_int8_commands()) + ".")
 
 
 def _saved_timings() -> None:

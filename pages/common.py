@@ -15,6 +15,38 @@ from mnv2_core.models.model_config import MODELS, PRECISIONS, ModelConfig
 APP_RAN = "mnv2_app_ran"  # set by app.py on every run of a session
 
 
+CHART_HEIGHT, PLOT_WIDTH_PX, PLOT_HEIGHT_PX, MARGIN = 500, 700, 350, dict(l=70, r=20, t=50, b=60)
+
+
+def labelled_log_scatter(xs: list[float], ys: list[float], texts: list[str], groups: list[str], *, x_title: str,
+                         y_title: str, title: str, y_range: tuple[float, float]):
+    """One marker per point, coloured by group, on a log x axis; each point's label placed where it overprints no
+    other label, point or edge (mnv2_core.plot_labels)."""
+    import math
+
+    import plotly.graph_objects as go
+
+    from mnv2_core.plot_labels import Canvas, place_labels
+
+    x_range = (math.log10(min(xs)) - 0.25, math.log10(max(xs)) + 0.25)
+    placements = place_labels(list(zip(xs, ys)), texts, Canvas(PLOT_WIDTH_PX, PLOT_HEIGHT_PX, x_range, y_range,
+                                                               x_log=True))
+    fig = go.Figure()
+    for group in dict.fromkeys(groups):
+        idx = [i for i, g in enumerate(groups) if g == group]
+        fig.add_trace(go.Scatter(x=[xs[i] for i in idx], y=[ys[i] for i in idx], mode="markers", name=group,
+                                 marker=dict(size=14, line=dict(width=1, color="white")), text=[texts[i] for i in idx],
+                                 hovertemplate="%{text}<br>%{x:.3g}<br>%{y:.1f}<extra></extra>"))
+    for x, y, text, place in zip(xs, ys, texts, placements):
+        fig.add_annotation(x=math.log10(x), y=y, text=text, ax=place.ax, ay=place.ay, showarrow=True, arrowhead=0,
+                           arrowwidth=1, arrowcolor="#888888", font=dict(size=15))
+    fig.update_layout(title=title, height=CHART_HEIGHT, margin=MARGIN, font=dict(size=15),
+                      legend=dict(orientation="h", yanchor="top", y=-0.14, x=0),
+                      xaxis=dict(type="log", range=list(x_range), title=x_title),
+                      yaxis=dict(range=list(y_range), title=y_title))
+    return fig
+
+
 def run_through_app() -> None:
     """Each page starts with this. A link straight to a page (say /training), opened as a fresh server's first
     visit, makes Streamlit run that page file alone: it keeps its old pages/-folder mode until app.py's first

@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from mnv2_core.measure.records import (FAMILY_STEPS, comparison_rows, family_rows, family_steps, load_runs,
-                                       routes_lesson, routes_rows, runs_dir, widest_note, with_values)
+from mnv2_core.measure.records import (comparison_rows, family_rows, family_steps, load_runs, routes_lesson,
+                                       routes_rows, runs_dir, shipped_run_ids, step_order, widest_note, with_values)
 from mnv2_core.measure.open_set import open_set_rows
 from mnv2_core.jobs.comparison_views import from_scratch_curves, from_scratch_table
 from mnv2_core.measure.run_report import learning_curves, phase_summaries, run_summary, worst_classes_first
@@ -15,7 +15,7 @@ from mnv2_core.jobs.training import DEFAULT_HEAD_EPOCHS, job_status, missing_dat
 from mnv2_core.models import MOBILENET_WIDTHS
 from mnv2_core.models.weights import MAX_INT8_SHIPPED_BYTES, MAX_SHIPPED_BYTES
 from mnv2_core.progress import DONE
-from pages.common import MODEL_CHOICES, run_through_app, show_user_error
+from pages.common import MODEL_CHOICES, labelled_log_scatter, run_through_app, show_user_error
 
 run_through_app()
 st.title("Training on Oxford-102")
@@ -165,24 +165,24 @@ st.dataframe(pd.DataFrame(routes), hide_index=True, key="routes", column_config=
 steps = family_steps(MOBILENET_WIDTHS, runs)
 if steps:
     chart = px.line(pd.DataFrame(steps), x="step", y="valid_top1", color="width", markers=True,
-                    category_orders={"step": list(FAMILY_STEPS)},
+                    category_orders={"step": step_order(steps)},
                     title="Each step's effect (valid top-1, measured by the run that made the model)",
                     labels={"valid_top1": "valid top-1", "step": ""})
-    chart.update_yaxes(tickformat=".0%")
+    chart.update_yaxes(tickformat=".1%")
     st.plotly_chart(chart, key="family_steps")
 
 table = comparison_rows(runs)
 st.subheader("Comparison")
 st.dataframe(pd.DataFrame(table), hide_index=True, column_config=COLUMNS)
-scored = with_values(table, "test_top1", "macs")
+shipped_ids = shipped_run_ids()
+scored = [r for r in with_values(table, "test_top1", "macs") if r["run"] in shipped_ids]
 if scored:
-    chart = px.scatter(pd.DataFrame(scored), x="macs", y="test_top1", color="training", symbol="training", text="title",
-                       hover_data=["run", "epochs", "device"], log_x=True,
-                       labels={"macs": "MACs at the test resolution (log)", "test_top1": "Oxford-102 test top-1"},
-                       title="Accuracy vs compute, by how the model was trained")
-    chart.update_traces(textposition="top center")
-    chart.update_yaxes(tickformat=".0%")
-    st.plotly_chart(chart, key="comparison")
+    st.plotly_chart(labelled_log_scatter(
+        [r["macs"] for r in scored], [100 * r["test_top1"] for r in scored],
+        [r["title"] for r in scored], [r["training"] for r in scored], x_title="MACs at the test resolution (log)",
+        y_title="Oxford-102 test top-1 (%)", title="Accuracy vs compute of the shipped checkpoints, by how each was "
+                                                    "trained",
+        y_range=(max(0.0, min(100 * r["test_top1"] for r in scored) - 10), 104.0)), key="comparison")
 
 not_sure = open_set_rows()
 if not_sure:

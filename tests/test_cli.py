@@ -65,10 +65,10 @@ def test_cli_int8_without_calibration_photos_is_one_line(sample_flower: Path, tm
     assert out.returncode == 2 and "Traceback" not in out.stderr and "MNV2_DATA" in out.stderr
 
 
-def test_cli_predict_answers_from_the_pruned_checkpoint(sample_flower: Path, tmp_path: Path) -> None:
+def test_cli_predict_answers_from_the_shipped_0_5_checkpoint_and_says_how_it_was_made(sample_flower: Path, tmp_path: Path) -> None:
     out = _cli("predict", str(sample_flower), "--width", "0.5", "--json", "--engine", "torch",
                env={"MNV2_CACHE": str(tmp_path), "MNV2_DOWNLOAD": "0"})
     assert out.returncode == 0, out.stderr
     row = json.loads(out.stdout)[0]
-    assert "mobilenet_v2_0.5_flowers102.pt" in row["weights"] and "pruned from the 1.0" in row["weights"]
+    assert "mobilenet_v2_0.5_flowers102.pt" in row["weights"] and "widened from mobilenet_v2_0.35" in row["weights"]
     assert row["top"][0]["label"] in flower_names() and 0 < row["top"][0]["prob"] <= 1

@@ -98,3 +98,10 @@ def test_a_widest_width_that_scores_as_the_1_0_says_so_and_what_online_weights_g
     assert "does not earn its width" in widest_note(same) and "76.5%" in widest_note(same)
     better = [dict(width=1.0, test_top1=0.961, real_top1=0.58), dict(width=1.4, test_top1=0.965, real_top1=0.6)]
     assert widest_note(better) is None
+
+
+def test_a_family_chart_shows_only_the_steps_some_width_took_in_the_order_they_are_taken() -> None:
+    from mnv2_core.measure.records import step_order
+
+    steps = [{"step": FAMILY_STEPS[4]}, {"step": FAMILY_STEPS[0]}, {"step": FAMILY_STEPS[3]}]
+    assert step_order(steps) == [FAMILY_STEPS[0], FAMILY_STEPS[3], FAMILY_STEPS[4]]

@@ -45,12 +45,9 @@ def test_flower_model_exported_to_onnx_matches_torch(engine: str) -> None:
     assert footprint(predictor).size_bytes == predictor.runner.size_bytes and 8e6 < predictor.runner.size_bytes < 11e6
 
 
-# Issue 11's targets (top-1 agreement >= 97% and a drop <= 1 point, on the whole test split, for the worse of the
-# two engines) are met by the fast U8S8-RR format at 1.0 and 1.4. Below, post-training INT8 falls short even in the
-# more faithful U8U8 (0.75: 96.6%, 0.5: 92.8%, 0.35: 91.4% agreement): these floors keep the gap visible.
-# (agreement floor, largest drop in points, format) of the shipped, bias-corrected INT8 files, as measured on test
-INT8_FLOORS = {1.4: (0.97, 1.0, "u8s8-rr"), 1.0: (0.97, 1.0, "u8s8-rr"), 0.75: (0.97, 1.0, "u8s8-rr"),
-               0.5: (0.97, 1.0, "u8u8"), 0.35: (0.95, 1.5, "u8u8")}
+# Issue 11's and 22's target for every width: top-1 agreement >= 97% and a drop <= 1 point on the whole test split,
+# for the worse of the two engines, in the fast U8S8-RR format (each width's shipped, bias-corrected INT8 file).
+INT8_FLOORS = {w: (0.97, 1.0, "u8s8-rr") for w in MOBILENET_WIDTHS}
 
 
 @pytest.mark.parametrize("width", MOBILENET_WIDTHS)

@@ -130,3 +130,8 @@ def shipped_int8_records() -> list[Int8Record]:
     """Every shipped INT8 model's record (calibration method, test accuracy and agreement, sizes)."""
     found = (_read(p) for p in sorted(INT8_DIR.glob("*.int8.json"))) if INT8_DIR.is_dir() else ()
     return [r for r in found if r is not None]
+
+
+def shipped_int8_commands() -> list[str]:
+    """The commands that made the shipped INT8 models, each once, in file order."""
+    return list(dict.fromkeys(str(r.provenance.get("command", "")) for r in shipped_int8_records()))
