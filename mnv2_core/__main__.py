@@ -197,7 +197,7 @@ def _quantize(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import torch
 
-    from mnv2_core.jobs.evaluate import evaluate
+    from mnv2_core.jobs.evaluate import evaluate, evaluated_line
     from mnv2_core.models import get_spec
 
     if args.threads:
@@ -211,24 +211,10 @@ def _evaluate(args: argparse.Namespace) -> int:
                        real=not args.no_real, init=args.init, command="python -m mnv2_core " + " ".join(sys.argv[1:]))
         rows.append(row)
         if not args.json:
-            print(_evaluated_line(args.model, width, args.split, row))
+            print(evaluated_line(args.model, width, args.split, row))
     if args.json:
         print(json.dumps(rows, indent=2))
     return 0
-
-
-def _evaluated_line(model: str, width: float | None, split: str, row: dict) -> str:
-    """One line per checkpoint: the split, the phone proxy and the real photos, top-1 / top-5."""
-    line = (f"{model} {width if width is not None else '':<5} {split} ({row['images']} images): top-1 {row['top1']:.2%}"
-            f"  top-5 {row['top5']:.2%}")
-    if "phone_top1" in row:
-        line += f"  phone proxy {row['phone_top1']:.2%} / {row['phone_top5']:.2%}"
-    if "real_top1" in row:
-        line += f"  real photos ({row['real_photos']}) {row['real_top1']:.2%} / {row['real_top5']:.2%}"
-        flagged = row["real_unknown_flagged"]
-        line += (f", 'not sure' on {flagged:.0%} of {row['real_unknown']} flowers outside the 102" if flagged is not None
-                 else ", 'not sure' not measured (evaluate --open-set)")
-    return line + f"  [{row['seconds']:.0f} s]"
 
 
 def _open_set(args: argparse.Namespace, widths: list) -> int:

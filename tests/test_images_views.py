@@ -25,7 +25,7 @@ def test_the_default_crop_ratio_resizes_the_shorter_side_to_256_of_every_224(res
 def test_torchvision_s_published_recipe_gives_torchvision_s_own_input(name: str) -> None:
     from torchvision.models import get_model_weights
 
-    from mnv2_core.models.weights import torchvision_preprocess
+    from mnv2_core.models.imagenet_weights import torchvision_preprocess
 
     published = get_model_weights(name).DEFAULT  # mobilenet_v2: resize 232; efficientnet_b0: bicubic
     ours = torchvision_preprocess(published)

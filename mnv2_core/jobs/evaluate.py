@@ -82,3 +82,17 @@ def measure_open_set(model: str, width: float | None, *, data: str | Path | None
         others = torch.cat([loaded.model(preprocess.tensor(image)) for _, image in open_set.non_flower_photos()])
     return open_set.score(model, loaded.width, open_set.checkpoint_identity(loaded.info), splits["valid"], splits["test"],
                           others.numpy(), command)
+
+
+def evaluated_line(model: str, width: float | None, split: str, row: dict) -> str:
+    """One line per checkpoint: the split, the phone proxy and the real photos, top-1 / top-5."""
+    line = (f"{model} {width if width is not None else '':<5} {split} ({row['images']} images): top-1 {row['top1']:.2%}"
+            f"  top-5 {row['top5']:.2%}")
+    if "phone_top1" in row:
+        line += f"  phone proxy {row['phone_top1']:.2%} / {row['phone_top5']:.2%}"
+    if "real_top1" in row:
+        line += f"  real photos ({row['real_photos']}) {row['real_top1']:.2%} / {row['real_top5']:.2%}"
+        flagged = row["real_unknown_flagged"]
+        line += (f", 'not sure' on {flagged:.0%} of {row['real_unknown']} flowers outside the 102" if flagged is not None
+                 else ", 'not sure' not measured (evaluate --open-set)")
+    return line + f"  [{row['seconds']:.0f} s]"

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
 
 from mnv2_core import config
 from mnv2_core.images.views import Preprocess
@@ -33,97 +32,13 @@ from mnv2_core.models.checkpoints import (MAX_INT8_SHIPPED_BYTES, MAX_SHIPPED_BY
                                           save_checkpoint, update_checkpoint_meta)
 from mnv2_core.models.loaded import (ACCURACY_KEYS, PROVENANCE_KEYS, LoadedModel, Source, WeightsError,  # noqa: F401
                                      WeightsInfo)
+from mnv2_core.models.imagenet_weights import (from_keras, from_tflite, from_timm, from_torchvision,
+                                               keras_here, tflite_file, timm_cached, timm_download, timm_width,
+                                               torchvision_cache_file, torchvision_weights)
 from mnv2_core.models.registry import normalise_width
 
 # The names above are this module's face too: the app and the CLI ask ``weights`` for a checkpoint's path, as for a
 # model's weights.
-
-
-def _torchvision_weights(name: str, width: float | None) -> Any | None:
-    spec = get_spec(name)
-    if spec.torchvision_name is None or (spec.has_widths and width != 1.0):
-        return None
-    from torchvision.models import get_model_weights
-
-    return get_model_weights(spec.torchvision_name).DEFAULT
-
-
-def _torchvision_cache_file(weights: Any) -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
-
-
-def torchvision_preprocess(weights: Any) -> Preprocess:
-    """The preprocessing torchvision publishes with ``weights`` (its ImageClassification transform), as ours."""
-    recipe = weights.transforms()
-    crop, resize = recipe.crop_size[0], recipe.resize_size[0]
-    return Preprocess(int(crop), crop / resize, tuple(recipe.mean), tuple(recipe.std), recipe.interpolation.value)
-
-
-def _from_torchvision(name: str, width: float | None, weights: Any, source: Source) -> LoadedModel:
-    model = build_model(name, num_classes=1000, width=width)
-    model.load_state_dict(weights.get_state_dict(progress=False, check_hash=True), strict=True)
-    metrics = weights.meta.get("_metrics", {}).get("ImageNet-1K", {})
-    where = "torch hub cache" if source == "torchvision-cache" else "downloaded by torchvision"
-    preprocess = torchvision_preprocess(weights)
-    provenance = {"published_top1": metrics.get("acc@1"), "weights": str(weights), "recipe": weights.meta.get("recipe")}
-    info = WeightsInfo(source, True, f"torchvision ImageNet weights {weights.name} ({where}; published top-1 "
-                       f"{metrics.get('acc@1', '?')}%).", "imagenet", str(_torchvision_cache_file(weights)),
-                       preprocess, provenance=provenance, meta=provenance)
-    return LoadedModel(name, width, model.eval(), info)
-
-
-def _timm_width(name: str, width: float | None) -> float | None:
-    """The width if timm has ImageNet weights for this MobileNetV2, else None."""
-    from mnv2_core.models.timm_weights import fits
-
-    return width if fits(name, width) else None
-
-
-def _from_timm(width: float, path: Path, source: Source) -> LoadedModel:
-    from mnv2_core.models.references import TIMM_SOURCE, timm_top1
-    from mnv2_core.models.timm_weights import TIMM_MODELS, load_timm_weights, pretrained_cfg, timm_preprocess
-
-    model = build_model("mobilenet_v2", num_classes=1000, width=width)
-    try:
-        load_timm_weights(model, path, width)
-    except Exception as exc:  # a partial download or a changed file is the user's to fix, not a crash
-        raise WeightsError(f"timm's weights at {path} could not be loaded ({type(exc).__name__}); delete them and "
-                           f"try again.") from exc
-    where = "Hugging Face cache" if source == "timm-cache" else "downloaded from the Hugging Face hub"
-    provenance = {"published_top1": timm_top1(width), "weights": f"timm {TIMM_MODELS[width]}",
-                  "published_in": TIMM_SOURCE}
-    info = WeightsInfo(source, True, f"timm ImageNet weights {TIMM_MODELS[width]} ({where}; published top-1 "
-                       f"{timm_top1(width)}%).", "imagenet", str(path), timm_preprocess(pretrained_cfg(width)),
-                       provenance=provenance, meta=provenance)
-    return LoadedModel("mobilenet_v2", width, model.eval(), info)
-
-
-def _from_tflite(path: Path) -> LoadedModel:
-    from mnv2_core.models import tflite
-
-    model = tflite.load_tflite_mobilenet_v2(path)
-    provenance = tflite.tflite_provenance(path)
-    info = WeightsInfo("tflite", True, f"Official TFLite MobileNetV2 1.0/224 ImageNet weights (Google), imported from "
-                       f"{path.name} (uint8, dequantized to float).", "imagenet", str(path),
-                       tflite.TFLITE_PREPROCESS, provenance=provenance, meta=provenance)
-    return LoadedModel("mobilenet_v2", 1.0, model, info)
-
-
-def _from_keras(folder: Path) -> LoadedModel:
-    from mnv2_core.models import keras_weights
-
-    provenance = keras_weights.keras_provenance(folder)
-    info = WeightsInfo("keras", True, "Keras applications MobileNetV2 0.35 ImageNet backbone, imported from the "
-                       "Teachable Machine export (no ImageNet classifier: a start for transfer learning).", "imagenet",
-                       str(folder), keras_weights.KERAS_PREPROCESS, provenance=provenance, meta=provenance)
-    return LoadedModel("mobilenet_v2", keras_weights.KERAS_WIDTH, keras_weights.load_keras_mobilenet_v2(folder), info)
-
-
-def _keras_here(name: str, width: float | None) -> Path | None:
-    from mnv2_core.models import keras_weights
-
-    folder = keras_weights.default_folder()
-    return folder if keras_weights.fits(name, width) and (folder / "weights.bin").is_file() else None
 
 
 def _untrained(name: str, width: float | None, classes: str, why: str) -> LoadedModel:
@@ -131,24 +46,6 @@ def _untrained(name: str, width: float | None, classes: str, why: str) -> Loaded
     info = WeightsInfo("untrained", False, f"Untrained (random) weights: {why} Its predictions are meaningless.", classes,
                        preprocess=Preprocess(get_spec(name).resolution))
     return LoadedModel(name, width, model, info)
-
-
-def _tflite_file() -> Path:
-    from mnv2_core.models import tflite
-
-    return tflite.default_path()
-
-
-def _timm_cached(width: float) -> Path | None:
-    from mnv2_core.models.timm_weights import cached_file
-
-    return cached_file(width)
-
-
-def _timm_download(width: float) -> LoadedModel:
-    from mnv2_core.models.timm_weights import download
-
-    return _from_timm(width, download(width), "timm-download")
 
 
 @dataclass(frozen=True)
@@ -169,14 +66,14 @@ def _imagenet(find: Callable[[str, float | None], Any | None]) -> Callable[[str,
 
 
 def _tv_cached(name: str, width: float | None) -> Any | None:
-    tv = _torchvision_weights(name, width)
-    return tv if tv is not None and _torchvision_cache_file(tv).exists() else None
+    tv = torchvision_weights(name, width)
+    return tv if tv is not None and torchvision_cache_file(tv).exists() else None
 
 
 def _tflite_here(name: str, width: float | None) -> Path | None:
     from mnv2_core.models import tflite
 
-    return _tflite_file() if tflite.fits(name, width) and _tflite_file().exists() else None
+    return tflite_file() if tflite.fits(name, width) and tflite_file().exists() else None
 
 
 def _downloadable(find: Callable[[str, float | None], Any | None]) -> Callable[[str, float | None], Any | None]:
@@ -187,19 +84,19 @@ SOURCES: tuple[WeightsSource, ...] = (
     WeightsSource("checkpoint", "trained by this project on Oxford-102", find_checkpoint,
                   lambda name, width, classes, path: load_checkpoint_file(path, name, width, classes)),
     WeightsSource("torchvision-cache", "torchvision ImageNet (hub cache)", _imagenet(_tv_cached),
-                  lambda name, width, classes, tv: _from_torchvision(name, width, tv, "torchvision-cache")),
+                  lambda name, width, classes, tv: from_torchvision(name, width, tv, "torchvision-cache")),
     WeightsSource("timm-cache", "timm ImageNet (Hugging Face cache)",
-                  _imagenet(lambda name, width: _timm_cached(width) if _timm_width(name, width) else None),
-                  lambda name, width, classes, path: _from_timm(width, path, "timm-cache")),
+                  _imagenet(lambda name, width: timm_cached(width) if timm_width(name, width) else None),
+                  lambda name, width, classes, path: from_timm(width, path, "timm-cache")),
     WeightsSource("tflite", "official TFLite ImageNet, imported", _imagenet(_tflite_here),
-                  lambda name, width, classes, path: _from_tflite(path)),
-    WeightsSource("keras", "Keras ImageNet backbone, imported", _imagenet(_keras_here),
-                  lambda name, width, classes, folder: _from_keras(folder), classifier=False),
+                  lambda name, width, classes, path: from_tflite(path)),
+    WeightsSource("keras", "Keras ImageNet backbone, imported", _imagenet(keras_here),
+                  lambda name, width, classes, folder: from_keras(folder), classifier=False),
     WeightsSource("torchvision-download", "torchvision ImageNet (will download)",
-                  _imagenet(_downloadable(_torchvision_weights)),
-                  lambda name, width, classes, tv: _from_torchvision(name, width, tv, "torchvision-download")),
-    WeightsSource("timm-download", "timm ImageNet (will download)", _imagenet(_downloadable(_timm_width)),
-                  lambda name, width, classes, found: _timm_download(width)),
+                  _imagenet(_downloadable(torchvision_weights)),
+                  lambda name, width, classes, tv: from_torchvision(name, width, tv, "torchvision-download")),
+    WeightsSource("timm-download", "timm ImageNet (will download)", _imagenet(_downloadable(timm_width)),
+                  lambda name, width, classes, found: timm_download(width)),
 )
 UNTRAINED_WORDS = "not trained yet (Classify says how to train it)"
 SOURCE_WORDS: dict[str, str] = {s.key: s.words for s in SOURCES} | {"untrained": UNTRAINED_WORDS}
