@@ -197,7 +197,7 @@ def _quantize(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import torch
 
-    from mnv2_core.jobs.evaluate import evaluate, evaluated_line
+    from mnv2_core.jobs.evaluate import evaluate
     from mnv2_core.models import get_spec
 
     if args.threads:
@@ -209,9 +209,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     for width in widths:
         row = evaluate(args.model, width, split=args.split, data=args.data, phone=not args.no_phone,
                        real=not args.no_real, init=args.init, command="python -m mnv2_core " + " ".join(sys.argv[1:]))
-        rows.append(row)
+        rows.append(row.as_dict())
         if not args.json:
-            print(evaluated_line(args.model, width, args.split, row))
+            print(row.line())
     if args.json:
         print(json.dumps(rows, indent=2))
     return 0

@@ -11,11 +11,13 @@ import os
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
 from mnv2_core.files import atomic_write_json
+from mnv2_core.typed_json import known
 
 T = TypeVar("T")
 
@@ -90,6 +92,23 @@ def track(items: Iterable[T], step: str, *, unit: str = "img", total: int | None
 
 
 # What a progress file says a job is doing.
+@dataclass(frozen=True)
+class StepCounts:
+    """One step of a job as its progress file records it: how far it got, and in how many seconds."""
+
+    name: str
+    done: int = 0
+    total: int | None = None
+    unit: str = "it"
+    started: float = 0.0
+    seconds: float = 0.0
+    first: int = 0  # the count the step started from (a resumed step does not count earlier work in its rate)
+
+    @classmethod
+    def from_json(cls, data: dict) -> StepCounts:
+        return cls(**known(cls, data))
+
+
 RUNNING, DONE, FAILED = "running", "done", "failed"
 
 

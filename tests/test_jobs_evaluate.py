@@ -34,7 +34,8 @@ def test_evaluate_scores_the_shipped_checkpoint_clean_on_the_phone_proxy_and_on_
 
     require_shared_path(config.real_photos_dir())
     monkeypatch.setattr(config, "RESULTS_DIR", tmp_path / "results")  # the repository's records stay as they are
-    row = evaluate("lenet5", None, data=two_class_test_split, command="pytest")
+    result = evaluate("lenet5", None, data=two_class_test_split, command="pytest")
+    row = result.as_dict()  # what --json prints
     assert row["images"] == 6 and row["checkpoint"].endswith("lenet5_flowers102.pt") and row["resolution"] == 32
     assert all(0.0 <= row[k] <= 1.0 for k in ("top1", "top5", "phone_top1", "phone_top5", "real_top1", "real_top5"))
     assert row["top1"] <= row["top5"] and row["real_top1"] <= row["real_top5"]
@@ -42,6 +43,7 @@ def test_evaluate_scores_the_shipped_checkpoint_clean_on_the_phone_proxy_and_on_
     assert row["real_unknown_flagged"] is None  # no "not sure" threshold recorded in the empty results folder
     (saved,) = load_scores()
     assert (saved.model, saved.top1, saved.command) == ("lenet5", row["real_top1"], "pytest")
+    assert "real photos (188)" in result.line() and "'not sure' not measured" in result.line()
 
 
 def test_evaluate_refuses_a_model_with_no_trained_checkpoint(two_class_test_split: Path, offline: Path) -> None:

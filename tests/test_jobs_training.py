@@ -13,7 +13,7 @@ import pytest
 
 from mnv2_core.files import atomic_write_json
 from mnv2_core.jobs import training
-from mnv2_core.progress import RUNNING
+from mnv2_core.progress import RUNNING, StepCounts
 from test_train import _tiny_copy
 
 pytestmark = pytest.mark.slow  # training runs / real browsers: see pytest.ini
@@ -46,7 +46,7 @@ def test_phase_1_started_in_the_background_records_and_ships_a_run(flowers_dir: 
     assert done.outcome().startswith(done.message + " Ended ") and done.outcome().endswith(" ago.")
     assert done.plan == ["train features", "valid features", "head", "test", "test phone proxy",
                          "test (fp16 checkpoint)"]
-    assert [s["name"] for s in done.steps] == done.plan and all(s["done"] == s["total"] for s in done.steps)
+    assert [s.name for s in done.steps] == done.plan and all(s.done == s.total for s in done.steps)
     assert done.step_number == 6 and done.step_fraction == 1.0
     record = json.loads(Path(done.result["results_file"]).read_text())
     assert record["recipe"] == "transfer phase 1 (frozen backbone, linear head)"
@@ -111,8 +111,7 @@ def test_the_step_line_counts_the_step_its_place_and_the_time_left() -> None:
     now = time.time()
     job = training.TrainingJob(state=RUNNING, command="", started=now - 30, updated=now,
                                plan=["train features", "valid features", "head"],
-                               steps=[{"name": "valid features", "done": 300, "total": 900, "unit": "img",
-                                       "started": now - 10, "seconds": 10.0, "first": 0}])
+                               steps=[StepCounts("valid features", 300, 900, "img", now - 10, 10.0, 0)])
     assert job.step_number == 2 and job.step_fraction == pytest.approx(1 / 3)
     assert job.step_seconds_left == pytest.approx(20.0)
     assert job.describe() == "Step 2 of 3: valid features, 300/900 img, about 20 s left in this step"

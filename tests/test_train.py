@@ -403,3 +403,10 @@ def test_an_os_error_reads_as_a_sentence_not_its_number() -> None:
     sentence = os_error_sentence(PermissionError(13, "Permission denied", "/cache/onnx/x.onnx"))
     assert sentence.startswith("A file could not be read or written (/cache/onnx/x.onnx): Permission denied.")
     assert "MNV2_CACHE" in sentence
+
+
+def test_a_transfer_run_distilled_from_a_teacher_is_still_a_transfer_run(tmp_path: Path) -> None:
+    teacher = weights.checkpoint_path("mobilenet_v2", 1.0, "flowers")
+    spec = _spec(tmp_path, tmp_path / "out", model="mobilenet_v2", width=0.35, recipe="transfer", init="imagenet",
+                 distill_from=teacher)
+    assert spec.kind == "transfer2" and _spec(tmp_path, tmp_path, distill_from=teacher).kind == "distill"

@@ -5,6 +5,7 @@ the README quote."""
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import numpy as np
 import torch
 
 from mnv2_core.images.flowers import split_samples
-from mnv2_core.measure.accuracy import classification_report
+from mnv2_core.measure.accuracy import Report, classification_report
 from mnv2_core.measure.real_photos import RealPhotoScore
 from mnv2_core.models.weights import LoadedModel, load_flower_model, load_model
 from mnv2_core.train.features import evaluate_model
@@ -35,8 +36,49 @@ def real_photo_score(loaded: LoadedModel, init: str = "default", command: str = 
                          open_set.threshold_for(loaded.name, loaded.width, identity), command)
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """A checkpoint's figures on a split (fractions), its phone proxy and the real photos where measured."""
+
+    model: str
+    width: float | None
+    checkpoint: str | None
+    split: str
+    images: int
+    resolution: int
+    top1: float
+    top5: float
+    recorded_top1: float | None  # what the checkpoint says it scored on test
+    phone: Report | None = None
+    real: RealPhotoScore | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Flat, for ``--json``: the phone proxy's and the real photos' figures beside the split's."""
+        row = {k: v for k, v in asdict(self).items() if k not in ("phone", "real")}
+        if self.phone:
+            row |= {"phone_top1": self.phone.top1, "phone_top5": self.phone.top5}
+        if self.real:
+            row |= {"real_top1": self.real.top1, "real_top5": self.real.top5, "real_photos": self.real.labelled,
+                    "real_unknown_flagged": self.real.unknown_flagged, "real_unknown": self.real.unknown}
+        return row
+
+    def line(self) -> str:
+        """One line for the terminal: the split, the phone proxy and the real photos, top-1 / top-5."""
+        line = (f"{self.model} {self.width if self.width is not None else '':<5} {self.split} ({self.images} images): "
+                f"top-1 {self.top1:.2%}  top-5 {self.top5:.2%}")
+        if self.phone:
+            line += f"  phone proxy {self.phone.top1:.2%} / {self.phone.top5:.2%}"
+        if self.real:
+            real = self.real
+            line += f"  real photos ({real.labelled}) {real.top1:.2%} / {real.top5:.2%}"
+            line += (f", 'not sure' on {real.unknown_flagged:.0%} of {real.unknown} flowers outside the 102"
+                     if real.unknown_flagged is not None else ", 'not sure' not measured (evaluate --open-set)")
+        return line + f"  [{self.seconds:.0f} s]"
+
+
 def evaluate(model: str, width: float | None, *, split: str = "test", data: str | Path | None = None,
-             phone: bool = True, real: bool = True, init: str = "default", command: str = "") -> dict[str, Any]:
+             phone: bool = True, real: bool = True, init: str = "default", command: str = "") -> Evaluation:
     """Top-1/top-5 of the checkpoint the app loads for (model, width), clean, on the phone proxy and on the
     real-photo dev set (recorded in assets/results/real_photos.json); ``init="scratch"``: of the model's
     from-scratch checkpoint instead."""
@@ -48,21 +90,16 @@ def evaluate(model: str, width: float | None, *, split: str = "test", data: str 
     preprocess = loaded.info.preprocess
     logits = evaluate_model(loaded.model, samples, preprocess, desc=split)
     report = classification_report(logits, torch.tensor([y for _, y in samples]))
-    row = {"model": model, "width": loaded.width, "checkpoint": loaded.info.path, "split": split,
-           "images": len(samples), "resolution": loaded.resolution, "top1": report.top1, "top5": report.top5,
-           "recorded_top1": loaded.info.accuracy.get("test_top1") if split == "test" else None}
-    if phone:
-        proxy = phone_proxy_scores(loaded.model, samples, preprocess)
-        row |= {"phone_top1": proxy.top1, "phone_top5": proxy.top5}
+    proxy = phone_proxy_scores(loaded.model, samples, preprocess) if phone else None
+    scored = None
     if real:
         from mnv2_core.measure.real_photos import save_scores
 
         scored = real_photo_score(loaded, init, command)
         save_scores([scored])
-        row |= {"real_top1": scored.top1, "real_top5": scored.top5, "real_photos": scored.labelled,
-                "real_unknown_flagged": scored.unknown_flagged, "real_unknown": scored.unknown}
-    row["seconds"] = round(time.perf_counter() - started, 1)
-    return row
+    recorded = loaded.info.accuracy.get("test_top1") if split == "test" else None
+    return Evaluation(model, loaded.width, loaded.info.path, split, len(samples), loaded.resolution, report.top1,
+                      report.top5, recorded, proxy, scored, round(time.perf_counter() - started, 1))
 
 
 def measure_open_set(model: str, width: float | None, *, data: str | Path | None = None, command: str = ""):
@@ -82,17 +119,3 @@ def measure_open_set(model: str, width: float | None, *, data: str | Path | None
         others = torch.cat([loaded.model(preprocess.tensor(image)) for _, image in open_set.non_flower_photos()])
     return open_set.score(model, loaded.width, open_set.checkpoint_identity(loaded.info), splits["valid"], splits["test"],
                           others.numpy(), command)
-
-
-def evaluated_line(model: str, width: float | None, split: str, row: dict) -> str:
-    """One line per checkpoint: the split, the phone proxy and the real photos, top-1 / top-5."""
-    line = (f"{model} {width if width is not None else '':<5} {split} ({row['images']} images): top-1 {row['top1']:.2%}"
-            f"  top-5 {row['top5']:.2%}")
-    if "phone_top1" in row:
-        line += f"  phone proxy {row['phone_top1']:.2%} / {row['phone_top5']:.2%}"
-    if "real_top1" in row:
-        line += f"  real photos ({row['real_photos']}) {row['real_top1']:.2%} / {row['real_top5']:.2%}"
-        flagged = row["real_unknown_flagged"]
-        line += (f", 'not sure' on {flagged:.0%} of {row['real_unknown']} flowers outside the 102" if flagged is not None
-                 else ", 'not sure' not measured (evaluate --open-set)")
-    return line + f"  [{row['seconds']:.0f} s]"

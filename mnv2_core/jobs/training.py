@@ -25,7 +25,7 @@ from mnv2_core.files import atomic_write_json
 from mnv2_core.models import get_spec
 from mnv2_core.images.flowers import OFFICIAL
 from mnv2_core.models.registry import format_width
-from mnv2_core.progress import RUNNING
+from mnv2_core.progress import RUNNING, StepCounts
 from mnv2_core.train.spec import HeadConfig
 
 STOPPED = "stopped"  # the progress file says running, but its process is gone (killed, or the machine restarted)
@@ -45,7 +45,7 @@ class TrainingJob:
     started: float
     updated: float
     plan: list[str] = field(default_factory=list)
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[StepCounts] = field(default_factory=list)
     message: str = ""
     result: dict[str, Any] = field(default_factory=dict)
     log: Path | None = None
@@ -55,30 +55,30 @@ class TrainingJob:
         return self.state == RUNNING
 
     @property
-    def step(self) -> dict[str, Any] | None:
+    def step(self) -> StepCounts | None:
         """The step going on now (or the last one)."""
         return self.steps[-1] if self.steps else None
 
     @property
     def step_number(self) -> int | None:
         """1-based place of the current step in the plan (steps a cache made unnecessary count as done)."""
-        if self.step and self.step["name"] in self.plan:
-            return self.plan.index(self.step["name"]) + 1
+        if self.step and self.step.name in self.plan:
+            return self.plan.index(self.step.name) + 1
         return None
 
     @property
     def step_fraction(self) -> float:
         step = self.step
-        return min(1.0, step["done"] / step["total"]) if step and step["total"] else 0.0
+        return min(1.0, step.done / step.total) if step and step.total else 0.0
 
     @property
     def step_seconds_left(self) -> float | None:
         """From the current step's own rate so far; None until it has one."""
         step = self.step
-        if not step or step["done"] <= step.get("first", 0) or step["seconds"] <= 0:
+        if not step or step.done <= step.first or step.seconds <= 0:
             return None
-        rate = (step["done"] - step.get("first", 0)) / step["seconds"]
-        return (step["total"] - step["done"]) / rate
+        rate = (step.done - step.first) / step.seconds
+        return (step.total - step.done) / rate
 
     @property
     def elapsed(self) -> float:
@@ -92,7 +92,7 @@ class TrainingJob:
         where = f"Step {self.step_number} of {len(self.plan)}: " if self.step_number else ""
         left = self.step_seconds_left
         eta = f", about {_duration(left)} left in this step" if left and self.running else ""
-        return f"{where}{step['name']}, {step['done']}/{step['total']} {step['unit']}{eta}"
+        return f"{where}{step.name}, {step.done}/{step.total} {step.unit}{eta}"
 
     def outcome(self) -> str:
         """How the run ended, and when (the page may show a run that ended days before)."""
@@ -163,7 +163,8 @@ def job_status(folder: Path | None = None) -> TrainingJob | None:
         message = ("The run ended without saying how (its process was killed, ran out of memory, or the machine "
                    "restarted); its log says more. Starting it again resumes from the features it had extracted.")
     return TrainingJob(state=state, command=saved.get("command", ""), started=saved.get("started", 0.0),
-                       updated=saved.get("updated", 0.0), plan=saved.get("plan", []), steps=saved.get("steps", []),
+                       updated=saved.get("updated", 0.0), plan=saved.get("plan", []),
+                       steps=[StepCounts.from_json(s) for s in saved.get("steps", []) if isinstance(s, dict)],
                        message=message, result=saved.get("result", {}), log=folder / "log.txt")
 
 
