@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from mnv2_core.measure.records import (comparison_rows, family_rows, family_steps, load_runs, routes_lesson,
-                                       routes_rows, runs_dir, shipped_run_ids, step_order, widest_note, with_values)
+                                       routes_rows, runs_dir, shipped_points, step_order, widest_note)
 from mnv2_core.measure.open_set import open_set_rows
 from mnv2_core.jobs.comparison_views import from_scratch_curves, from_scratch_table
 from mnv2_core.measure.run_report import learning_curves, phase_summaries, run_summary, worst_classes_first
@@ -174,15 +174,12 @@ if steps:
 table = comparison_rows(runs)
 st.subheader("Comparison")
 st.dataframe(pd.DataFrame(table), hide_index=True, column_config=COLUMNS)
-shipped_ids = shipped_run_ids()
-scored = [r for r in with_values(table, "test_top1", "macs") if r["run"] in shipped_ids]
-if scored:
+macs, top1, titles, trained = shipped_points(table)
+if macs:
     st.plotly_chart(labelled_log_scatter(
-        [r["macs"] for r in scored], [100 * r["test_top1"] for r in scored],
-        [r["title"] for r in scored], [r["training"] for r in scored], x_title="MACs at the test resolution (log)",
-        y_title="Oxford-102 test top-1 (%)", title="Accuracy vs compute of the shipped checkpoints, by how each was "
-                                                    "trained",
-        y_range=(max(0.0, min(100 * r["test_top1"] for r in scored) - 10), 104.0)), key="comparison")
+        macs, top1, titles, trained, x_title="MACs at the test resolution (log)", y_title="Oxford-102 test top-1 (%)",
+        title="Accuracy vs compute of the shipped checkpoints, by how each was trained",
+        y_range=(max(0.0, min(top1) - 10), 104.0)), key="comparison")
 
 not_sure = open_set_rows()
 if not_sure:

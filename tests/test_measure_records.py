@@ -82,21 +82,21 @@ def test_per_class_accuracy_is_worst_first_with_ties_in_class_order() -> None:
 
 
 def test_the_routes_lesson_compares_a_cut_down_width_with_one_that_learned_imagenet_itself() -> None:
-    from mnv2_core.measure.records import ROUTE_WORDS, routes_lesson
+    from mnv2_core.measure.records import ROUTE_WORDS, RouteRow, routes_lesson
 
-    rows = [dict(width=0.35, route=ROUTE_WORDS["prune"], test_top1=0.769, real_top1=0.335),
-            dict(width=0.35, route=ROUTE_WORDS["transfer2"], test_top1=0.938, real_top1=0.516)]
+    rows = [RouteRow(0.35, ROUTE_WORDS["prune"], 0.769, 0.62, 0.335, False),
+            RouteRow(0.35, ROUTE_WORDS["transfer2"], 0.938, 0.82, 0.516, True)]
     said = routes_lesson(rows)
     assert "76.9%" in said and "33.5%" in said and "93.8%" in said and "51.6%" in said
     assert routes_lesson(rows[:1]) is None  # one route alone teaches nothing
 
 
 def test_a_widest_width_that_scores_as_the_1_0_says_so_and_what_online_weights_give() -> None:
-    from mnv2_core.measure.records import widest_note
+    from mnv2_core.measure.records import FamilyRow, widest_note
 
-    same = [dict(width=1.0, test_top1=0.961, real_top1=0.58), dict(width=1.4, test_top1=0.961, real_top1=0.58)]
+    same = [FamilyRow(1.0, "t", test_top1=0.961, real_top1=0.58), FamilyRow(1.4, "w", test_top1=0.961, real_top1=0.58)]
     assert "does not earn its width" in widest_note(same) and "76.5%" in widest_note(same)
-    better = [dict(width=1.0, test_top1=0.961, real_top1=0.58), dict(width=1.4, test_top1=0.965, real_top1=0.6)]
+    better = [FamilyRow(1.0, "t", test_top1=0.961, real_top1=0.58), FamilyRow(1.4, "w", test_top1=0.965, real_top1=0.6)]
     assert widest_note(better) is None
 
 

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from mnv2_core import config
+from mnv2_core.typed_json import known
 
 HIDE_CORRECT = 0.05  # the share of correct valid answers the threshold may flag
 # Real photos from scikit-image's bundled samples (no flowers among them); synthetic drawings are left out.
@@ -76,6 +77,10 @@ class OpenSetRecord:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OpenSetRecord:
+        return cls(**known(cls, data))
+
 
 def score(model: str, width: float | None, checkpoint: str, valid: tuple[np.ndarray, np.ndarray],
           test: tuple[np.ndarray, np.ndarray], non_flowers: np.ndarray, command: str = "") -> OpenSetRecord:
@@ -92,12 +97,13 @@ def score(model: str, width: float | None, checkpoint: str, valid: tuple[np.ndar
                          float(flagged(max_probability(non_flowers)).mean()), len(non_flowers), checkpoint, command)
 
 
-def load_open_set(path: Path | None = None) -> list[dict[str, Any]]:
+def load_open_set(path: Path | None = None) -> list[OpenSetRecord]:
+    """Every recorded threshold (none when the file is missing or does not read)."""
     try:
         rows = json.loads((path or open_set_path()).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        return [OpenSetRecord.from_json(r) for r in rows]
+    except (OSError, ValueError, TypeError, AttributeError):
         return []
-    return rows if isinstance(rows, list) else []
 
 
 def checkpoint_identity(info: Any) -> str:
@@ -107,18 +113,16 @@ def checkpoint_identity(info: Any) -> str:
 
 def threshold_for(model: str, width: float | None, checkpoint: str) -> float | None:
     """The 'not sure' threshold measured for this checkpoint (None when it was not measured)."""
-    return next((r["threshold"] for r in load_open_set() if (r.get("model"), r.get("width"), r.get("checkpoint"))
-                 == (model, width, checkpoint)), None)
+    return next((r.threshold for r in load_open_set() if (r.model, r.width, r.checkpoint) == (model, width, checkpoint)),
+                None)
 
 
 def save_open_set(records: Sequence[OpenSetRecord], path: Path | None = None) -> Path:
     from mnv2_core.files import atomic_write_json
 
     path = path or open_set_path()
-    kept = {(r["model"], r["width"]): r for r in load_open_set(path)}
-    for record in records:
-        kept[(record.model, record.width)] = record.as_dict()
-    atomic_write_json(sorted(kept.values(), key=lambda r: (r["model"], r["width"] or 0)), path)
+    kept = {(r.model, r.width): r for r in [*load_open_set(path), *records]}
+    atomic_write_json([r.as_dict() for r in sorted(kept.values(), key=lambda r: (r.model, r.width or 0))], path)
     return path
 
 
@@ -126,7 +130,6 @@ def open_set_rows() -> list[dict[str, Any]]:
     """The recorded thresholds for a table: model, threshold and what it flags on test and on non-flowers."""
     from mnv2_core.models import model_title
 
-    return [{"title": model_title(r["model"], r.get("width")), "threshold": r["threshold"],
-             "test_correct_flagged": r["test_correct_flagged"], "test_wrong_flagged": r["test_wrong_flagged"],
-             "non_flowers_flagged": r["non_flowers_flagged"], "non_flower_photos": r["non_flower_photos"]}
-            for r in load_open_set()]
+    return [dict(title=model_title(r.model, r.width), threshold=r.threshold, test_correct_flagged=r.test_correct_flagged,
+                 test_wrong_flagged=r.test_wrong_flagged, non_flowers_flagged=r.non_flowers_flagged,
+                 non_flower_photos=r.non_flower_photos) for r in load_open_set()]

@@ -23,13 +23,12 @@ MAX_SHIPPED_BYTES = 15_000_000  # the largest fp16 checkpoint this repository sh
 MAX_INT8_SHIPPED_BYTES = 30_000_000  # the largest one stored as per-channel int8 weights (a larger network's)
 
 
-def checkpoint_preprocess(meta: dict[str, Any], name: str) -> Preprocess:
-    """The preprocessing a checkpoint was trained and scored with (checkpoints before the ``resolution`` key
-    recorded it as ``input_size``; the crop ratio has always been 224/256)."""
+def checkpoint_preprocess(meta: CheckpointMeta, name: str) -> Preprocess:
+    """The preprocessing a checkpoint was trained and scored with (what it does not record, the model's default)."""
     default = Preprocess(get_spec(name).resolution)
-    return Preprocess(int(meta.get("resolution", meta.get("input_size", default.resolution))),
-                      float(meta.get("crop_ratio", default.crop_ratio)), tuple(meta.get("mean", default.mean)),
-                      tuple(meta.get("std", default.std)), str(meta.get("interpolation", default.interpolation)))
+    return Preprocess(int(meta.resolution or default.resolution), float(meta.crop_ratio or default.crop_ratio),
+                      tuple(meta.mean or default.mean), tuple(meta.std or default.std),
+                      str(meta.interpolation or default.interpolation))
 
 
 def checkpoint_path(name: str, width: float | None, classes: str = "flowers", init: str | None = None) -> Path:
@@ -62,9 +61,18 @@ class CheckpointMeta(Open):
     width: float | None = None
     padding: str | None = None
     resolution: int | None = None
+    crop_ratio: float | None = None
+    mean: tuple[float, ...] | list[float] | None = None
+    std: tuple[float, ...] | list[float] | None = None
+    interpolation: str | None = None
     test_top1: float | None = None
+    test_top5: float | None = None
     test_phone_top1: float | None = None
+    test_phone_top5: float | None = None
+    valid_top1: float | None = None
+    fp32_test_top1: float | None = None
     run_id: str | None = None
+    init: str | None = None
     kind: str | None = None
     recipe: str | None = None
     storage: str | None = None
@@ -126,24 +134,25 @@ def load_checkpoint_file(path: Path, name: str | None = None, width: float | Non
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         state = stored_weights.unpack(blob)
-        meta = dict(blob.get("meta", {}))
+        raw = dict(blob.get("meta", {}))
     except Exception as exc:  # a corrupt or truncated file is the user's to fix, not a crash
         raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
                            f"delete or replace it.") from exc
+    meta = CheckpointMeta.from_json(raw)
     if name is None:
-        name, width = (meta["model"], meta.get("width")) if "model" in meta else _identity_from_name(path)
+        name, width = (meta.model, meta.width) if meta.model else _identity_from_name(path)
     try:
-        # Fine-tuned from the TFLite backbone, a model keeps TF 'SAME' padding: the checkpoint says so.
-        options = {"padding": meta["padding"]} if meta.get("padding") else {}
+        # Fine-tuned from TensorFlow weights, a model keeps TF 'SAME' padding: the checkpoint says so.
+        options = {"padding": meta.padding} if meta.padding else {}
         model = build_model(name, num_classes=labels.num_classes(classes), width=width, **options)
         model.load_state_dict(state, strict=True)
     except Exception as exc:  # a mismatched file is the user's to fix, not a crash
         raise WeightsError(f"The checkpoint {path.name} could not be loaded ({type(exc).__name__}); "
                            f"delete or replace it.") from exc
-    scored = (f"; {meta['recipe']}, test top-1 {meta['test_top1']:.1%}" if isinstance(meta.get("test_top1"), float)
-              and meta.get("recipe") else "")
+    scored = (f"; {meta.recipe}, test top-1 {meta.test_top1:.1%}" if isinstance(meta.test_top1, float)
+              and meta.recipe else "")
     info = WeightsInfo("checkpoint", True, f"Trained by this project on Oxford-102 ({path.name}{scored}).", classes,
                        str(path), checkpoint_preprocess(meta, name),
-                       {k: meta[k] for k in ACCURACY_KEYS if isinstance(meta.get(k), float)},
-                       {k: meta[k] for k in PROVENANCE_KEYS if k in meta}, meta)
+                       {k: getattr(meta, k) for k in ACCURACY_KEYS if isinstance(getattr(meta, k), float)},
+                       {k: getattr(meta, k) for k in PROVENANCE_KEYS if getattr(meta, k) is not None}, raw)
     return LoadedModel(name, width, model.eval(), info)
