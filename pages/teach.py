@@ -45,12 +45,12 @@ st.caption(f"Make {teach.MIN_CLASSES}-{teach.MAX_CLASSES} classes of your own (y
            "Nothing is saved on the server: download the taught head to keep it.")
 
 
-def teach_curve(history: list[dict]) -> go.Figure:
+def teach_curve(history: list[teach.TeachEpoch]) -> go.Figure:
     """Training loss and held-out accuracy per epoch."""
-    epochs = [r["epoch"] for r in history]
+    epochs = [r.epoch for r in history]
     fig = go.Figure()
-    fig.add_scatter(x=epochs, y=[r["loss"] for r in history], name="training loss", yaxis="y")
-    fig.add_scatter(x=epochs, y=[r["held_out_accuracy"] for r in history], name="held-out accuracy", yaxis="y2")
+    fig.add_scatter(x=epochs, y=[r.loss for r in history], name="training loss", yaxis="y")
+    fig.add_scatter(x=epochs, y=[r.held_out_accuracy for r in history], name="held-out accuracy", yaxis="y2")
     fig.update_layout(title="Learning", xaxis_title="epoch", height=320, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(orientation="h", y=-0.3), yaxis=dict(title="loss", rangemode="tozero"),
                       yaxis2=dict(title="held-out accuracy", overlaying="y", side="right", range=[0, 1.05],
@@ -95,11 +95,11 @@ if st.button("Train", type="primary", key="teach_train"):
     def on_features(done: int, total: int) -> None:
         progress.progress(done / total * 0.5, text=f"Features of {done}/{total} photos")
 
-    def on_epoch(row: dict, epochs: int) -> None:
+    def on_epoch(row: teach.TeachEpoch, epochs: int) -> None:
         rows.append(row)
-        progress.progress(0.5 + 0.5 * row["epoch"] / epochs, text=f"Epoch {row['epoch']}/{epochs}")
-        if row["epoch"] % 10 == 0 or row["epoch"] == epochs:
-            curve.plotly_chart(teach_curve(rows), key=f"teach_curve_{row['epoch']}")
+        progress.progress(0.5 + 0.5 * row.epoch / epochs, text=f"Epoch {row.epoch}/{epochs}")
+        if row.epoch % 10 == 0 or row.epoch == epochs:
+            curve.plotly_chart(teach_curve(rows), key=f"teach_curve_{row.epoch}")
 
     try:
         teach.check_classes(classes)

@@ -33,7 +33,7 @@ def test_three_classes_taught_from_six_photos_each_answer_new_photos(backbone, f
                          on_epoch=lambda row, epochs: rows.append(row))
     assert taught.names == list(CLASSES.values()) and len(rows) == teach.TeachConfig().epochs
     assert taught.held_out == 3 and taught.held_out_accuracy == 1.0  # one of six held out per class
-    assert rows[-1]["loss"] < rows[0]["loss"]
+    assert rows[-1].loss < rows[0].loss
     for class_id, name in CLASSES.items():
         for photo in _photos(flowers_dir, class_id, "test", 2):
             assert teach.classify(taught, backbone.model, backbone.info.preprocess, photo)[0][0] == name

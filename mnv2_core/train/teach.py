@@ -39,6 +39,16 @@ class TeachConfig:
     seed: int = 0
 
 
+@dataclass(frozen=True)
+class TeachEpoch:
+    """One epoch of teaching a head: its loss, and its accuracy on the training and the held-out photos."""
+
+    epoch: int
+    loss: float
+    train_accuracy: float
+    held_out_accuracy: float
+
+
 @dataclass
 class TaughtModel:
     """A taught head: its class names, the linear layer, how it learned and how it did on the held-out photos."""
@@ -46,7 +56,7 @@ class TaughtModel:
     names: list[str]
     head: nn.Linear
     backbone: str  # which weights made the features (the head only fits those)
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[TeachEpoch] = field(default_factory=list)
     held_out: int = 0
     held_out_correct: int = 0
     seconds: float = 0.0
@@ -145,7 +155,7 @@ def _features_split(model: nn.Module, preprocess: Preprocess, classes: Sequence[
 
 def teach(model: nn.Module, preprocess: Preprocess, classes: Sequence[tuple[str, Sequence[Image.Image]]], *,
           backbone: str, cfg: TeachConfig = TeachConfig(),
-          on_epoch: Callable[[dict[str, float], int], None] | None = None,
+          on_epoch: Callable[[TeachEpoch, int], None] | None = None,
           on_features: Callable[[int, int], None] | None = None) -> TaughtModel:
     """Train a linear head for ``classes`` [(name, photos)] on ``model``'s features; ``on_epoch(row, epochs)``
     after each epoch (for a live curve), ``on_features(done, total)`` as photos go through the backbone."""
@@ -173,9 +183,8 @@ def teach(model: nn.Module, preprocess: Preprocess, classes: Sequence[tuple[str,
         optimizer.step()
         head.eval()
         with torch.inference_mode():
-            row = {"epoch": epoch, "loss": float(loss.detach()),
-                   "train_accuracy": float((logits.argmax(1) == y).float().mean()),
-                   "held_out_accuracy": float((head(hx).argmax(1) == hy).float().mean())}
+            row = TeachEpoch(epoch, float(loss.detach()), float((logits.argmax(1) == y).float().mean()),
+                             float((head(hx).argmax(1) == hy).float().mean()))
         history.append(row)
         if on_epoch:
             on_epoch(row, cfg.epochs)
