@@ -3,8 +3,10 @@ this project wrote it) and to write the same layout back."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, fields
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
 
@@ -34,3 +36,12 @@ class Open:
     @classmethod
     def from_json(cls: type[T], data: Any) -> T:
         return cls(**known(cls, data), other=rest(cls, data))
+
+
+def read_list(path: Path, parse: Callable[[Any], T]) -> list[T]:
+    """A JSON file's list of records, each parsed; empty when the file is missing or does not read (a results file
+    half-copied or edited by hand must not break a page)."""
+    try:
+        return [parse(row) for row in json.loads(Path(path).read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError, AttributeError):
+        return []

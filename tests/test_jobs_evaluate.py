@@ -58,3 +58,11 @@ def test_cli_evaluate_prints_one_json_row_per_width(two_class_test_split: Path) 
     assert out.returncode == 0, out.stderr
     (row,) = json.loads(out.stdout)
     assert row["model"] == "lenet5" and row["images"] == 6 and "phone_top1" not in row
+
+
+def test_evaluate_without_the_real_photo_set_scores_the_split_and_says_why_in_one_sentence(
+        two_class_test_split: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNV2_REAL_PHOTOS", str(tmp_path / "nowhere"))
+    result = evaluate("lenet5", None, data=two_class_test_split, phone=False)
+    assert result.images == 6 and result.real is None and "real_top1" not in result.as_dict()
+    assert "real photos not measured: The real-photo dev set is not at" in result.line()

@@ -25,6 +25,15 @@ class RealPhotos:
     unknown: tuple[Path, ...]
 
 
+def missing_real_photos(folder: Path | None = None) -> str | None:
+    """Why the dev set cannot be read here, in one sentence (None when it is there)."""
+    try:
+        real_photos(folder)
+    except RealPhotosError as exc:
+        return str(exc)
+    return None
+
+
 def real_photos(folder: Path | None = None) -> RealPhotos:
     """The dev set's photos from its labels file, in the file's order."""
     folder = Path(folder) if folder is not None else config.real_photos_dir()

@@ -52,10 +52,11 @@ class Evaluation:
     phone: Report | None = None
     real: RealPhotoScore | None = None
     seconds: float = 0.0
+    real_skipped: str | None = None  # why the real photos were not measured, where they were asked for
 
     def as_dict(self) -> dict[str, Any]:
         """Flat, for ``--json``: the phone proxy's and the real photos' figures beside the split's."""
-        row = {k: v for k, v in asdict(self).items() if k not in ("phone", "real")}
+        row = {k: v for k, v in asdict(self).items() if k not in ("phone", "real", "real_skipped")}
         if self.phone:
             row |= {"phone_top1": self.phone.top1, "phone_top5": self.phone.top5}
         if self.real:
@@ -74,6 +75,8 @@ class Evaluation:
             line += f"  real photos ({real.labelled}) {real.top1:.2%} / {real.top5:.2%}"
             line += (f", 'not sure' on {real.unknown_flagged:.0%} of {real.unknown} flowers outside the 102"
                      if real.unknown_flagged is not None else ", 'not sure' not measured (evaluate --open-set)")
+        elif self.real_skipped:
+            line += f"  real photos not measured: {self.real_skipped}"
         return line + f"  [{self.seconds:.0f} s]"
 
 
@@ -91,15 +94,17 @@ def evaluate(model: str, width: float | None, *, split: str = "test", data: str 
     logits = evaluate_model(loaded.model, samples, preprocess, desc=split)
     report = classification_report(logits, torch.tensor([y for _, y in samples]))
     proxy = phone_proxy_scores(loaded.model, samples, preprocess) if phone else None
-    scored = None
-    if real:
+    from mnv2_core.images.real_photos import missing_real_photos
+
+    scored, skipped = None, missing_real_photos() if real else None
+    if real and skipped is None:  # a user without the dev set still gets the split and the phone proxy
         from mnv2_core.measure.real_photos import save_scores
 
         scored = real_photo_score(loaded, init, command)
         save_scores([scored])
     recorded = loaded.info.accuracy.get("test_top1") if split == "test" else None
     return Evaluation(model, loaded.width, loaded.info.path, split, len(samples), loaded.resolution, report.top1,
-                      report.top5, recorded, proxy, scored, round(time.perf_counter() - started, 1))
+                      report.top5, recorded, proxy, scored, round(time.perf_counter() - started, 1), skipped)
 
 
 def measure_open_set(model: str, width: float | None, *, data: str | Path | None = None, command: str = ""):

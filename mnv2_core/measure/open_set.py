@@ -9,7 +9,6 @@ scikit-image ships those photos (a test and development dependency, not an app o
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from mnv2_core import config
-from mnv2_core.typed_json import known
+from mnv2_core.typed_json import known, read_list
 
 HIDE_CORRECT = 0.05  # the share of correct valid answers the threshold may flag
 # Real photos from scikit-image's bundled samples (no flowers among them); synthetic drawings are left out.
@@ -99,11 +98,7 @@ def score(model: str, width: float | None, checkpoint: str, valid: tuple[np.ndar
 
 def load_open_set(path: Path | None = None) -> list[OpenSetRecord]:
     """Every recorded threshold (none when the file is missing or does not read)."""
-    try:
-        rows = json.loads((path or open_set_path()).read_text(encoding="utf-8"))
-        return [OpenSetRecord.from_json(r) for r in rows]
-    except (OSError, ValueError, TypeError, AttributeError):
-        return []
+    return read_list(path or open_set_path(), OpenSetRecord.from_json)
 
 
 def checkpoint_identity(info: Any) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 
 from mnv2_core import config
 from mnv2_core.measure.open_set import max_probability
+from mnv2_core.typed_json import read_list
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,7 @@ def results_path() -> Path:
 
 
 def load_scores(path: Path | None = None) -> list[RealPhotoScore]:
-    import json
-
-    try:
-        rows = json.loads((path or results_path()).read_text(encoding="utf-8"))
-        return [RealPhotoScore.from_json(r) for r in rows]
-    except (OSError, ValueError, TypeError, AttributeError):
-        return []
+    return read_list(path or results_path(), RealPhotoScore.from_json)
 
 
 def save_scores(scores: Sequence[RealPhotoScore], path: Path | None = None) -> Path:
