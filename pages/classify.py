@@ -12,6 +12,7 @@ from mnv2_core.images.decode import SUPPORTED_FORMATS, DecodedImage, ImageDecode
 from mnv2_core.images.flowers import example_photos, test_photos
 from mnv2_core.images.views import center_crop_view
 from mnv2_core.models.labels import flower_names
+from mnv2_core.runtime import describe
 from mnv2_core.runtime.engines import ENGINE_TITLES
 from mnv2_core.models.model_config import ModelConfig
 from pages.common import (BY_KEY, get_availability, get_footprint, get_predictor, model_controls, run_through_app,
@@ -120,7 +121,7 @@ if result.not_sure:
                "The top-5 is still shown.", icon=":material/help:")
 if not predictor.info.trained:
     st.warning(predictor.info.description, icon=":material/casino:")
-elif warning := predictor.accuracy_warning():
+elif warning := describe.accuracy_warning(predictor.info):
     st.info(warning, icon=":material/science:")
 
 # The top-5 is drawn first: under load it shows before the heat map has had its turn in the pool.
@@ -143,7 +144,7 @@ with right:
                 help="The model file that runs: torch state_dict, or the ONNX file (the Benchmark page compares "
                      "the shipped FP32 and INT8 files)")
     st.caption(f"Weights: {predictor.info.description} Engine: {ENGINE_TITLES[predictor.engine]}, "
-               f"{predictor.runner.detail}. {predictor.int8_fidelity() or ''}")
+               f"{predictor.runner.detail}. {describe.int8_fidelity(predictor.plan) or ''}")
 
     @st.fragment
     def warm_latency() -> None:

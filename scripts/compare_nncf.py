@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from mnv2_core.images.flowers import split_samples  # noqa: E402
-from mnv2_core.jobs.quantize import split_logits  # noqa: E402
+from mnv2_core.jobs.quantize import runner_logits  # noqa: E402
 from mnv2_core.measure.accuracy import agreement, top1  # noqa: E402
 from mnv2_core.models.weights import checkpoint_path, load_checkpoint_file  # noqa: E402
 from mnv2_core.runtime import engines  # noqa: E402
@@ -77,7 +77,7 @@ def main(width: float, out: Path) -> None:
         runners = {"fp32": engines.make_runner("onnxruntime", fp32_path, "fp32", 2)}
         runners |= {f"{key} | {engine}": engines.make_runner(engine, path, "int8", 2)
                     for key, (path, _) in candidates.items() for engine in ("onnxruntime", "openvino")}
-        logits = split_logits(runners, valid, preprocess, desc="valid")
+        logits = runner_logits(runners, valid, preprocess, desc="valid")
     labels = [y for _, y in valid]
     rows = {k: {"agreement": agreement(logits["fp32"], v), "top1": top1(v, labels)}
             for k, v in logits.items() if k != "fp32"}

@@ -59,7 +59,7 @@ def test_every_shipped_int8_stored_checkpoint_scores_within_a_third_of_a_point_o
     from mnv2_core.images.flowers import split_samples
     from mnv2_core.measure.accuracy import classification_report
     from mnv2_core.models import weights
-    from mnv2_core.train.features import evaluate_model
+    from mnv2_core.runtime.passes import split_logits
 
     compact = [p for p in sorted(config.CHECKPOINT_DIR.glob("*.pt"))
                if weights.load_checkpoint_file(p).info.meta.get("storage") == stored_weights.INT8]
@@ -69,7 +69,7 @@ def test_every_shipped_int8_stored_checkpoint_scores_within_a_third_of_a_point_o
     for path in compact:
         loaded = weights.load_checkpoint_file(path)
         assert path.stat().st_size <= weights.MAX_INT8_SHIPPED_BYTES
-        top1 = classification_report(evaluate_model(loaded.model, samples, loaded.info.preprocess), labels).top1
+        top1 = classification_report(split_logits(loaded.model, samples, loaded.info.preprocess), labels).top1
         # what the app quotes (another CPU's kernels may flip a near-tie: one photo is 0.12 points)
         assert top1 == pytest.approx(loaded.info.meta["test_top1"], abs=0.0025), path.name
         assert abs(top1 - loaded.info.meta["fp16_test_top1"]) <= 0.003, path.name

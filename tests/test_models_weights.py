@@ -121,14 +121,14 @@ def test_every_width_ships_a_trained_flower_checkpoint_that_scores_as_recorded(w
                                                                                flowers_dir: Path) -> None:
     from mnv2_core.images.flowers import flower_samples
     from mnv2_core.measure.accuracy import classification_report
-    from mnv2_core.train.features import evaluate_model
+    from mnv2_core.runtime.passes import split_logits
 
     path = weights.checkpoint_path("mobilenet_v2", width)
     assert path.is_file() and path.stat().st_size <= 15e6 and availability("mobilenet_v2", width).trained
     loaded = weights.load_model("mobilenet_v2", width, "flowers")  # strict load at this width
     assert loaded.info.source == "checkpoint" and loaded.model.width == width
     samples = flower_samples(flowers_dir, "test")[::2]  # every other test image: 410, a standard error of ~2 points
-    logits = evaluate_model(loaded.model, samples, loaded.info.preprocess.at(224))
+    logits = split_logits(loaded.model, samples, loaded.info.preprocess.at(224))
     top1 = classification_report(logits, torch.tensor([y for _, y in samples])).top1
     assert top1 >= loaded.info.meta["test_top1"] - 0.05, (top1, loaded.info.meta["test_top1"])
 

@@ -12,8 +12,8 @@ from mnv2_core.images.flowers import flower_samples
 from mnv2_core.jobs.benchmark import expand_configs, ort_ratios, run_benchmark
 from mnv2_core.measure.accuracy import agreement, top1
 from mnv2_core.models import MOBILENET_WIDTHS, build_model, weights
-from mnv2_core.runtime import engines, int8_files
-from mnv2_core.jobs.quantize import split_logits
+from mnv2_core.runtime import describe, engines, int8_files
+from mnv2_core.jobs.quantize import runner_logits
 from mnv2_core.runtime.int8_onnx import METHODS
 from mnv2_core.models.model_config import ModelConfig
 from mnv2_core.runtime.predictor import Predictor, footprint
@@ -66,12 +66,12 @@ def test_every_width_ships_an_int8_model_that_holds_its_measured_agreement(width
 
 def test_the_shipped_int8_model_agrees_with_fp32_when_run_here(flowers_dir: Path) -> None:
     predictor = Predictor(ModelConfig("mobilenet_v2", 1.0, "int8", "flowers"))  # auto: the shipped file, no calibration
-    assert predictor.candidate_engines() == ("onnxruntime", "openvino")
-    assert predictor.engine in predictor.candidate_engines() and "calibrated offline" in predictor.runner.detail
-    assert "gives FP32's answer on" in predictor.int8_fidelity()
+    assert tuple(predictor.plan.candidates) == ("onnxruntime", "openvino")
+    assert predictor.engine in tuple(predictor.plan.candidates) and "calibrated offline" in predictor.runner.detail
+    assert "gives FP32's answer on" in describe.int8_fidelity(predictor.plan)
     fp32 = Predictor(ModelConfig("mobilenet_v2", 1.0, "fp32", "flowers", engine="onnxruntime"), loaded=predictor.loaded)
     samples = flower_samples(flowers_dir, "test")[::4]  # 205 images: the same measurement, smaller
-    logits = split_logits({"fp32": fp32.runner, "int8": predictor.runner}, samples, predictor.info.preprocess)
+    logits = runner_logits({"fp32": fp32.runner, "int8": predictor.runner}, samples, predictor.info.preprocess)
     labels = [y for _, y in samples]
     shown = (agreement(logits["fp32"], logits["int8"]), top1(logits["fp32"], labels), top1(logits["int8"], labels))
     assert shown[0] >= 0.92 and shown[2] >= shown[1] - 0.04, shown

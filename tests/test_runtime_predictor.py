@@ -8,6 +8,7 @@ from pathlib import Path
 from mnv2_core.images.decode import load_path
 from mnv2_core.models import weights
 from mnv2_core.models.model_config import ModelConfig
+from mnv2_core.runtime import describe
 from mnv2_core.runtime.predictor import Predictor, footprint
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,10 +36,10 @@ def test_a_checkpoint_right_on_under_half_the_test_photos_is_flagged(offline: Pa
 
     path = weights.checkpoint_path("lenet5", None)
     weights.save_checkpoint(path, lenet5(num_classes=102), {"test_top1": 0.476, "recipe": "scratch"})
-    assert "only 48% of Oxford-102 test photos" in Predictor(ModelConfig("lenet5", None)).accuracy_warning()
+    assert "only 48% of Oxford-102 test photos" in describe.accuracy_warning(Predictor(ModelConfig("lenet5", None)).info)
     weights.save_checkpoint(path, lenet5(num_classes=102), {"test_top1": 0.9})
-    assert Predictor(ModelConfig("lenet5", None)).accuracy_warning() is None
+    assert describe.accuracy_warning(Predictor(ModelConfig("lenet5", None)).info) is None
 
 
 def test_untrained_weights_get_no_accuracy_warning_they_say_meaningless_instead(offline: Path) -> None:
-    assert Predictor(ModelConfig("lenet5", None)).accuracy_warning() is None
+    assert describe.accuracy_warning(Predictor(ModelConfig("lenet5", None)).info) is None

@@ -80,12 +80,12 @@ def test_auto_measures_a_configuration_once_on_this_cpu_then_reuses_it(tmp_path:
     again = Predictor(ModelConfig("lenet5", None, "fp32", "flowers"))
     assert first.measured_here and not again.measured_here and again.engine == first.engine
     measured = {r.engine for r in timings.measured_timings() if r.model == "lenet5" and r.precision == "fp32"}
-    assert measured == set(first.candidate_engines())
+    assert measured == set(first.plan.candidates)
 
 
 def test_int8_without_a_shipped_file_has_only_pytorch_to_choose() -> None:
     predictor = Predictor(ModelConfig("lenet5", None, "int8", "flowers"))
-    assert predictor.candidate_engines() == ("torch",) and predictor.engine == "torch"
+    assert tuple(predictor.plan.candidates) == ("torch",) and predictor.engine == "torch"
 
 
 def test_the_quick_sweep_times_the_configurations_classify_runs(tmp_path: Path,

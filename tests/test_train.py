@@ -25,7 +25,7 @@ from mnv2_core.measure.run_record import RunRecord
 from mnv2_core.models import weights
 from mnv2_core.models.labels import flower_names
 from mnv2_core.train.cli import main
-from mnv2_core.train.features import evaluate_model
+from mnv2_core.runtime.passes import split_logits
 from mnv2_core.train.epochs import lr_at
 from mnv2_core.train.distill import distill_loss
 from mnv2_core.train.loop import FitConfig
@@ -313,7 +313,7 @@ def test_shipped_checkpoint_matches_its_reported_accuracy(flowers_dir: Path) -> 
     meta = loaded.info.meta
     assert meta["padding"] == "tf_same" and loaded.resolution == 224
     samples = flower_samples(flowers_dir, "test")[::8]  # a fixed ~100-image subset keeps this fast
-    logits = evaluate_model(loaded.model, samples, loaded.info.preprocess.at(224))
+    logits = split_logits(loaded.model, samples, loaded.info.preprocess.at(224))
     top1 = classification_report(logits, torch.tensor([y for _, y in samples])).top1
     assert top1 >= meta["test_top1"] - 0.03, (top1, meta["test_top1"])
 

@@ -189,7 +189,7 @@ def time_missing(missing: list[tuple[Entry, str]],
             stats = None if predictor.measured_here else predictor.warm_latency()
         if stats is not None:  # one engine only (nothing to choose): record its time all the same
             timings.save_timings([timings.TimingRow(entry.model, loaded.width, precision, predictor.engine,
-                                            predictor.variant(predictor.engine), predictor.resolution,
+                                            predictor.plan.variant(predictor.engine), predictor.resolution,
                                             stats.median_ms, stats.p90_ms, stats.runs, stats.threads)],
                                  "the comparison's first-visit sweep")
 

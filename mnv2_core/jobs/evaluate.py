@@ -16,7 +16,7 @@ from mnv2_core.images.flowers import split_samples
 from mnv2_core.measure.accuracy import Report, classification_report
 from mnv2_core.measure.real_photos import RealPhotoScore
 from mnv2_core.models.weights import LoadedModel, load_flower_model, load_model
-from mnv2_core.train.features import evaluate_model
+from mnv2_core.runtime.passes import split_logits
 from mnv2_core.train.run import phone_proxy_scores
 
 
@@ -27,8 +27,8 @@ def real_photo_score(loaded: LoadedModel, init: str = "default", command: str = 
 
     photos = real_photos()
     preprocess = loaded.info.preprocess
-    logits = evaluate_model(loaded.model, list(photos.labelled), preprocess, desc="real photos").numpy()
-    unknown = evaluate_model(loaded.model, [(p, 0) for p in photos.unknown], preprocess, desc="real photos, not "
+    logits = split_logits(loaded.model, list(photos.labelled), preprocess, desc="real photos").numpy()
+    unknown = split_logits(loaded.model, [(p, 0) for p in photos.unknown], preprocess, desc="real photos, not "
                              "among the 102").numpy()
     identity = open_set.checkpoint_identity(loaded.info)
     return measure.score(loaded.name, loaded.width, init, identity, logits,
@@ -91,7 +91,7 @@ def evaluate(model: str, width: float | None, *, split: str = "test", data: str 
         raise ValueError(f"{loaded.title} has no trained flower checkpoint here, so there is nothing to evaluate.")
     samples = split_samples(data, split)
     preprocess = loaded.info.preprocess
-    logits = evaluate_model(loaded.model, samples, preprocess, desc=split)
+    logits = split_logits(loaded.model, samples, preprocess, desc=split)
     report = classification_report(logits, torch.tensor([y for _, y in samples]))
     proxy = phone_proxy_scores(loaded.model, samples, preprocess) if phone else None
     from mnv2_core.images.real_photos import missing_real_photos
@@ -118,7 +118,7 @@ def measure_open_set(model: str, width: float | None, *, data: str | Path | None
     splits = {}
     for split in ("valid", "test"):
         samples = split_samples(data, split)
-        logits = evaluate_model(loaded.model, samples, preprocess, desc=split)
+        logits = split_logits(loaded.model, samples, preprocess, desc=split)
         splits[split] = (logits.numpy(), torch.tensor([y for _, y in samples]).numpy())
     with torch.inference_mode():
         others = torch.cat([loaded.model(preprocess.tensor(image)) for _, image in open_set.non_flower_photos()])

@@ -9,32 +9,25 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
+import torch
 
 from mnv2_core.files import atomic_write, atomic_write_json
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import agreement, top1
+from mnv2_core.measure.over_split import over_files
 from mnv2_core.runtime import engines, int8_files
 from mnv2_core.runtime.int8_bias import bias_correct, input_means
 from mnv2_core.runtime.int8_onnx import (FALLBACK_FORMAT, FORMAT, FORMAT_TITLES, METHOD_TITLES, METHODS,
                                          MIN_CALIBRATION, TARGET_AGREEMENT, quantize_qdq)
 
 
-def split_logits(runners: dict, samples: Sequence[tuple[Path, int]], preprocess: Preprocess, *,
-                 desc: str = "score") -> dict[str, np.ndarray]:
-    """Logits of every runner on every sample (each image decoded once, prepared as the app prepares an upload)."""
-    from mnv2_core.images.decode import load_path
-    from mnv2_core.progress import track
-
-    out: dict[str, list[np.ndarray]] = {k: [] for k in runners}
-    for path, _ in track(samples, desc):
-        x = preprocess.tensor(load_path(path).image)
-        for key, runner in runners.items():
-            out[key].append(runner(x).float().numpy()[0])
-    return {k: np.stack(v) for k, v in out.items()}
+def runner_logits(runners: Mapping[str, engines.Runner], samples: Sequence[tuple[Path, int]],
+                  preprocess: Preprocess, *, desc: str = "score") -> dict[str, torch.Tensor]:
+    """Logits of every runner on every sample, each image decoded once and prepared as the app prepares an upload."""
+    return over_files({k: r.batch for k, r in runners.items()}, list(samples), preprocess, desc=desc)[0]
 
 
 def _candidates(fp32_path: Path, arrays, means, form: str, methods: Sequence[str], folder: Path) -> dict[str, Path]:
@@ -59,7 +52,7 @@ def _select(fp32_path: Path, fp32: engines.Runner, arrays, methods: Sequence[str
             candidates = _candidates(fp32_path, arrays, means, form, methods, Path(tmp))
             runners = {"fp32": fp32, **{k: engines.make_runner("onnxruntime", p, "int8", threads)
                                         for k, p in candidates.items()}}
-            logits = split_logits(runners, valid, preprocess, desc=f"valid {form}")
+            logits = runner_logits(runners, valid, preprocess, desc=f"valid {form}")
             agree |= {k: agreement(logits["fp32"], logits[k]) for k in candidates}
             log("valid agreement: " + ", ".join(f"{k} {agree[k]:.2%}" for k in candidates))
             best = max(agree, key=lambda k: (agree[k], k.startswith(FORMAT)))
@@ -79,7 +72,7 @@ def _test_scores(target: Path, fp32: engines.Runner, test, preprocess: Preproces
     """FP32 and INT8 test top-1 and agreement on every engine that runs ONNX files; the headline is the worse
     engine's, since the app may run either."""
     int8 = {e: engines.make_runner(e, target, "int8", threads) for e in engines.available_engines() if e != "torch"}
-    logits = split_logits({"fp32": fp32, **int8}, test, preprocess, desc="test")
+    logits = runner_logits({"fp32": fp32, **int8}, test, preprocess, desc="test")
     labels = [y for _, y in test]
     by_engine = {e: int8_files.EngineScore(top1(logits[e], labels), agreement(logits["fp32"], logits[e]))
                  for e in int8}

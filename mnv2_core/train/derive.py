@@ -84,7 +84,7 @@ def _derive_width(spec: RunSpec, source: nn.Module, preprocess: Preprocess, samp
     lesson)."""
     from mnv2_core.images.augment import load_bank
     from mnv2_core.models import width_family
-    from mnv2_core.train.inference import bank_logits
+    from mnv2_core.runtime.passes import bank_logits
 
     started = time.perf_counter()
     valid = load_bank(samples["valid"], preprocess.resize, eval_crop=preprocess.resolution, desc=DECODE_VALID)

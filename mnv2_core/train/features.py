@@ -14,10 +14,9 @@ from torch import nn
 
 from mnv2_core import config
 from mnv2_core.files import atomic_torch_save
-from mnv2_core.images.flowers import FlowerDataset
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
-from mnv2_core.progress import Bar, track
+from mnv2_core.progress import track
 from mnv2_core.train.epochs import keep_if_better, lr_at
 from mnv2_core.train.spec import NUM_CLASSES, HeadConfig, TrainError
 
@@ -30,15 +29,6 @@ class Features:
     y: torch.Tensor
     from_cache: bool = False
     engine: str = ""  # what extracted them (empty when read from the cache)
-
-
-def image_transform(preprocess: Preprocess):
-    """PIL image -> [3, resolution, resolution] tensor, exactly as the Classify page prepares an upload."""
-
-    def transform(image) -> torch.Tensor:
-        return preprocess.tensor(image)[0]
-
-    return transform
 
 
 def head_name(model: nn.Module) -> str:
@@ -97,33 +87,13 @@ class PooledFeatures(nn.Module):
 
 
 @torch.inference_mode()
-def _run_over_files(module: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess, *, batch_size: int,
-                    desc: str, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, str]:
-    """``module`` over every sample, prepared from its file as the app prepares an upload, with a progress bar, on
-    the engine measured faster here (:mod:`mnv2_core.train.inference`). Returns outputs, labels and the engine."""
-    from torch.utils.data import DataLoader
-
-    from mnv2_core.train.inference import pass_engine
-
-    module.eval()
-    engine = pass_engine(module, preprocess.resolution, images=len(samples), device=device)
-    loader = DataLoader(FlowerDataset(samples, image_transform(preprocess)), batch_size=batch_size,
-                        shuffle=False, num_workers=0)
-    out, ys = [], []
-    with Bar(len(samples), desc) as bar:
-        for images, targets in loader:
-            out.append(engine.batch(images).float().cpu())
-            ys.append(targets)
-            bar.update(len(targets))
-    return torch.cat(out), torch.cat(ys).long(), engine.engine
-
-
-@torch.inference_mode()
 def extract_features(model: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess, *, batch_size: int = 32,
                      desc: str = "features", device: torch.device | str = "cpu") -> Features:
     """Run the frozen backbone (:func:`pooled_features`) over every sample, with a progress bar and ETA."""
-    x, y, engine = _run_over_files(PooledFeatures(model), samples, preprocess, batch_size=batch_size, desc=desc,
-                                   device=device)
+    from mnv2_core.runtime.passes import model_outputs
+
+    x, y, engine = model_outputs(PooledFeatures(model), samples, preprocess, batch_size=batch_size, desc=desc,
+                                 device=device)
     return Features(x, y, engine=engine)
 
 
@@ -200,14 +170,6 @@ def train_head(head: nn.Module, train: Features, valid: Features, cfg: HeadConfi
     head.load_state_dict(best["state"])
     head.eval()
     return history, best["top1"]
-
-
-@torch.inference_mode()
-def evaluate_model(model: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess, *,
-                   batch_size: int = 32, desc: str = "test",
-                   device: torch.device | str = "cpu") -> torch.Tensor:
-    """Logits of the whole model (backbone + head) on ``samples``, straight from the image files."""
-    return _run_over_files(model, samples, preprocess, batch_size=batch_size, desc=desc, device=device)[0]
 
 
 def new_head(model: nn.Module, seed: int) -> None:

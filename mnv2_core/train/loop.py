@@ -28,7 +28,7 @@ from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
 from mnv2_core.train.distill import Teacher, distill_loss
 from mnv2_core.train.epochs import keep_if_better, lr_at, write_history_csv
-from mnv2_core.train.inference import bank_logits
+from mnv2_core.runtime.passes import bank_logits
 
 @dataclass
 class FitConfig:

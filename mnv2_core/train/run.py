@@ -39,7 +39,8 @@ from mnv2_core.measure.run_record import CheckpointEntry, RunRecord
 from mnv2_core.models.registry import format_width
 from mnv2_core import progress
 from mnv2_core.train.derive import build_start, load_teacher
-from mnv2_core.train.features import HEAD_STEP, evaluate_model, features_step, phase1
+from mnv2_core.runtime.passes import split_logits
+from mnv2_core.train.features import HEAD_STEP, features_step, phase1
 from mnv2_core.train.epochs import write_history_csv
 from mnv2_core.train.loop import fit
 from mnv2_core.train.provenance import device_string, git_commit
@@ -60,7 +61,7 @@ class RunResult:
 def phone_proxy_scores(model: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess,
                        device: torch.device | str = "cpu") -> Report:
     """Top-1 and top-5 on the phone proxy of ``samples`` (:mod:`mnv2_core.images.phone`)."""
-    from mnv2_core.train.inference import bank_logits
+    from mnv2_core.runtime.passes import bank_logits
 
     bank = proxy_bank(samples, preprocess.resolution, desc=PHONE_STEP)
     report = classification_report(bank_logits(model, bank, preprocess, torch.device(device), fastest=True),
@@ -152,7 +153,7 @@ def _test_scores(model: nn.Module, samples: list[tuple[Path, int]], preprocess: 
                  valid_top1: float, log) -> tuple[dict[str, Any], dict[str, float]]:
     """The finished model's test report (top-1, top-5, per class, confusions) and its phone-proxy scores."""
     with torch.inference_mode():
-        test_logits = evaluate_model(model.to(device), samples, preprocess, desc=TEST_STEP, device=device)
+        test_logits = split_logits(model.to(device), samples, preprocess, desc=TEST_STEP, device=device)
     model.cpu()
     test = classification_report(test_logits, torch.tensor([y for _, y in samples]))
     log(f"test top-1 {test.top1:.2%}  top-5 {test.top5:.2%}  (best valid top-1 {valid_top1:.2%})")

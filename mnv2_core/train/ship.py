@@ -13,7 +13,7 @@ from torch import nn
 from mnv2_core.measure.accuracy import Report, classification_report
 from mnv2_core.images.views import Preprocess
 from mnv2_core.models import stored_weights, weights
-from mnv2_core.train.features import evaluate_model
+from mnv2_core.runtime.passes import split_logits
 from mnv2_core.train.spec import MAX_SHIPPED_BYTES, RunSpec
 
 CHECKPOINT_STEP = "test (fp16 checkpoint)"  # the stored file the app loads (int8 weights for large networks)
@@ -92,7 +92,7 @@ def score_checkpoint(ckpt: Path, staged: Path, samples: list[tuple[Path, int]], 
     loaded = weights.load_checkpoint_file(ckpt)
     y_test = torch.tensor([y for _, y in samples])
     storage = loaded.info.meta.get("storage", stored_weights.FP16)
-    reloaded = classification_report(evaluate_model(loaded.model.to(device), samples, preprocess,
+    reloaded = classification_report(split_logits(loaded.model.to(device), samples, preprocess,
                                                     desc=CHECKPOINT_STEP, device=device), y_test)
     log(f"{storage} checkpoint, end to end: test top-1 {reloaded.top1:.2%}  top-5 {reloaded.top5:.2%}  "
         f"({ckpt.stat().st_size / 1e6:.2f} MB)")
@@ -103,7 +103,7 @@ def score_checkpoint(ckpt: Path, staged: Path, samples: list[tuple[Path, int]], 
              "fp32_test_top5": test.top5}
     fp16 = None
     if storage != stored_weights.FP16 and staged.is_file():  # what the compact storage costs, measured
-        fp16 = classification_report(evaluate_model(weights.load_checkpoint_file(staged).model.to(device), samples,
+        fp16 = classification_report(split_logits(weights.load_checkpoint_file(staged).model.to(device), samples,
                                                     preprocess, desc=FP16_STEP, device=device), y_test)
         stamp |= {"fp16_test_top1": fp16.top1, "fp16_test_top5": fp16.top5}
         log(f"the same weights in fp16: test top-1 {fp16.top1:.2%} ({100 * (reloaded.top1 - fp16.top1):+.2f} "

@@ -18,10 +18,10 @@ from typing import Callable
 import torch
 from torch import nn
 
-from mnv2_core.images.augment import ImageBank, eval_batch
+from mnv2_core.images.augment import ImageBank
 from mnv2_core.images.views import Preprocess
+from mnv2_core.measure.over_split import Batch, over_bank, over_files
 
-Batch = Callable[[torch.Tensor], torch.Tensor]
 MIN_IMAGES_FOR_EXPORT = 200  # below this, the export (seconds) costs more than a faster engine saves
 TRIAL_IMAGES = 8
 
@@ -91,19 +91,30 @@ def pass_engine(module: nn.Module, resolution: int, *, images: int,
     return PassEngine({"torch": eager, "onnxruntime": ort}[fastest], fastest, rates)
 
 
-@torch.inference_mode()
 def bank_logits(model: nn.Module, bank: ImageBank, preprocess: Preprocess, device: torch.device,
                 batch_size: int = 128, *, fastest: bool = False) -> torch.Tensor:
-    """Logits of ``model`` on every image of ``bank`` with the test recipe (resize, centre crop); always float32.
+    """Logits of ``model`` on every view of ``bank`` with the test recipe (resize, centre crop); always float32.
 
-    ``fastest``: on the engine timed faster here (:mod:`mnv2_core.train.inference`), for a finished model's test
-    scores. Validation during training stays in eager PyTorch: one engine for every epoch keeps a resumed run's
-    numbers equal to an uninterrupted one's, and an export per epoch would cost more than it saves."""
+    ``fastest``: on the engine timed faster here, for a finished model's test scores. Validation during training
+    stays in eager PyTorch: one engine for every epoch keeps a resumed run's numbers equal to an uninterrupted one's,
+    and an export per epoch would cost more than it saves."""
     model.eval()
     engine = pass_engine(model, preprocess.resolution, images=len(bank) if fastest else 0, device=device)
-    out = []
-    for start in range(0, len(bank), batch_size):
-        index = torch.arange(start, min(start + batch_size, len(bank)))
-        x = preprocess.normalize(eval_batch(bank, index, preprocess.resolution).to(device, non_blocking=True))
-        out.append(engine.batch(x).float().cpu())
-    return torch.cat(out)
+    return over_bank(engine.batch, bank, preprocess, device, batch_size)
+
+
+def model_outputs(module: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess, *,
+                  batch_size: int = 32, desc: str = "test",
+                  device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, str]:
+    """``module`` over every sample, prepared from its file as the app prepares an upload, on the engine measured
+    faster here for it. Returns the outputs, the labels and the engine."""
+    module.eval()
+    engine = pass_engine(module, preprocess.resolution, images=len(samples), device=device)
+    out, labels = over_files({"out": engine.batch}, samples, preprocess, batch_size=batch_size, desc=desc)
+    return out["out"], labels, engine.engine
+
+
+def split_logits(model: nn.Module, samples: list[tuple[Path, int]], preprocess: Preprocess, *,
+                 batch_size: int = 32, desc: str = "test", device: torch.device | str = "cpu") -> torch.Tensor:
+    """Logits of the whole model on ``samples``, straight from the image files (evaluation's one pass)."""
+    return model_outputs(model, samples, preprocess, batch_size=batch_size, desc=desc, device=device)[0]

@@ -8,7 +8,7 @@ from torch import nn
 
 from mnv2_core.models import build_model
 from mnv2_core.runtime.engines import ort_available
-from mnv2_core.train.inference import MIN_IMAGES_FOR_EXPORT, pass_engine
+from mnv2_core.runtime.passes import MIN_IMAGES_FOR_EXPORT, pass_engine
 
 
 def _small() -> nn.Module:

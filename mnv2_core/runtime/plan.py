@@ -1,0 +1,75 @@
+"""Resolve, then run: what a configuration will use (its weights, its INT8 file, the engines it may run on and the
+one it will), decided from files alone. Nothing here is timed, calibrated or warmed up: that is the Predictor's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mnv2_core.models.model_config import ModelConfig
+from mnv2_core.models.weights import LoadedModel, WeightsInfo, load_model
+from mnv2_core.runtime import engines, int8_files, timings
+
+SHIPPED_INT8_ENGINES = ("onnxruntime", "openvino")  # the engines that run the shipped INT8 ONNX files
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A configuration resolved: ``candidates`` maps each engine auto may choose to the variant it would run there;
+    ``engine`` is the one to use, or None where auto must time the candidates first (none timed here yet)."""
+
+    config: ModelConfig
+    loaded: LoadedModel
+    not_sure_below: float | None  # the confidence under which the answer may not be a flower at all
+    int8_file: Path | None  # the shipped INT8 ONNX model made from these exact weights
+    int8_record: int8_files.Int8Record | None
+    candidates: dict[str, str | None]
+    engine: str | None
+
+    @property
+    def info(self) -> WeightsInfo:
+        return self.loaded.info
+
+    @property
+    def precision(self) -> str:
+        return self.config.precision
+
+    @property
+    def resolution(self) -> int:
+        return self.loaded.resolution
+
+    def variant(self, engine: str) -> str | None:
+        """What ``engine`` runs at this precision: the shipped INT8 file's format, PyTorch's FX INT8, or None (FP32)."""
+        if self.precision != "int8":
+            return None
+        if engine == "torch":
+            return "fx"
+        return self.int8_record.format_key if self.int8_record else "u8u8"
+
+
+def _not_sure_below(loaded: LoadedModel) -> float | None:
+    if loaded.info.classes != "flowers" or not loaded.info.trained:
+        return None
+    from mnv2_core.measure.open_set import checkpoint_identity, threshold_for
+
+    return threshold_for(loaded.name, loaded.width, checkpoint_identity(loaded.info))
+
+
+def plan(config: ModelConfig, *, loaded: LoadedModel | None = None) -> Plan:
+    """Resolve ``config``: load its weights (or take ``loaded``), find its INT8 file and the engine it will run on."""
+    loaded = loaded or load_model(config.model, config.width, config.classes)
+    name, width, classes = loaded.name, loaded.width, loaded.info.classes
+    int8_file = record = None
+    if config.precision == "int8":
+        int8_file = int8_files.shipped_int8(name, width, classes, engines.state_sha(loaded.model))
+        record = int8_files.int8_meta(name, width, classes) if int8_file else None
+    installed = engines.available_engines()
+    if config.precision == "int8":  # PyTorch would calibrate here; the shipped file needs no calibration
+        shipped = tuple(e for e in SHIPPED_INT8_ENGINES if e in installed)
+        installed = shipped if int8_file is not None and shipped else ("torch",)
+    draft = Plan(config, loaded, _not_sure_below(loaded), int8_file, record, {}, None)
+    candidates = {e: draft.variant(e) for e in installed}
+    engine = config.engine if config.engine != "auto" else (
+        timings.fastest_engine(name, width, config.precision, candidates, resolution=loaded.resolution)
+        or (next(iter(candidates)) if len(candidates) == 1 else None))
+    return Plan(config, loaded, draft.not_sure_below, int8_file, record, candidates, engine)
