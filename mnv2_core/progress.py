@@ -11,13 +11,13 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, replace
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
 from mnv2_core.files import atomic_write_json
-from mnv2_core.typed_json import known
+from mnv2_core.typed_json import Record
 
 T = TypeVar("T")
 
@@ -93,7 +93,7 @@ def track(items: Iterable[T], step: str, *, unit: str = "img", total: int | None
 
 # What a progress file says a job is doing.
 @dataclass(frozen=True)
-class StepCounts:
+class StepCounts(Record):
     """One step of a job as its progress file records it: how far it got, and in how many seconds."""
 
     name: str
@@ -104,12 +104,25 @@ class StepCounts:
     seconds: float = 0.0
     first: int = 0  # the count the step started from (a resumed step does not count earlier work in its rate)
 
-    @classmethod
-    def from_json(cls, data: dict) -> StepCounts:
-        return cls(**known(cls, data))
 
 
 RUNNING, DONE, FAILED = "running", "done", "failed"
+
+
+@dataclass
+class ProgressState(Record):
+    """A job's progress file: its state, process, command, plan, steps so far and outcome."""
+
+    state: str = RUNNING
+    pid: int = 0
+    command: str = ""
+    started: float = 0.0
+    updated: float = 0.0
+    plan: list[str] = field(default_factory=list)
+    steps: list[StepCounts] = field(default_factory=list)
+    message: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+
 
 
 class ProgressFile(Listener):
@@ -118,40 +131,36 @@ class ProgressFile(Listener):
 
     def __init__(self, path: Path, *, command: str = "", min_interval: float = 0.5) -> None:
         self.path, self.min_interval = Path(path), min_interval
-        self.state: dict[str, Any] = {"state": RUNNING, "pid": os.getpid(), "command": command,
-                                      "started": time.time(), "updated": time.time(), "plan": [], "steps": [],
-                                      "message": "", "result": {}}
+        self.state = ProgressState(pid=os.getpid(), command=command, started=time.time())
         self._written = 0.0
         self._write()
 
     def _write(self) -> None:
-        self.state["updated"] = time.time()
+        self.state.updated = time.time()
         try:
-            atomic_write_json(self.state, self.path)
+            atomic_write_json(asdict(self.state), self.path)
         except OSError:  # a full disk costs the page its progress, never the job its run
             pass
         self._written = time.monotonic()
 
     def planned(self, steps: list[str]) -> None:
-        self.state["plan"] = steps
+        self.state.plan = list(steps)
         self._write()
 
     def update(self, step: str, done: int, total: int, unit: str) -> None:
-        steps = self.state["steps"]
+        steps = self.state.steps
         now = time.time()
-        new = not steps or steps[-1]["name"] != step or done < steps[-1]["done"]
+        new = not steps or steps[-1].name != step or done < steps[-1].done
         if new:
-            steps.append({"name": step, "done": done, "total": total, "unit": unit, "started": now, "seconds": 0.0,
-                          "first": done})
-        current = steps[-1]
-        current.update(done=done, total=total, seconds=round(now - current["started"], 2))
+            steps.append(StepCounts(step, done, total, unit, now, 0.0, done))
+        steps[-1] = replace(steps[-1], done=done, total=total, seconds=round(now - steps[-1].started, 2))
         if new or done >= total or time.monotonic() - self._written >= self.min_interval:
             self._write()
 
     def finish(self, message: str, **result: Any) -> None:
-        self.state.update(state=DONE, message=message, result=result)
+        self.state.state, self.state.message, self.state.result = DONE, message, result
         self._write()
 
     def fail(self, message: str) -> None:
-        self.state.update(state=FAILED, message=message)
+        self.state.state, self.state.message = FAILED, message
         self._write()

@@ -4,9 +4,10 @@ this project wrote it) and to write the same layout back."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from types import UnionType
+from typing import Any, Callable, TypeVar, Union, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
 
@@ -30,12 +31,44 @@ def present(value: Any) -> dict[str, Any]:
     return out | dict(getattr(value, "other", {}))
 
 
-class Open:
-    """A record part that keeps the keys it does not name in ``other`` (written back as they were)."""
+def parse(cls: type[T], data: Any) -> T:
+    """A record of type ``cls`` from its JSON: the fields it names, each nested record (a field typed as a record,
+    a tuple or a dict of records) read by its own type's reader; the keys it does not name kept in ``other`` where
+    ``cls`` has that field. Missing fields take their defaults."""
+    hints = get_type_hints(cls)
+    found = {name: _value(hints[name], value) for name, value in known(cls, data).items()}
+    if "other" in {f.name for f in fields(cls)}:
+        found["other"] = rest(cls, data)
+    return cls(**found)
+
+
+def _value(hint: Any, value: Any) -> Any:
+    if get_origin(hint) in (Union, UnionType):  # X | None: None stays None, anything else is read as X
+        if value is None:
+            return None
+        hint = next(a for a in get_args(hint) if a is not type(None))
+    origin, args = get_origin(hint), get_args(hint)
+    if is_dataclass(hint):
+        return getattr(hint, "from_json", lambda v: parse(hint, v))(value)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return tuple(_value(args[0], v) for v in value or ())
+    if origin is dict and len(args) == 2 and is_dataclass(args[1]):
+        return {k: _value(args[1], v) for k, v in (value or {}).items()}
+    if origin is list and len(args) == 1 and is_dataclass(args[0]):
+        return [_value(args[0], v) for v in value or () if isinstance(v, dict)]
+    return value
+
+
+class Record:
+    """A saved record type: ``from_json`` is :func:`parse`, the one reader."""
 
     @classmethod
     def from_json(cls: type[T], data: Any) -> T:
-        return cls(**known(cls, data), other=rest(cls, data))
+        return parse(cls, data)
+
+
+class Open(Record):
+    """A record part that keeps the keys it does not name in ``other`` (written back as they were)."""
 
 
 def read_list(path: Path, parse: Callable[[Any], T]) -> list[T]:

@@ -14,6 +14,7 @@ source has the same outputs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,25 @@ def split_samples(data: str | Path | None, split: str) -> list[tuple[Path, int]]
     if str(data) == OFFICIAL:
         return official_flower_samples(config.cache_dir() / "torchvision", split, download=config.downloads_allowed())
     return flower_samples(Path(data) if data is not None else config.data_dir(), split)
+
+
+Samples = list[tuple[Path, int]]
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The three splits of one data source, as ``[(path, label)]`` each."""
+
+    train: Samples
+    valid: Samples
+    test: Samples
+
+    @classmethod
+    def read(cls, data: str | Path | None) -> Splits:
+        return cls(*(split_samples(data, split) for split in FLOWER_SPLITS))
+
+    def sizes(self) -> dict[str, int]:
+        return {split: len(getattr(self, split)) for split in FLOWER_SPLITS}
 
 
 def describe_source(data: str | Path | None) -> str:

@@ -102,7 +102,7 @@ def evaluate(model: str, width: float | None, *, split: str = "test", data: str 
 
         scored = real_photo_score(loaded, init, command)
         save_scores([scored])
-    recorded = loaded.info.accuracy.get("test_top1") if split == "test" else None
+    recorded = loaded.info.test_top1 if split == "test" else None
     return Evaluation(model, loaded.width, loaded.info.path, split, len(samples), loaded.resolution, report.top1,
                       report.top5, recorded, proxy, scored, round(time.perf_counter() - started, 1), skipped)
 

@@ -25,7 +25,7 @@ from mnv2_core.files import atomic_write_json
 from mnv2_core.models import get_spec
 from mnv2_core.images.flowers import OFFICIAL
 from mnv2_core.models.registry import format_width
-from mnv2_core.progress import RUNNING, StepCounts
+from mnv2_core.progress import RUNNING, ProgressState, StepCounts
 from mnv2_core.train.spec import HeadConfig
 
 STOPPED = "stopped"  # the progress file says running, but its process is gone (killed, or the machine restarted)
@@ -133,11 +133,11 @@ def _try_lock(folder: Path, flags: int = os.O_RDWR | os.O_CREAT) -> int | None:
     return fd
 
 
-def _going(folder: Path, saved: dict[str, Any]) -> bool:
+def _going(folder: Path, saved: ProgressState) -> bool:
     """Whether the run of ``folder`` still has a process. The lock dies with its process, whatever the reason
     (finished, killed, out of memory, the machine restarted), and a reused process id cannot fool it."""
     if fcntl is None:
-        return time.time() - saved.get("updated", 0.0) < QUIET_LIMIT_S
+        return time.time() - saved.updated < QUIET_LIMIT_S
     try:
         fd = _try_lock(folder, os.O_RDONLY)
     except OSError:  # no lock file: the run never started
@@ -152,20 +152,20 @@ def job_status(folder: Path | None = None) -> TrainingJob | None:
     """The latest background training run on this machine, or None if the app never started one."""
     folder = folder or job_dir()
     try:
-        saved = json.loads((folder / "progress.json").read_text(encoding="utf-8"))
+        raw = json.loads((folder / "progress.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):  # missing, half-copied or not UTF-8 (JSONDecodeError is a ValueError)
         return None
-    if not isinstance(saved, dict):
+    if not isinstance(raw, dict):
         return None
-    state, message = saved.get("state", RUNNING), saved.get("message", "")
+    saved = ProgressState.from_json(raw)
+    state, message = saved.state, saved.message
     if state == RUNNING and not _going(folder, saved):
         state = STOPPED
         message = ("The run ended without saying how (its process was killed, ran out of memory, or the machine "
                    "restarted); its log says more. Starting it again resumes from the features it had extracted.")
-    return TrainingJob(state=state, command=saved.get("command", ""), started=saved.get("started", 0.0),
-                       updated=saved.get("updated", 0.0), plan=saved.get("plan", []),
-                       steps=[StepCounts.from_json(s) for s in saved.get("steps", []) if isinstance(s, dict)],
-                       message=message, result=saved.get("result", {}), log=folder / "log.txt")
+    return TrainingJob(state=state, command=saved.command, started=saved.started, updated=saved.updated,
+                       plan=saved.plan, steps=saved.steps, message=message, result=saved.result,
+                       log=folder / "log.txt")
 
 
 def transfer_arguments(model: str, width: float | None, *, head_epochs: int = DEFAULT_HEAD_EPOCHS,

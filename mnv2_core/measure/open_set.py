@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from mnv2_core import config
-from mnv2_core.typed_json import known, read_list
+from mnv2_core.typed_json import Record, read_list
 
 HIDE_CORRECT = 0.05  # the share of correct valid answers the threshold may flag
 # Real photos from scikit-image's bundled samples (no flowers among them); synthetic drawings are left out.
@@ -61,7 +61,7 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, hide: float = 
 
 
 @dataclass(frozen=True)
-class OpenSetRecord:
+class OpenSetRecord(Record):
     model: str
     width: float | None
     threshold: float
@@ -76,9 +76,6 @@ class OpenSetRecord:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> OpenSetRecord:
-        return cls(**known(cls, data))
 
 
 def score(model: str, width: float | None, checkpoint: str, valid: tuple[np.ndarray, np.ndarray],

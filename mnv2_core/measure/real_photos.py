@@ -4,7 +4,7 @@ the labelled photos, and the share of the flowers outside the 102 that the "not 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -12,11 +12,11 @@ import numpy as np
 
 from mnv2_core import config
 from mnv2_core.measure.open_set import max_probability
-from mnv2_core.typed_json import read_list
+from mnv2_core.typed_json import Record, read_list
 
 
 @dataclass(frozen=True)
-class RealPhotoScore:
+class RealPhotoScore(Record):
     """One checkpoint's figures on the dev set (fractions) and what they were measured with."""
 
     model: str
@@ -31,10 +31,6 @@ class RealPhotoScore:
     threshold: float | None
     command: str = ""
 
-    @classmethod
-    def from_json(cls, data: dict) -> RealPhotoScore:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def score(model: str, width: float | None, init: str, checkpoint: str, logits: np.ndarray, labels: np.ndarray,

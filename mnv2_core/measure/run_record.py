@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from mnv2_core.typed_json import Open, known, present, rest
+from mnv2_core.typed_json import Open, parse, present
 
 KIND_LABELS = {"transfer1": "transfer (head only)", "transfer2": "transfer (head + fine-tune)",
                "scratch": "from scratch", "distill": "from scratch + distillation",
@@ -84,6 +84,8 @@ class Derivation(Open):
     copied_valid_top1: float | None = None
     refit_valid_top1: float | None = None
     widened_valid_top1: float | None = None
+    calibration_photos: int | None = None
+    seconds: float | None = None
     other: dict[str, Any] = field(default_factory=dict)
 
 
@@ -99,13 +101,6 @@ class RunProvenance(Open):
     data_source: str | None = None
     derived: Derivation | None = None
     other: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: Any) -> RunProvenance:
-        found = known(cls, data)
-        if "derived" in found:
-            found["derived"] = Derivation.from_json(found["derived"])
-        return cls(**found, other=rest(cls, data))
 
     def to_json(self) -> dict[str, Any]:
         out = present(self)
@@ -153,17 +148,10 @@ class RunRecord:
     @classmethod
     def from_json(cls, data: dict[str, Any], fallback_id: str = "") -> RunRecord:
         """A record from its JSON, whatever this project's version wrote it."""
-        found = known(cls, data)
-        found |= {"id": str(found.get("id") or fallback_id), "model": str(found.get("model", "")),
-                  "kind": _legacy_kind(data),
-                  "train_resolution": found.get("train_resolution", found.get("resolution")),
-                  "phases": tuple(PhaseRecord.from_json(p) for p in found.get("phases") or ()),
-                  "metrics": RunMetrics(**known(RunMetrics, found.get("metrics"))),
-                  "checkpoint": CheckpointEntry(**known(CheckpointEntry, found.get("checkpoint"))),
-                  "provenance": RunProvenance.from_json(found.get("provenance"))}
-        for name in ("per_class", "confused", "history"):
-            found[name] = tuple(found.get(name) or ())
-        return cls(**found)
+        data = data if isinstance(data, dict) else {}
+        return parse(cls, {**data, "id": str(data.get("id") or fallback_id), "model": str(data.get("model") or ""),
+                           "kind": _legacy_kind(data),
+                           "train_resolution": data.get("train_resolution", data.get("resolution"))})
 
     def to_json(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -36,6 +36,18 @@ class WeightsInfo:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def test_top1(self) -> float | None:
+        """The Oxford-102 test top-1 measured here, where it was recorded."""
+        value = self.accuracy.get("test_top1")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    @property
+    def recipe(self) -> str | None:
+        """How the weights were made, in words, where recorded."""
+        value = self.provenance.get("recipe")
+        return str(value) if value else None
+
 
 @dataclass
 class LoadedModel:

@@ -16,7 +16,9 @@ class TFLiteImportError(ValueError):
 _NUMPY_TYPES = {0: np.float32, 2: np.int32, 3: np.uint8, 9: np.int8}  # tflite.TensorType codes
 
 
-_CODES = dict(conv=3, depthwise=4, no_activation=0, relu6=3)  # tflite.BuiltinOperator / ActivationFunctionType codes
+# The flatbuffer codes this reader needs (tflite.BuiltinOperator, tflite.ActivationFunctionType)
+_CONV, _DEPTHWISE = 3, 4
+_NO_ACTIVATION, _RELU6 = 0, 3
 
 
 _PAD_SAME = 0  # tflite.Padding.SAME
@@ -104,12 +106,12 @@ def _extract_conv_ops(model, data: bytes, path: Path) -> list[_ConvOp]:
         code_entry = model.OperatorCodes(op.OpcodeIndex())
         # Newer files store the code in BuiltinCode; older ones only in the deprecated int8 field.
         code = max(code_entry.BuiltinCode(), code_entry.DeprecatedBuiltinCode())
-        if code not in (_CODES["conv"], _CODES["depthwise"]):
+        if code not in (_CONV, _DEPTHWISE):
             continue
         inputs = op.InputsAsNumpy()
         weight = _tensor_array(model, data, graph, int(inputs[1]))
         bias = _tensor_array(model, data, graph, int(inputs[2]))
-        if code == _CODES["conv"]:
+        if code == _CONV:
             options = tflite.Conv2DOptions()
             weight = weight.transpose(0, 3, 1, 2)  # OHWI -> OIHW
         else:
@@ -118,10 +120,10 @@ def _extract_conv_ops(model, data: bytes, path: Path) -> list[_ConvOp]:
         table = op.BuiltinOptions()
         options.Init(table.Bytes, table.Pos)
         ops.append(_ConvOp(np.ascontiguousarray(weight), bias, int(options.StrideH()),
-                           options.FusedActivationFunction() == _CODES["relu6"], options.Padding() == _PAD_SAME, i,
-                           graph.Tensors(int(inputs[1])).Name().decode(), code == _CODES["depthwise"]))
+                           options.FusedActivationFunction() == _RELU6, options.Padding() == _PAD_SAME, i,
+                           graph.Tensors(int(inputs[1])).Name().decode(), code == _DEPTHWISE))
         if options.StrideH() != options.StrideW():
             raise TFLiteImportError(f"{path.name}: op {i} has unequal strides; not MobileNetV2.")
-        if options.FusedActivationFunction() not in (_CODES["no_activation"], _CODES["relu6"]):
+        if options.FusedActivationFunction() not in (_NO_ACTIVATION, _RELU6):
             raise TFLiteImportError(f"{path.name}: op {i} has an activation other than ReLU6; not MobileNetV2.")
     return ops

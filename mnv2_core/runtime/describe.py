@@ -22,11 +22,11 @@ def how_it_runs(plan: Plan, engine: str) -> str:
 
 def accuracy_warning(info: WeightsInfo) -> str | None:
     """A sentence for a checkpoint that is right on fewer than half the test photos, else None."""
-    score = info.accuracy.get("test_top1")
-    if not info.trained or not isinstance(score, float) or score >= WEAK_BELOW:
+    score = info.test_top1
+    if not info.trained or score is None or score >= WEAK_BELOW:
         return None
-    return (f"This checkpoint gets only {score:.0%} of Oxford-102 test photos right ({info.provenance.get('recipe')}"
-            f"); expect many wrong answers. See the Training page.")
+    return (f"This checkpoint gets only {score:.0%} of Oxford-102 test photos right ({info.recipe}); expect many "
+            f"wrong answers. See the Training page.")
 
 
 def int8_fidelity(plan: Plan) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from mnv2_core import config
 from mnv2_core.models.model_config import ENGINE_TITLES
-from mnv2_core.typed_json import Open, known, present
+from mnv2_core.typed_json import Open, parse, present
 
 INT8_DIR = config.ASSETS_DIR / "int8"
 
@@ -45,12 +45,6 @@ class Int8Test:
     drop_points: float
     by_engine: dict[str, EngineScore] = field(default_factory=dict)
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Int8Test:
-        found = known(cls, data)
-        found["by_engine"] = {e: EngineScore(**known(EngineScore, v)) for e, v in found.get("by_engine", {}).items()}
-        return cls(**found)
-
 
 @dataclass(frozen=True)
 class Int8Record:
@@ -70,11 +64,7 @@ class Int8Record:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Int8Record:
-        found = known(cls, data)
-        found["format_key"] = found.get("format_key", "u8u8")  # records from before the fast format had one
-        found["calibration"] = Int8Calibration.from_json(found.get("calibration"))
-        found["test"] = Int8Test.from_json(found.get("test", {}))
-        return cls(**found)
+        return parse(cls, {"format_key": "u8u8", "calibration": {}, **data})  # older records lack these
 
     def to_json(self) -> dict[str, Any]:
         return {**present(self), "width": self.width, "calibration": present(self.calibration),

@@ -7,14 +7,16 @@ import hashlib
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
 from mnv2_core.files import atomic_torch_save
+from mnv2_core.images.flowers import Splits
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
+from mnv2_core.measure.run_record import Derivation
+from mnv2_core.typed_json import present
 from mnv2_core.models import weights
 from mnv2_core.models.mobilenetv2 import padding_of
 from mnv2_core.models.registry import build_model, get_spec
@@ -23,7 +25,7 @@ from mnv2_core.train.provenance import file_identity
 from mnv2_core.train.spec import DECODE_VALID, DERIVED, NUM_CLASSES, RunSpec, Start, TrainError
 
 
-def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | None, state_dir: Path | None,
+def derived_start(spec: RunSpec, *, samples: Splits | None, state_dir: Path | None,
                   device: torch.device | None = None, log=print) -> tuple[nn.Module, Start]:
     """The start of a finetune, prune or widen run: the --start-from checkpoint, at this or a new width.
 
@@ -33,10 +35,10 @@ def derived_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] |
     source = weights.load_checkpoint_file(spec.start_from)
     if source.name != spec.model:
         raise TrainError(f"{spec.start_from.name} holds {source.name}, not {spec.model}.")
-    scored = source.info.accuracy.get("test_top1")
+    scored = source.info.test_top1
     how = Start(source.info.preprocess, padding_of(source.model) if padding_of(source.model) == "tf_same" else None,
-                f"{spec.start_from.name} ({source.info.provenance.get('recipe', 'trained')}"
-                + (f", test top-1 {scored:.2%})" if isinstance(scored, float) else ")"))
+                f"{spec.start_from.name} ({source.info.recipe or 'trained'}"
+                + (f", test top-1 {scored:.2%})" if scored is not None else ")"))
     _check_widths(spec, source.width)
     if spec.recipe == "finetune":
         return source.model, how
@@ -78,7 +80,7 @@ def _check_widths(spec: RunSpec, width: float | None) -> None:
         raise TrainError(f"--recipe widen makes a wider network: --width must be above {width}.")
 
 
-def _derive_width(spec: RunSpec, source: nn.Module, preprocess: Preprocess, samples: dict[str, list[tuple[Path, int]]],
+def _derive_width(spec: RunSpec, source: nn.Module, preprocess: Preprocess, samples: Splits,
                   log) -> tuple[nn.Module, Start]:
     """Prune or widen ``source`` to ``spec.width``, measuring valid top-1 after each step (the Training page's
     lesson)."""
@@ -87,28 +89,28 @@ def _derive_width(spec: RunSpec, source: nn.Module, preprocess: Preprocess, samp
     from mnv2_core.runtime.passes import bank_logits
 
     started = time.perf_counter()
-    valid = load_bank(samples["valid"], preprocess.resize, eval_crop=preprocess.resolution, desc=DECODE_VALID)
+    valid = load_bank(samples.valid, preprocess.resize, eval_crop=preprocess.resolution, desc=DECODE_VALID)
 
     def validtop1(model: nn.Module) -> float:
         return top1(bank_logits(model, valid, preprocess, torch.device("cpu")), valid.labels)
 
-    steps: dict[str, Any] = {"source": spec.start_from.name, "source_valid_top1": validtop1(source)}
+    source_top1 = validtop1(source)
     if spec.recipe == "widen":
         student = width_family.widen(source, spec.width, seed=spec.fit.seed)
-        steps["widened_valid_top1"] = validtop1(student)
-        log(f"widen: valid top-1 {steps['source_valid_top1']:.2%} ({spec.start_from.name}) -> "
-            f"{steps['widened_valid_top1']:.2%} (width {spec.width}, before fine-tuning)")
+        steps = Derivation(spec.start_from.name, source_top1, widened_valid_top1=validtop1(student))
+        log(f"widen: valid top-1 {source_top1:.2%} ({spec.start_from.name}) -> "
+            f"{steps.widened_valid_top1:.2%} (width {spec.width}, before fine-tuning)")
     else:
-        images = calibration_images(samples["train"], PRUNE_PHOTOS, preprocess, seed=spec.fit.seed)
+        images = calibration_images(samples.train, PRUNE_PHOTOS, preprocess, seed=spec.fit.seed)
         copied, _ = width_family.prune(source, spec.width, images, refit=False)
-        steps["copied_valid_top1"] = validtop1(copied)
+        copied_top1 = validtop1(copied)
         student, plan = width_family.prune(source, spec.width, images, log=log)
-        steps["refit_valid_top1"] = validtop1(student)
-        steps["calibration_photos"] = len(images)
-        log(f"prune: valid top-1 {steps['source_valid_top1']:.2%} (source) -> {steps['copied_valid_top1']:.2%} "
-            f"(channels kept, weights copied) -> {steps['refit_valid_top1']:.2%} (least-squares refit)")
-    steps["seconds"] = round(time.perf_counter() - started, 1)
-    return student, steps
+        steps = Derivation(spec.start_from.name, source_top1, copied_top1, validtop1(student),
+                           calibration_photos=len(images))
+        log(f"prune: valid top-1 {source_top1:.2%} (source) -> {copied_top1:.2%} "
+            f"(channels kept, weights copied) -> {steps.refit_valid_top1:.2%} (least-squares refit)")
+    steps = replace(steps, seconds=round(time.perf_counter() - started, 1))
+    return student, present(steps)
 
 
 PRUNE_PHOTOS = 512
@@ -138,7 +140,7 @@ def load_teacher(path: Path) -> Teacher:
     return Teacher(loaded.model.eval(), loaded.info.preprocess)
 
 
-def build_start(spec: RunSpec, *, samples: dict[str, list[tuple[Path, int]]] | None = None,
+def build_start(spec: RunSpec, *, samples: Splits | None = None,
                 state_dir: Path | None = None, device: torch.device | None = None,
                 log=print) -> tuple[nn.Module, Start]:
     """The model to start from, with how to feed it (ImageNet backbone, a trained checkpoint or random init)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,37 @@ def write_history_csv(history: list[dict[str, Any]], path: Path) -> None:
     atomic_write(path, lambda fh: fh.write(buffer.getvalue().encode()))
 
 
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """The learning rate of every parameter group (the schedule sets it step by step)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
 def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     """A detached CPU copy of the weights, to load back the best epoch at the end."""
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
-def keep_if_better(best: dict[str, Any], score: float, epoch: int, model: nn.Module, **extra: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Best:
+    """The best epoch so far: its score (what picks it), its number (0: the starting weights), its weights and its
+    clean valid top-1. Saved in a run's resumable state as the dict :meth:`saved` gives."""
+
+    top1: float = -1.0
+    epoch: int = 0
+    state: dict[str, torch.Tensor] | None = None
+    valid_top1: float | None = None
+
+    def saved(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # no deep copy of the weights, as asdict makes
+
+    @property
+    def clean_top1(self) -> float:
+        return self.top1 if self.valid_top1 is None else self.valid_top1
+
+
+def keep_if_better(best: Best, score: float, epoch: int, model: nn.Module, valid_top1: float | None = None) -> Best:
     """The best epoch so far: this one if it scores strictly higher (on ties the earlier, less trained one wins)."""
-    if score > best["top1"]:
-        return {"top1": score, "epoch": epoch, "state": snapshot(model), **extra}
+    if score > best.top1:
+        return Best(score, epoch, snapshot(model), valid_top1)
     return best

@@ -14,10 +14,11 @@ from torch import nn
 
 from mnv2_core import config
 from mnv2_core.files import atomic_torch_save
+from mnv2_core.images.flowers import Splits
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
 from mnv2_core.progress import track
-from mnv2_core.train.epochs import keep_if_better, lr_at
+from mnv2_core.train.epochs import Best, keep_if_better, lr_at, set_lr
 from mnv2_core.train.spec import NUM_CLASSES, HeadConfig, TrainError
 
 
@@ -143,15 +144,14 @@ def train_head(head: nn.Module, train: Features, valid: Features, cfg: HeadConfi
     total = cfg.epochs * steps_per_epoch
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     history: list[dict[str, Any]] = []
-    best: dict[str, Any] = {"top1": -1.0, "epoch": 0, "state": None}
+    best = Best()
     for epoch in track(range(1, cfg.epochs + 1), HEAD_STEP, unit="epoch"):
         head.train()
         lr = lr_at((epoch - 1) * steps_per_epoch, total, 0, cfg.lr)  # cosine decay per step, no warm-up
         order = torch.randperm(len(train.y), generator=gen)
         total_loss = 0.0
         for i, start in enumerate(range(0, len(order), cfg.batch_size)):
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at((epoch - 1) * steps_per_epoch + i, total, 0, cfg.lr)
+            set_lr(optimizer, lr_at((epoch - 1) * steps_per_epoch + i, total, 0, cfg.lr))
             idx = order[start:start + cfg.batch_size]
             loss = loss_fn(head(train.x[idx]), train.y[idx])
             optimizer.zero_grad(set_to_none=True)
@@ -167,9 +167,9 @@ def train_head(head: nn.Module, train: Features, valid: Features, cfg: HeadConfi
             log(f"epoch {epoch:3d}  lr {lr:.2e}  train loss {total_loss / len(train.y):.4f}  "
                 f"valid top-1 {valid_top1:.2%}")
         best = keep_if_better(best, valid_top1, epoch, head)
-    head.load_state_dict(best["state"])
+    head.load_state_dict(best.state)
     head.eval()
-    return history, best["top1"]
+    return history, best.top1
 
 
 def new_head(model: nn.Module, seed: int) -> None:
@@ -186,7 +186,7 @@ def new_head(model: nn.Module, seed: int) -> None:
         setattr(model, head_name(model), layer)
 
 
-def phase1(model: nn.Module, samples: dict[str, list[tuple[Path, int]]], cfg: HeadConfig, *,
+def phase1(model: nn.Module, samples: Splits, cfg: HeadConfig, *,
            preprocess: Preprocess, device: torch.device, cache: Path | None, log) -> tuple[list[dict[str, Any]], float, dict]:
     """Transfer phase 1: a new head on the frozen backbone's cached features. Returns history, valid top-1, info."""
     pooled_features(model)  # refuses, in one sentence, a model whose features it cannot find
@@ -196,11 +196,11 @@ def phase1(model: nn.Module, samples: dict[str, list[tuple[Path, int]]], cfg: He
     new_head(model, cfg.seed)
     model.to(device)
     backbone = backbone_sha(model)
-    feats = {s: cached_features(model, samples[s], s, preprocess, cache=cache, backbone=backbone,
-                                device=device) for s in ("train", "valid")}
+    feats = {s: cached_features(model, split, s, preprocess, cache=cache, backbone=backbone, device=device)
+             for s, split in (("train", samples.train), ("valid", samples.valid))}
     log("features: " + ", ".join(f"{s} {tuple(f.x.shape)}" for s, f in feats.items()))
     model.cpu()
-    history, valid_top1 = train_head(head_module(model), feats["train"], feats["valid"], cfg, log=log)
+    history, valid_top1 = train_head(head_module(model), *feats.values(), cfg, log=log)
     return history, valid_top1, {"backbone_sha256": backbone,
                                  "features_from_cache": {s: f.from_cache for s, f in feats.items()},
                                  "features_engine": {s: f.engine for s, f in feats.items() if f.engine}}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,7 +27,8 @@ from mnv2_core.images.phone import phone_batch
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
 from mnv2_core.train.distill import Teacher, distill_loss
-from mnv2_core.train.epochs import keep_if_better, lr_at, write_history_csv
+from mnv2_core.train.epochs import Best, keep_if_better, lr_at, set_lr, write_history_csv
+from mnv2_core.typed_json import known
 from mnv2_core.runtime.passes import bank_logits
 
 @dataclass
@@ -66,7 +67,7 @@ class FitResult:
     best_epoch: int
     resumed_from: int = 0  # epochs already done when this process started
     seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    finished: bool = True  # False: stopped after ``stop_after`` epochs; the state file lets a later call finish it
 
 
 def augmented_batch(bank: ImageBank, index: torch.Tensor, cfg: FitConfig, gen: torch.Generator) -> torch.Tensor:
@@ -89,19 +90,29 @@ def _resized(raw: torch.Tensor, size: int | None) -> torch.Tensor:
     return F.interpolate(raw.float(), size=(size, size), mode="bilinear", align_corners=False)
 
 
+@dataclass(frozen=True)
+class ValidScores:
+    """Clean valid top-1, the phone-proxy valid top-1 when measured, and the score that picks the kept epoch."""
+
+    valid_top1: float
+    valid_phone_top1: float | None = None
+
+    @property
+    def score(self) -> float:
+        phone = self.valid_phone_top1
+        return self.valid_top1 if phone is None else (self.valid_top1 + phone) / 2
+
+    def __str__(self) -> str:
+        phone = self.valid_phone_top1
+        return f"valid top-1 {self.valid_top1:.2%}" + (f", phone proxy {phone:.2%}" if phone is not None else "")
+
+
 def _valid_scores(model: nn.Module, valid: ImageBank, valid_phone: ImageBank | None, preprocess: Preprocess,
-                  device: torch.device) -> dict[str, float]:
-    """Clean valid top-1, the phone-proxy valid top-1 when given, and the score that picks the kept epoch."""
+                  device: torch.device) -> ValidScores:
     clean = top1(bank_logits(model, valid, preprocess, device), valid.labels)
     if valid_phone is None:
-        return {"valid_top1": clean, "score": clean}
-    phone = top1(bank_logits(model, valid_phone, preprocess, device), valid_phone.labels)
-    return {"valid_top1": clean, "valid_phone_top1": phone, "score": (clean + phone) / 2}
-
-
-def _describe(scores: dict[str, float]) -> str:
-    text = f"valid top-1 {scores['valid_top1']:.2%}"
-    return text + (f", phone proxy {scores['valid_phone_top1']:.2%}" if "valid_phone_top1" in scores else "")
+        return ValidScores(clean)
+    return ValidScores(clean, top1(bank_logits(model, valid_phone, preprocess, device), valid_phone.labels))
 
 
 def _train_mode(model: nn.Module, freeze_bn: bool) -> None:
@@ -120,8 +131,7 @@ def _train_epoch(model: nn.Module, train: ImageBank, cfg: FitConfig, optimizer: 
     order = torch.randperm(len(train), generator=gen)
     loss_sum, correct = 0.0, 0
     for i, start in enumerate(range(0, len(order), cfg.batch_size)):
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(first_step + i, total, warmup, cfg.lr)
+        set_lr(optimizer, lr_at(first_step + i, total, warmup, cfg.lr))
         index = order[start:start + cfg.batch_size]
         raw = augmented_batch(train, index, cfg, gen).to(device, non_blocking=True)
         target = train.labels[index].to(device)
@@ -144,25 +154,47 @@ def _train_epoch(model: nn.Module, train: ImageBank, cfg: FitConfig, optimizer: 
     return loss_sum / len(order), correct / len(order)
 
 
+@dataclass(frozen=True)
+class SavedState:
+    """Everything a resumed phase needs to end with the same numbers as an uninterrupted one (saved after every
+    epoch, atomically, as a dict of tensors and plain values: ``torch.load(weights_only=True)`` reads it back)."""
+
+    config: dict[str, Any]
+    phase: int
+    epoch: int
+    rows: list[dict[str, Any]]
+    best: Best
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    generator: torch.Tensor
+
+    def save(self, path: Path) -> None:
+        atomic_torch_save({f.name: getattr(self, f.name) for f in fields(self)} | {"best": self.best.saved()}, path)
+
+    @classmethod
+    def load(cls, path: Path) -> SavedState:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        return cls(**{**known(cls, saved), "best": Best(**known(Best, saved.get("best")))})
+
+
 def _resume_or_start(model: nn.Module, optimizer: torch.optim.Optimizer, gen: torch.Generator, cfg: FitConfig,
-                     phase: int, state_file: Path, valid_scores: Callable[[], dict[str, float]],
-                     log: Callable[[str], None]) -> tuple[list[dict[str, Any]], dict[str, Any], int]:
+                     phase: int, state_file: Path, valid_scores: Callable[[], ValidScores],
+                     log: Callable[[str], None]) -> tuple[list[dict[str, Any]], Best, int]:
     """The rows, best epoch and epochs done of a saved state (restored into model, optimiser and generator), or of a
     fresh start, where the starting weights count as "epoch 0": a phase never ends worse on valid than it began."""
     if not state_file.is_file():
         start = valid_scores()
-        log(f"phase {phase}: before training " + _describe(start))
-        return [], keep_if_better({"top1": -1.0, "epoch": 0, "state": None}, start["score"], 0, model,
-                                  valid_top1=start["valid_top1"]), 0
-    saved = torch.load(state_file, map_location="cpu", weights_only=True)
-    if saved.get("config") != asdict(cfg) or saved.get("phase") != phase:
+        log(f"phase {phase}: before training {start}")
+        return [], keep_if_better(Best(), start.score, 0, model, valid_top1=start.valid_top1), 0
+    saved = SavedState.load(state_file)
+    if saved.config != asdict(cfg) or saved.phase != phase:
         raise ValueError(f"The saved training state {state_file} is from a different configuration; "
                          f"delete it to start this run afresh.")
-    model.load_state_dict(saved["model"])
-    optimizer.load_state_dict(saved["optimizer"])
-    gen.set_state(saved["generator"])
-    log(f"phase {phase}: resuming after epoch {saved['epoch']} of {cfg.epochs} from {state_file}")
-    return saved["rows"], saved["best"], saved["epoch"]
+    model.load_state_dict(saved.model)
+    optimizer.load_state_dict(saved.optimizer)
+    gen.set_state(saved.generator)
+    log(f"phase {phase}: resuming after epoch {saved.epoch} of {cfg.epochs} from {state_file}")
+    return saved.rows, saved.best, saved.epoch
 
 
 def _prepare(model: nn.Module, teacher: Teacher | None, cfg: FitConfig,
@@ -174,14 +206,6 @@ def _prepare(model: nn.Module, teacher: Teacher | None, cfg: FitConfig,
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                                   weight_decay=cfg.weight_decay)
     return optimizer, torch.Generator().manual_seed(cfg.seed)
-
-
-def _save_state(state_file: Path, cfg: FitConfig, phase: int, epoch: int, rows: list[dict[str, Any]],
-                best: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer, gen: torch.Generator) -> None:
-    """Everything a resumed run needs to end with the same numbers as an uninterrupted one, written atomically."""
-    atomic_torch_save({"config": asdict(cfg), "phase": phase, "epoch": epoch, "rows": rows, "best": best,
-                       "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                       "generator": gen.get_state()}, state_file)
 
 
 def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *, preprocess: Preprocess, phase: int,
@@ -218,20 +242,21 @@ def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *,
                                             total=total, warmup=warmup, preprocess=preprocess, device=device,
                                             teacher=teacher, bar=bar)
             scores = _valid_scores(model, valid, valid_phone, preprocess, device)
+            phone = scores.valid_phone_top1
             rows.append({"epoch": len(earlier) + epoch, "phase": phase,
                          "lr": lr_at((epoch - 1) * steps, total, warmup, cfg.lr), "train_loss": loss,
-                         "train_top1": train_top1, "valid_top1": scores["valid_top1"],
+                         "train_top1": train_top1, "valid_top1": scores.valid_top1,
                          "seconds": round(time.perf_counter() - epoch_start, 1),
-                         **({"valid_phone_top1": scores["valid_phone_top1"]} if "valid_phone_top1" in scores else {})})
-            log(f"phase {phase} epoch {epoch:3d}/{cfg.epochs}  loss {loss:.4f}  train top-1 {train_top1:.2%}  "
-                + _describe(scores))
-            best = keep_if_better(best, scores["score"], epoch, model, valid_top1=scores["valid_top1"])
-            _save_state(state_file, cfg, phase, epoch, rows, best, model, optimizer, gen)
+                         **({"valid_phone_top1": phone} if phone is not None else {})})
+            log(f"phase {phase} epoch {epoch:3d}/{cfg.epochs}  loss {loss:.4f}  train top-1 {train_top1:.2%}  {scores}")
+            best = keep_if_better(best, scores.score, epoch, model, valid_top1=scores.valid_top1)
+            SavedState(asdict(cfg), phase, epoch, rows, best, model.state_dict(), optimizer.state_dict(),
+                       gen.get_state()).save(state_file)
             if csv_file is not None:
                 write_history_csv(earlier + rows, csv_file)
     finished = len(rows) == cfg.epochs
     if finished:
-        model.load_state_dict(best["state"])
+        model.load_state_dict(best.state)
     model.eval()
-    return FitResult(earlier + rows, best.get("valid_top1", best["top1"]), best["epoch"], resumed_from,
-                     time.perf_counter() - started, {"finished": finished})
+    return FitResult(earlier + rows, best.clean_top1, best.epoch, resumed_from,
+                     time.perf_counter() - started, finished)

@@ -30,7 +30,7 @@ from torch import nn
 from mnv2_core import config
 from mnv2_core.files import atomic_write_json
 from mnv2_core.images.augment import CROP_SCALE, load_bank
-from mnv2_core.images.flowers import FLOWER_SPLITS, split_samples
+from mnv2_core.images.flowers import Splits
 from mnv2_core.images.phone import CROP_SCALE as PHONE_CROP_SCALE
 from mnv2_core.images.phone import proxy_bank
 from mnv2_core.images.views import Preprocess
@@ -106,7 +106,7 @@ def run_identity(spec: RunSpec, state_dir: Path) -> tuple[str, datetime]:
     return run_id, date
 
 
-def train_phases(spec: RunSpec, model: nn.Module, samples: dict[str, list[tuple[Path, int]]],
+def train_phases(spec: RunSpec, model: nn.Module, samples: Splits,
                  preprocess: Preprocess, teacher, *, device: torch.device, state_dir: Path, csv_file: Path, cache: Path | None,
                  log) -> Trained:
     """Transfer phase 1 (head on cached features) when asked, then the full-network phase of every recipe."""
@@ -124,15 +124,15 @@ def train_phases(spec: RunSpec, model: nn.Module, samples: dict[str, list[tuple[
     for p in model.parameters():
         p.requires_grad_(True)
     phase = 2 if spec.recipe == "transfer" else 1
-    train_bank = load_bank(samples["train"], preprocess.at(spec.fit.train_resolution).resize, desc=DECODE_TRAIN)
-    valid_bank = load_bank(samples["valid"], preprocess.resize, eval_crop=preprocess.resolution, desc=DECODE_VALID)
-    valid_phone = proxy_bank(samples["valid"], preprocess.resolution, desc=VALID_PHONE) \
+    train_bank = load_bank(samples.train, preprocess.at(spec.fit.train_resolution).resize, desc=DECODE_TRAIN)
+    valid_bank = load_bank(samples.valid, preprocess.resize, eval_crop=preprocess.resolution, desc=DECODE_VALID)
+    valid_phone = proxy_bank(samples.valid, preprocess.resolution, desc=VALID_PHONE) \
         if spec.fit.augment == "phone" else None
     result = fit(model, train_bank, valid_bank, spec.fit, preprocess=preprocess, phase=phase, device=device,
                  state_file=state_dir / f"{spec.key()}_phase{phase}.pt", csv_file=csv_file, teacher=teacher,
                  history=done.history, stop_after=spec.stop_after, valid_phone=valid_phone, log=log)
     model.cpu()
-    if not result.extra["finished"]:
+    if not result.finished:
         raise TrainInterrupted(f"Stopped after epoch {len(result.history) - len(done.history)} of {spec.fit.epochs}; "
                                f"run the same command again to resume.")
     done.history, done.valid_top1 = result.history, result.best_valid_top1
@@ -170,7 +170,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     device = resolve_device(spec.device)
     check(spec)
     progress.plan(run_steps(spec))
-    samples = {s: split_samples(spec.data, s) for s in FLOWER_SPLITS}
+    samples = Splits.read(spec.data)
     teacher = load_teacher(spec.distill_from) if spec.distill_from is not None else None
     staging = cache or config.cache_dir()
     state_dir = staging / "train_state"
@@ -185,7 +185,7 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
     if done.history and not csv_file.is_file():
         write_history_csv(done.history, csv_file)
 
-    test, phone = _test_scores(model, samples["test"], preprocess, device, done.valid_top1, log)
+    test, phone = _test_scores(model, samples.test, preprocess, device, done.valid_top1, log)
     recipe = recipe_title(spec)
     meta = {"model": spec.model, "width": spec.width, "padding": how.padding, **preprocess.as_dict(),
             "test_top1": test.top1, "test_top5": test.top5,
@@ -193,14 +193,14 @@ def run(spec: RunSpec, *, log=print, cache: Path | None = None) -> RunResult:
             "run_id": run_id, "init": how.init, "recipe": recipe, "kind": spec.kind}
     meta = {k: v for k, v in meta.items() if v is not None}
     ckpt, shipped, local, why = write_checkpoint(spec, model, meta, done.valid_top1, staging, log=log)
-    reloaded = score_checkpoint(ckpt, staging / "runs" / f"{run_id}.pt", samples["test"], test, preprocess, device,
+    reloaded = score_checkpoint(ckpt, staging / "runs" / f"{run_id}.pt", samples.test, test, preprocess, device,
                                 log=log)
 
     run_record = make_run_record(spec, run_id, date, how, preprocess, model, done, test, phone, reloaded,
                              checkpoint=CheckpointEntry(ckpt.name, shipped, ckpt.stat().st_size, local, why,
                                                         reloaded.storage),
                              code=code, device=device_string(device),
-                             split_sizes={s: len(v) for s, v in samples.items()},
+                             split_sizes=samples.sizes(),
                              seconds=round(time.perf_counter() - started, 1))
     results_file = runs_dir / f"{run_id}.json"
     atomic_write_json(run_record.to_json(), results_file)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from PIL import Image, ImageOps
 from torch import nn
 
 from mnv2_core.images.views import Preprocess
+from mnv2_core.train.epochs import set_lr
+from mnv2_core.typed_json import known
 
 MIN_CLASSES, MAX_CLASSES, MIN_PHOTOS = 2, 10, 5
 HOLD_OUT_EVERY = 5  # one photo in five per class is kept for the held-out check
@@ -173,8 +175,7 @@ def teach(model: nn.Module, preprocess: Preprocess, classes: Sequence[tuple[str,
     loss_fn = nn.CrossEntropyLoss()
     history = []
     for epoch in range(1, cfg.epochs + 1):
-        for group in optimizer.param_groups:  # cosine decay over the epochs
-            group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / cfg.epochs))
+        set_lr(optimizer, cfg.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / cfg.epochs)))  # cosine over epochs
         head.train()
         logits = head(x)
         loss = loss_fn(logits, y)
@@ -212,12 +213,24 @@ def classify(taught: TaughtModel, model: nn.Module, preprocess: Preprocess, imag
     return [(taught.names[i], float(p)) for p, i in zip(values.tolist(), indices.tolist())]
 
 
+@dataclass(frozen=True)
+class HeadFile:
+    """What a taught head's file holds (torch.save of tensors and plain values, read with weights_only)."""
+
+    format: str
+    names: list[str]
+    backbone: str
+    state_dict: dict[str, torch.Tensor]
+    held_out: int = 0
+    held_out_correct: int = 0
+
+
 def head_bytes(taught: TaughtModel) -> bytes:
-    """The taught head as a small file (torch.save of tensors and names) that :func:`load_head` reads back."""
+    """The taught head as a small file (:class:`HeadFile`) that :func:`load_head` reads back."""
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, "names": taught.names, "backbone": taught.backbone,
-                "state_dict": taught.head.state_dict(), "held_out": taught.held_out,
-                "held_out_correct": taught.held_out_correct}, buffer)
+    saved = HeadFile(FORMAT, taught.names, taught.backbone, taught.head.state_dict(), taught.held_out,
+                     taught.held_out_correct)
+    torch.save({f.name: getattr(saved, f.name) for f in fields(saved)}, buffer)
     return buffer.getvalue()
 
 
@@ -225,21 +238,21 @@ def load_head(data: bytes, backbone: str) -> TaughtModel:
     """A taught head from :func:`head_bytes`'s file; TeachError (one sentence) if it is not one, or was taught on
     other features than ``backbone``'s."""
     try:
-        blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        state, names = blob["state_dict"], list(blob["names"])
-        if blob.get("format") != FORMAT:
-            raise KeyError("format")
+        saved = HeadFile(**known(HeadFile, torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)))
+        if saved.format != FORMAT:
+            raise ValueError("format")
     except Exception:  # noqa: BLE001 (any unreadable upload gets the same sentence)
         raise TeachError("This file is not a head taught on this page (download one after teaching).") from None
-    if blob.get("backbone") != backbone:
-        raise TeachError(f"This head was taught on other features ({blob.get('backbone')}); teach it again here.")
+    if saved.backbone != backbone:
+        raise TeachError(f"This head was taught on other features ({saved.backbone}); teach it again here.")
     try:  # a file edited by hand: right format and backbone, wrong insides
-        weight = state["1.weight"]
+        names = list(saved.names)
+        weight = saved.state_dict["1.weight"]
         head = nn.Sequential(_UnitLength(), nn.Linear(weight.shape[1], weight.shape[0]))
-        head.load_state_dict(state)
+        head.load_state_dict(saved.state_dict)
         if len(names) != weight.shape[0] or not all(isinstance(n, str) for n in names):
             raise ValueError("names")
-        held_out, correct = int(blob.get("held_out", 0)), int(blob.get("held_out_correct", 0))
+        held_out, correct = int(saved.held_out), int(saved.held_out_correct)
     except Exception:  # noqa: BLE001
         raise TeachError("This taught head is damaged (its layer or its class names do not fit); download it "
                          "again after teaching.") from None
