@@ -17,15 +17,11 @@ from mnv2_core.runtime.engines import ENGINE_TITLES, available_engines
 from mnv2_core.runtime.int8_files import shipped_int8_commands, shipped_int8_records, shipped_int8_rows
 from mnv2_core.models.model_config import PRECISIONS
 from mnv2_core.runtime.timings import timings_path, timings_table
-from pages.common import (CHART_HEIGHT, MARGIN, MODEL_CHOICES, PLOT_HEIGHT_PX, PLOT_WIDTH_PX, run_through_app,
-                          show_user_error)
+from pages.common import (CHART_HEIGHT, MARGIN, MODEL_CHOICES, PLOT_HEIGHT_PX, PLOT_WIDTH_PX, page_state,
+                          run_through_app, show_user_error)
 
 run_through_app()
 st.title("MobileNetV2 against its peers")
-
-# The plot area the labels are laid out for: the smallest the app expects (1280x720 with the sidebar open).
-# Measured in Chromium at 1280x720: a plot area of about 725 x 360 px (the legend below takes its share).
-
 
 def _comparison() -> list[ComparisonRow]:
     rows = comparison_rows()
@@ -200,15 +196,17 @@ if run_clicked:
             from mnv2_core.jobs.benchmark import results_frame, save_bench_rows
 
             save_bench_rows(rows, "the Benchmark page")
-            st.session_state.bench_rows = results_frame(rows)
+            page_state().bench_rows = results_frame(rows)
 
-frame: pd.DataFrame | None = st.session_state.get("bench_rows")
+frame: pd.DataFrame | None = page_state().bench_rows
 if frame is None:
     _int8_accuracy()
     _saved_timings()
     st.stop()
+from mnv2_core.jobs.benchmark import frame_sources, measured_rows  # noqa: E402 (torch: only once a run was made)
 
 st.dataframe(frame, hide_index=True, column_config={
+    "p90_above_ms": None,  # the bar chart's error bar; the table shows p90 itself
     "params_m": st.column_config.NumberColumn("Params (M)", format="%.2f"),
     "macs_m": st.column_config.NumberColumn("MACs (M)", format="%.1f"),
     "median_ms": st.column_config.NumberColumn("Median ms", format="%.2f"),
@@ -222,11 +220,11 @@ st.dataframe(frame, hide_index=True, column_config={
 })
 st.download_button("Download CSV", frame.to_csv(index=False).encode(), "benchmark.csv", "text/csv", key="bench_csv")
 
-bars = px.bar(frame, x="title", y="median_ms", color="model", pattern_shape="engine", error_y=frame["p90_ms"] - frame["median_ms"],
+bars = px.bar(frame, x="title", y="median_ms", color="model", pattern_shape="engine", error_y="p90_above_ms",
               error_y_minus=[0] * len(frame),
               labels={"median_ms": "median latency (ms), bar to p90", "title": ""}, title="Latency, batch 1")
 st.plotly_chart(bars, key="latency_bars")
-scored = frame.dropna(subset=["imagenet_top1"])
+scored = measured_rows(frame, "imagenet_top1")
 if not scored.empty:
     scatter = px.scatter(scored, x="median_ms", y="imagenet_top1", size="params_m", color="model", text="title",
                          hover_data=["macs_m", "source"], log_x=True,
@@ -234,7 +232,7 @@ if not scored.empty:
                          title="Accuracy (published, see source) vs latency (measured here); size = params")
     scatter.update_traces(textposition="top center")
     st.plotly_chart(scatter, key="acc_scatter")
-flowers = frame.dropna(subset=["flowers_top1"])
+flowers = measured_rows(frame, "flowers_top1")
 if not flowers.empty:
     scatter = px.scatter(flowers, x="median_ms", y="flowers_top1", size="params_m", color="model", text="title",
                          symbol="flowers_training", hover_data=["flowers_run"], log_x=True,
@@ -244,7 +242,7 @@ if not flowers.empty:
                                "from scratch or distilled) vs latency")
     scatter.update_traces(textposition="top center")
     st.plotly_chart(scatter, key="flowers_scatter")
-st.caption("Sources: " + "; ".join(sorted(set(frame["source"].dropna())))
+st.caption("Sources: " + "; ".join(frame_sources(frame))
            + ". Flower accuracy: this project's own runs (Training page).")
 _int8_accuracy()
 _saved_timings()

@@ -15,8 +15,8 @@ from mnv2_core.models.labels import flower_names
 from mnv2_core.runtime import describe
 from mnv2_core.runtime.engines import ENGINE_TITLES
 from mnv2_core.models.model_config import ModelConfig
-from pages.common import (BY_KEY, get_availability, get_footprint, get_predictor, model_controls, run_through_app,
-                          show_user_error, top5_markdown)
+from pages.common import (BY_KEY, get_availability, get_footprint, get_predictor, model_controls, page_state,
+                          run_through_app, show_user_error, top5_markdown)
 
 run_through_app()
 st.title("Classify a flower")
@@ -69,18 +69,19 @@ elif source == "Examples":
     for column, (class_id, path) in zip(strip, examples):
         column.image(_thumbnail(str(path)), width="stretch")
         if column.button(flower_names()[class_id - 1], key=f"example_{class_id}", width="stretch"):
-            st.session_state.example = str(path)
-    if st.session_state.get("example"):
-        data, name = Path(st.session_state.example).read_bytes(), Path(st.session_state.example).name
+            page_state().example = str(path)
+    if page_state().example:
+        data, name = Path(page_state().example).read_bytes(), Path(page_state().example).name
 else:
     samples = [str(p) for p in test_photos()]
     if not samples:
         st.info(f"No test images found under {config.data_dir()}; set MNV2_DATA to an Oxford-102 folder.")
     else:
-        if st.button("Another sample", key="resample") or "sample" not in st.session_state:
-            st.session_state.sample = random.choice(samples)
-        data, name = Path(st.session_state.sample).read_bytes(), Path(st.session_state.sample).name
-        st.caption(f"`{st.session_state.sample}`")
+        state = page_state()
+        if st.button("Another sample", key="resample") or state.sample is None:
+            state.sample = random.choice(samples)
+        data, name = Path(state.sample).read_bytes(), Path(state.sample).name
+        st.caption(f"`{state.sample}`")
 
 if data is None:
     st.stop()

@@ -5,6 +5,9 @@ Pages stay thin: every number comes from mnv2_core; this module only caches and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import streamlit as st
 
 from mnv2_core import config
@@ -13,8 +16,36 @@ from mnv2_core.models.labels import CLASSES_TITLES
 from mnv2_core.models.model_config import MODELS, PRECISIONS, ModelConfig
 
 APP_RAN = "mnv2_app_ran"  # set by app.py on every run of a session
+CLASSES = "classes"  # the class-set control's key, read before the control is drawn
 
 
+@dataclass
+class PageState:
+    """What one browser session keeps between reruns besides its controls' values, declared once (a typo in a
+    loose session key would silently read nothing)."""
+
+    reran_for_app: bool = False  # run_through_app reran a page opened by its own link
+    example: str | None = None  # Classify: the example photo picked
+    sample: str | None = None  # Classify: the random test photo shown
+    bench_rows: Any = None  # Benchmark: the last live run's table (a DataFrame)
+    transfer_was_running: bool = False  # Training: the background run was going at the last rerun
+    taught: Any = None  # Teach: the taught model (teach.TaughtModel)
+    teach_loaded: str | None = None  # Teach: the id of the head file loaded last
+    teach_file: bytes | None = None  # Teach: the taught head as a file, made once per taught model
+    teach_file_of: Any = None
+    teach_answer: tuple | None = None  # Teach: (photo id, taught model, image, answer), answered once
+
+
+def page_state() -> PageState:
+    """This browser session's :class:`PageState`."""
+    state = st.session_state.get(PageState.__name__)
+    if not isinstance(state, PageState):
+        state = st.session_state[PageState.__name__] = PageState()
+    return state
+
+
+# The plot area point labels are laid out for: the smallest the app expects (1280x720 with the sidebar open), where
+# Chromium measured a plot area of about 725 x 360 px (the legend below takes its share).
 CHART_HEIGHT, PLOT_WIDTH_PX, PLOT_HEIGHT_PX, MARGIN = 500, 700, 350, dict(l=70, r=20, t=50, b=60)
 
 
@@ -52,7 +83,7 @@ def run_through_app() -> None:
     visit, makes Streamlit run that page file alone: it keeps its old pages/-folder mode until app.py's first
     st.navigation call, which a page run alone never reaches. Leave that mode as st.navigation would, and rerun
     once: app.py then lays out the app (wide layout, sidebar, the app's own page list) around the page."""
-    if st.session_state.get(APP_RAN) or st.session_state.get("mnv2_reran_for_app"):
+    if st.session_state.get(APP_RAN) or page_state().reran_for_app:
         return
     try:
         from streamlit.runtime.pages_manager import PagesManager
@@ -60,7 +91,7 @@ def run_through_app() -> None:
         PagesManager.uses_pages_directory = False  # the switch st.navigation itself makes, once per process
     except ImportError:  # another Streamlit: at worst the page shows without the app around it
         return
-    st.session_state["mnv2_reran_for_app"] = True
+    page_state().reran_for_app = True
     st.rerun()
 
 
@@ -125,7 +156,7 @@ def get_availability(name: str, width: float | None, classes: str):
 def sidebar_status() -> None:
     """Which weights each model gets, where the data is, and how many threads torch uses."""
     with st.sidebar:
-        classes = st.session_state.get("classes", "flowers")
+        classes = st.session_state.get(CLASSES) or "flowers"
         st.caption(f"**Weights for the {CLASSES_TITLES[classes]} classes**")
         for words, titles in weights_overview(classes):
             st.caption(f"{', '.join(titles)}: **{words}**")
@@ -136,7 +167,7 @@ def sidebar_status() -> None:
 def model_controls(*, allow_precision: bool = True) -> ModelConfig:
     """Model, width, precision, head and engine pickers; choices live in session_state so pages share them."""
     cols = st.columns([2, 3, 2, 3])
-    classes_now = st.session_state.get("classes") or "flowers"
+    classes_now = st.session_state.get(CLASSES) or "flowers"
 
     def model_label(n: str) -> str:
         trained = any(get_availability(n, w, classes_now).trained for w in REGISTRY[n].widths)
@@ -156,7 +187,7 @@ def model_controls(*, allow_precision: bool = True) -> ModelConfig:
     if allow_precision:
         precision = cols[2].segmented_control("Precision", list(PRECISIONS), default="fp32", key="precision",
                                               format_func=str.upper) or "fp32"
-    classes = cols[3].segmented_control("Classes", ["flowers", "imagenet"], default="flowers", key="classes",
+    classes = cols[3].segmented_control("Classes", ["flowers", "imagenet"], default="flowers", key=CLASSES,
                                      format_func=lambda h: CLASSES_TITLES[h]) or "flowers"
     from mnv2_core.runtime.engines import ENGINE_TITLES, available_engines
 

@@ -12,8 +12,8 @@ from mnv2_core.images.decode import SUPPORTED_FORMATS
 from mnv2_core.images.flowers import photos_of_class
 from mnv2_core.models.labels import flower_names
 from mnv2_core.models.model_config import ModelConfig
-from mnv2_core.train import teach
-from pages.common import BY_KEY, get_predictor, run_through_app, show_user_error
+from mnv2_core.train import teach, teach_file
+from pages.common import BY_KEY, get_predictor, page_state, run_through_app, show_user_error
 
 run_through_app()
 st.title("Teach it your own classes")
@@ -104,7 +104,7 @@ if st.button("Train", type="primary", key="teach_train"):
     try:
         teach.check_classes(classes)
         images = [(name, teach.decode_photos(photos)) for name, photos in classes]
-        st.session_state.taught = teach.teach(loaded.model, preprocess, images, backbone=backbone,
+        page_state().taught = teach.teach(loaded.model, preprocess, images, backbone=backbone,
                                               on_epoch=on_epoch, on_features=on_features)
         progress.empty()
         curve.empty()  # drawn again below, from the taught model's history
@@ -113,14 +113,15 @@ if st.button("Train", type="primary", key="teach_train"):
         show_user_error(exc)
 
 loaded_head = st.file_uploader("Load a taught head (.pt)", type=["pt"], key="teach_load")
-if loaded_head is not None and st.session_state.get("teach_loaded") != loaded_head.file_id:
+state = page_state()
+if loaded_head is not None and state.teach_loaded != loaded_head.file_id:
     try:
-        st.session_state.taught = teach.load_head(loaded_head.getvalue(), backbone)
-        st.session_state.teach_loaded = loaded_head.file_id
+        state.taught = teach_file.load_head(loaded_head.getvalue(), backbone)
+        state.teach_loaded = loaded_head.file_id
     except teach.TeachError as exc:
         show_user_error(exc)
 
-taught: teach.TaughtModel | None = st.session_state.get("taught")
+taught: teach.TaughtModel | None = state.taught
 if taught is None:
     st.stop()
 
@@ -131,14 +132,14 @@ if taught.held_out:
                (f"; taught in {taught.seconds:.1f} s." if taught.seconds else "."), icon=":material/school:")
 if taught.history:
     st.plotly_chart(teach_curve(taught.history), key="teach_history")
-if st.session_state.get("teach_file_of") is not taught:  # torch.save once per taught model, not per rerun
-    st.session_state.teach_file, st.session_state.teach_file_of = teach.head_bytes(taught), taught
-st.download_button("Download the taught head", st.session_state.teach_file, file_name="taught_head.pt",
+if state.teach_file_of is not taught:  # torch.save once per taught model, not per rerun
+    state.teach_file, state.teach_file_of = teach_file.head_bytes(taught), taught
+st.download_button("Download the taught head", state.teach_file, file_name="taught_head.pt",
                    key="teach_download")
 photo = st.file_uploader("A new photo to classify", type=list(SUPPORTED_FORMATS), key="teach_try")
 if photo is not None:
     # Decoded and answered once per (photo, taught model): other widgets rerun the page too.
-    seen = st.session_state.get("teach_answer")
+    seen = state.teach_answer
     if seen is None or seen[0] != photo.file_id or seen[1] is not taught:
         try:
             (image,) = teach.decode_photos([(photo.name, photo.getvalue())])
@@ -146,7 +147,7 @@ if photo is not None:
             show_user_error(exc)
             st.stop()
         seen = (photo.file_id, taught, image, teach.classify(taught, loaded.model, preprocess, image))
-        st.session_state.teach_answer = seen
+        state.teach_answer = seen
     image, answer = seen[2], seen[3]
     left, right = st.columns([1, 2])
     left.image(image, caption=photo.name, width="stretch")

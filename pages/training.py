@@ -15,7 +15,7 @@ from mnv2_core.jobs.training import DEFAULT_HEAD_EPOCHS, job_status, missing_dat
 from mnv2_core.models import MOBILENET_WIDTHS
 from mnv2_core.models.weights import MAX_INT8_SHIPPED_BYTES, MAX_SHIPPED_BYTES
 from mnv2_core.progress import DONE
-from pages.common import MODEL_CHOICES, labelled_log_scatter, run_through_app, show_user_error
+from pages.common import MODEL_CHOICES, labelled_log_scatter, page_state, run_through_app, show_user_error
 
 run_through_app()
 st.title("Training on Oxford-102")
@@ -43,10 +43,11 @@ def _job_panel() -> None:
         now = job_status()
         if now is None:
             return
-        if not now.running and st.session_state.get("transfer_was_running"):
-            st.session_state["transfer_was_running"] = False
+        state = page_state()
+        if not now.running and state.transfer_was_running:
+            state.transfer_was_running = False
             st.rerun()  # the whole page: the new run's row appears in the tables below
-        st.session_state["transfer_was_running"] = now.running
+        state.transfer_was_running = now.running
         st.caption(f"`{now.command}`")
         if now.running:
             st.progress(now.step_fraction, text=f"{now.describe()} · {now.elapsed / 60:.1f} min so far")
@@ -91,7 +92,7 @@ def _train_here() -> None:
         except (ValueError, OSError) as exc:  # a run already going, a folder that cannot be written
             show_user_error(exc)
         else:
-            st.session_state["transfer_was_running"] = True
+            page_state().transfer_was_running = True
             st.rerun()  # the Start button greys out and the progress shows
     _job_panel()
 

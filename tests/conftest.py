@@ -87,3 +87,24 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def real_photos_dir() -> Path:
     return require_shared_path(config.real_photos_dir())
+
+
+@pytest.fixture(scope="session")
+def mnv2_backbone(flowers_dir: Path):
+    """The shipped MobileNetV2 1.0 flower model, whose features Teach trains on."""
+    from mnv2_core.models.weights import load_model
+
+    return load_model("mobilenet_v2", 1.0, "flowers")
+
+
+@pytest.fixture(scope="session")
+def class_photos():
+    """``class_photos(flowers_dir, class_id, split, count)``: photos of one Oxford-102 class, as RGB images."""
+    from PIL import Image
+
+    from mnv2_core.images.flowers import photos_of_class
+
+    def photos(flowers_dir: Path, class_id: int, split: str, count: int):
+        return [Image.open(p).convert("RGB") for p in photos_of_class(class_id, count, split, flowers_dir)]
+
+    return photos

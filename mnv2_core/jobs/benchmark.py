@@ -172,6 +172,7 @@ def results_frame(rows: list[BenchRow]):
             "title": config_title(r.model, r.width, r.precision, r.engine),
             "model": r.model, "width": r.width, "precision": r.precision, "engine": r.engine,
             "params_m": r.params / 1e6, "macs_m": r.macs / 1e6, "median_ms": r.median_ms, "p90_ms": r.p90_ms,
+            "p90_above_ms": r.p90_ms - r.median_ms,  # the error bar from the median up to p90
             "cv": r.cv, "x_ort_fp32": ratio, "threads": r.threads, "runs": r.runs,
             "imagenet_top1": top1, "source": ref.source if top1 is not None else None,
             "flowers_top1": 100 * flower.metrics.test_top1 if flower and flower.metrics.test_top1 else None,
@@ -179,6 +180,16 @@ def results_frame(rows: list[BenchRow]):
             "flowers_run": f"{flower.id} ({flower.recipe}, init {flower.init})" if flower else None,
         })
     return pd.DataFrame.from_records(records)
+
+
+def measured_rows(frame, column: str):
+    """The rows of :func:`results_frame` with ``column`` measured or published: the points of its chart."""
+    return frame[frame[column].notna()]
+
+
+def frame_sources(frame) -> list[str]:
+    """The published sources a :func:`results_frame` cites, each once, sorted."""
+    return sorted({s for s in frame.source if isinstance(s, str)})
 
 
 def save_bench_rows(rows: list[BenchRow], source: str) -> Path:

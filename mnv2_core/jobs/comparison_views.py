@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mnv2_core.jobs.comparison import ComparisonRow, comparison_rows
+from mnv2_core.jobs.comparison import ComparisonRow, Entry, comparison_rows
 from mnv2_core.measure.run_record import PhaseRecord, RunRecord
 
 
@@ -97,9 +97,9 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 def lesson(rows: list[ComparisonRow]) -> list[str]:
     """The comparison's lesson in two sentences, from the measured rows (none where a figure is missing):
     MobileNetV2 against ResNet50 trained the same way, and what starting from ImageNet is worth."""
-    by_title = {r.title: r for r in rows}
-    scratch, resnet = by_title.get("MobileNetV2 1.0 (from scratch)"), by_title.get("ResNet50")
-    transfer = by_title.get("MobileNetV2 1.0")
+    by_entry = {r.entry: r for r in rows}
+    scratch, resnet = by_entry.get(Entry("mobilenet_v2", 1.0, "scratch")), by_entry.get(Entry("resnet50"))
+    transfer = by_entry.get(Entry("mobilenet_v2", 1.0))
     said = []
     if scratch and resnet and scratch.test_top1 and resnet.test_top1 and resnet.from_imagenet is False:
         params, macs = _ratio(resnet.params, scratch.params), _ratio(resnet.macs, scratch.macs)

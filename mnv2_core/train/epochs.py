@@ -1,5 +1,5 @@
 """What every training loop here shares, epoch by epoch: the learning-rate schedule (linear warm-up, cosine decay
-per step), the best-epoch rule, and the per-epoch CSV."""
+per step), the best-epoch rule, the per-epoch CSV, and the state saved after each epoch to resume from."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from mnv2_core.files import atomic_write
+from mnv2_core.files import atomic_torch_save, atomic_write
+from mnv2_core.typed_json import known
 
 
 def lr_at(step: int, total: int, warmup: int, peak: float) -> float:
@@ -68,3 +69,26 @@ def keep_if_better(best: Best, score: float, epoch: int, model: nn.Module, valid
     if score > best.top1:
         return Best(score, epoch, snapshot(model), valid_top1)
     return best
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """Everything a resumed phase needs to end with the same numbers as an uninterrupted one (saved after every
+    epoch, atomically, as a dict of tensors and plain values: ``torch.load(weights_only=True)`` reads it back)."""
+
+    config: dict[str, Any]
+    phase: int
+    epoch: int
+    rows: list[dict[str, Any]]
+    best: Best
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    generator: torch.Tensor
+
+    def save(self, path: Path) -> None:
+        atomic_torch_save({f.name: getattr(self, f.name) for f in fields(self)} | {"best": self.best.saved()}, path)
+
+    @classmethod
+    def load(cls, path: Path) -> SavedState:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        return cls(**{**known(cls, saved), "best": Best(**known(Best, saved.get("best")))})

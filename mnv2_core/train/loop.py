@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,14 +21,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mnv2_core.files import atomic_torch_save
 from mnv2_core.images.augment import ImageBank, train_batch
 from mnv2_core.images.phone import phone_batch
 from mnv2_core.images.views import Preprocess
 from mnv2_core.measure.accuracy import top1
 from mnv2_core.train.distill import Teacher, distill_loss
-from mnv2_core.train.epochs import Best, keep_if_better, lr_at, set_lr, write_history_csv
-from mnv2_core.typed_json import known
+from mnv2_core.train.epochs import Best, SavedState, keep_if_better, lr_at, set_lr, write_history_csv
 from mnv2_core.runtime.passes import bank_logits
 
 @dataclass
@@ -102,6 +100,11 @@ class ValidScores:
         phone = self.valid_phone_top1
         return self.valid_top1 if phone is None else (self.valid_top1 + phone) / 2
 
+    def phone_column(self) -> dict[str, float]:
+        """The history row's phone column, where it was measured."""
+        phone = self.valid_phone_top1
+        return {} if phone is None else {"valid_phone_top1": phone}
+
     def __str__(self) -> str:
         phone = self.valid_phone_top1
         return f"valid top-1 {self.valid_top1:.2%}" + (f", phone proxy {phone:.2%}" if phone is not None else "")
@@ -152,29 +155,6 @@ def _train_epoch(model: nn.Module, train: ImageBank, cfg: FitConfig, optimizer: 
         correct += int((logits.detach().argmax(1) == target).sum())
         bar.update(1)
     return loss_sum / len(order), correct / len(order)
-
-
-@dataclass(frozen=True)
-class SavedState:
-    """Everything a resumed phase needs to end with the same numbers as an uninterrupted one (saved after every
-    epoch, atomically, as a dict of tensors and plain values: ``torch.load(weights_only=True)`` reads it back)."""
-
-    config: dict[str, Any]
-    phase: int
-    epoch: int
-    rows: list[dict[str, Any]]
-    best: Best
-    model: dict[str, torch.Tensor]
-    optimizer: dict[str, Any]
-    generator: torch.Tensor
-
-    def save(self, path: Path) -> None:
-        atomic_torch_save({f.name: getattr(self, f.name) for f in fields(self)} | {"best": self.best.saved()}, path)
-
-    @classmethod
-    def load(cls, path: Path) -> SavedState:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        return cls(**{**known(cls, saved), "best": Best(**known(Best, saved.get("best")))})
 
 
 def _resume_or_start(model: nn.Module, optimizer: torch.optim.Optimizer, gen: torch.Generator, cfg: FitConfig,
@@ -242,12 +222,10 @@ def fit(model: nn.Module, train: ImageBank, valid: ImageBank, cfg: FitConfig, *,
                                             total=total, warmup=warmup, preprocess=preprocess, device=device,
                                             teacher=teacher, bar=bar)
             scores = _valid_scores(model, valid, valid_phone, preprocess, device)
-            phone = scores.valid_phone_top1
             rows.append({"epoch": len(earlier) + epoch, "phase": phase,
                          "lr": lr_at((epoch - 1) * steps, total, warmup, cfg.lr), "train_loss": loss,
                          "train_top1": train_top1, "valid_top1": scores.valid_top1,
-                         "seconds": round(time.perf_counter() - epoch_start, 1),
-                         **({"valid_phone_top1": phone} if phone is not None else {})})
+                         "seconds": round(time.perf_counter() - epoch_start, 1), **scores.phone_column()})
             log(f"phase {phase} epoch {epoch:3d}/{cfg.epochs}  loss {loss:.4f}  train top-1 {train_top1:.2%}  {scores}")
             best = keep_if_better(best, scores.score, epoch, model, valid_top1=scores.valid_top1)
             SavedState(asdict(cfg), phase, epoch, rows, best, model.state_dict(), optimizer.state_dict(),

@@ -3,15 +3,14 @@
 A class brings 2-10 classes of its own (at least MIN_PHOTOS photos each). Every photo goes once through the frozen
 backbone (and once mirrored, which doubles the few photos a class has); one photo in five per class is held out;
 a linear head is trained on the rest and scored on the held-out ones. Nothing is written to disk: the taught head
-is a small file the user may download and load back (:func:`head_bytes`, :func:`load_head`).
+is a small file the user may download and load back (:mod:`mnv2_core.train.teach_file`).
 """
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,10 @@ from torch import nn
 
 from mnv2_core.images.views import Preprocess
 from mnv2_core.train.epochs import set_lr
-from mnv2_core.typed_json import known
 
 MIN_CLASSES, MAX_CLASSES, MIN_PHOTOS = 2, 10, 5
 HOLD_OUT_EVERY = 5  # one photo in five per class is kept for the held-out check
 OXFORD_PHOTOS = 10  # training photos per ready-made Oxford-102 class
-FORMAT = "mnv2-lab-taught-head/1"
 
 
 class TeachError(ValueError):
@@ -170,7 +167,7 @@ def teach(model: nn.Module, preprocess: Preprocess, classes: Sequence[tuple[str,
     # (a feature that is nearly constant on them would dominate a new photo).
     torch.manual_seed(cfg.seed)
     linear = nn.Linear(x.shape[1], len(classes))
-    head = nn.Sequential(_UnitLength(), linear)
+    head = nn.Sequential(UnitLength(), linear)
     optimizer = torch.optim.AdamW(linear.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     loss_fn = nn.CrossEntropyLoss()
     history = []
@@ -195,7 +192,7 @@ def teach(model: nn.Module, preprocess: Preprocess, classes: Sequence[tuple[str,
                        time.perf_counter() - start)
 
 
-class _UnitLength(nn.Module):
+class UnitLength(nn.Module):
     """Each feature vector scaled to length SCALE (a fixed temperature, so logits can grow large enough)."""
 
     SCALE = 10.0
@@ -211,49 +208,3 @@ def classify(taught: TaughtModel, model: nn.Module, preprocess: Preprocess, imag
     probs = torch.softmax(taught.head(features_of(model, [image], preprocess)), dim=1)[0]
     values, indices = probs.topk(min(top_k, len(taught.names)))
     return [(taught.names[i], float(p)) for p, i in zip(values.tolist(), indices.tolist())]
-
-
-@dataclass(frozen=True)
-class HeadFile:
-    """What a taught head's file holds (torch.save of tensors and plain values, read with weights_only)."""
-
-    format: str
-    names: list[str]
-    backbone: str
-    state_dict: dict[str, torch.Tensor]
-    held_out: int = 0
-    held_out_correct: int = 0
-
-
-def head_bytes(taught: TaughtModel) -> bytes:
-    """The taught head as a small file (:class:`HeadFile`) that :func:`load_head` reads back."""
-    buffer = io.BytesIO()
-    saved = HeadFile(FORMAT, taught.names, taught.backbone, taught.head.state_dict(), taught.held_out,
-                     taught.held_out_correct)
-    torch.save({f.name: getattr(saved, f.name) for f in fields(saved)}, buffer)
-    return buffer.getvalue()
-
-
-def load_head(data: bytes, backbone: str) -> TaughtModel:
-    """A taught head from :func:`head_bytes`'s file; TeachError (one sentence) if it is not one, or was taught on
-    other features than ``backbone``'s."""
-    try:
-        saved = HeadFile(**known(HeadFile, torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)))
-        if saved.format != FORMAT:
-            raise ValueError("format")
-    except Exception:  # noqa: BLE001 (any unreadable upload gets the same sentence)
-        raise TeachError("This file is not a head taught on this page (download one after teaching).") from None
-    if saved.backbone != backbone:
-        raise TeachError(f"This head was taught on other features ({saved.backbone}); teach it again here.")
-    try:  # a file edited by hand: right format and backbone, wrong insides
-        names = list(saved.names)
-        weight = saved.state_dict["1.weight"]
-        head = nn.Sequential(_UnitLength(), nn.Linear(weight.shape[1], weight.shape[0]))
-        head.load_state_dict(saved.state_dict)
-        if len(names) != weight.shape[0] or not all(isinstance(n, str) for n in names):
-            raise ValueError("names")
-        held_out, correct = int(saved.held_out), int(saved.held_out_correct)
-    except Exception:  # noqa: BLE001
-        raise TeachError("This taught head is damaged (its layer or its class names do not fit); download it "
-                         "again after teaching.") from None
-    return TaughtModel(names, head.eval(), backbone, [], held_out, correct)
