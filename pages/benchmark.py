@@ -8,15 +8,16 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mnv2_core.jobs.comparison import ComparisonRow, comparison_rows, pareto_front, time_missing_once, untimed
-from mnv2_core.jobs.comparison_views import chart_points, lesson, table_records
+from mnv2_core.display.comparison import chart_points, lesson, table_records
 from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
 from mnv2_core.models.references import FLOWERS_TRANSFER
 from mnv2_core.measure.machine import this_cpu
 from mnv2_core.plot_labels import Canvas, place_labels
 from mnv2_core.runtime.engines import ENGINE_TITLES, available_engines
-from mnv2_core.runtime.int8_files import shipped_int8_commands, shipped_int8_records, shipped_int8_rows
+from mnv2_core.runtime.int8_files import shipped_int8_commands, shipped_int8_records
 from mnv2_core.models.model_config import PRECISIONS
-from mnv2_core.runtime.timings import timings_path, timings_table
+from mnv2_core.runtime.timings import timings_path
+from mnv2_core.display.benchmark import frame_sources, measured_rows, results_frame, shipped_int8_rows, timings_table
 from pages.common import (CHART_HEIGHT, MARGIN, MODEL_CHOICES, PLOT_HEIGHT_PX, PLOT_WIDTH_PX, page_state,
                           run_through_app, show_user_error)
 
@@ -193,7 +194,7 @@ if run_clicked:
         except (ValueError, RuntimeError) as exc:
             show_user_error(exc)
         else:
-            from mnv2_core.jobs.benchmark import results_frame, save_bench_rows
+            from mnv2_core.jobs.benchmark import save_bench_rows
 
             save_bench_rows(rows, "the Benchmark page")
             page_state().bench_rows = results_frame(rows)
@@ -203,7 +204,6 @@ if frame is None:
     _int8_accuracy()
     _saved_timings()
     st.stop()
-from mnv2_core.jobs.benchmark import frame_sources, measured_rows  # noqa: E402 (torch: only once a run was made)
 
 st.dataframe(frame, hide_index=True, column_config={
     "p90_above_ms": None,  # the bar chart's error bar; the table shows p90 itself

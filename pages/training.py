@@ -6,10 +6,11 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from mnv2_core.measure.records import (comparison_rows, family_rows, family_steps, load_runs, routes_lesson,
-                                       routes_rows, runs_dir, shipped_points, step_order, widest_note)
+from mnv2_core.measure.records import load_runs, runs_dir
+from mnv2_core.display.training import (family_rows, family_steps, routes_lesson, routes_rows, runs_table, shipped_points,
+                                      step_order, widest_note)
 from mnv2_core.measure.open_set import open_set_rows
-from mnv2_core.jobs.comparison_views import from_scratch_curves, from_scratch_table
+from mnv2_core.display.comparison import from_scratch_curves, from_scratch_table
 from mnv2_core.measure.run_report import learning_curves, phase_summaries, run_summary, worst_classes_first
 from mnv2_core.jobs.training import DEFAULT_HEAD_EPOCHS, job_status, missing_data, start_transfer
 from mnv2_core.models import MOBILENET_WIDTHS
@@ -172,7 +173,7 @@ if steps:
     chart.update_yaxes(tickformat=".1%")
     st.plotly_chart(chart, key="family_steps")
 
-table = comparison_rows(runs)
+table = runs_table(runs)
 st.subheader("Comparison")
 st.dataframe(pd.DataFrame(table), hide_index=True, column_config=COLUMNS)
 macs, top1, titles, trained = shipped_points(table)

@@ -108,3 +108,48 @@ def class_photos():
         return [Image.open(p).convert("RGB") for p in photos_of_class(class_id, count, split, flowers_dir)]
 
     return photos
+
+
+@pytest.fixture(scope="module")
+def mnv2_models() -> dict:
+    """MobileNetV2 at the five published widths (0.35, 0.5, 0.75, 1.0, 1.4), built once per test module."""
+    from mnv2_core.models import mobilenet_v2
+
+    return {w: mobilenet_v2(w) for w in (0.35, 0.5, 0.75, 1.0, 1.4)}
+
+
+@pytest.fixture(scope="session")
+def _spec():
+    """``_spec(data, out, **kw)``: the RunSpec of a tiny CPU training run (LeNet-5 from scratch, 2 epochs at 32 px);
+    ``kw`` replaces its fields, ``fit={...}`` its FitConfig's."""
+    from mnv2_core.train.loop import FitConfig
+    from mnv2_core.train.spec import RunSpec
+
+    def _spec(data: Path, out: Path, **kw) -> RunSpec:
+        fit = {"epochs": 2, "lr": 2e-3, "batch_size": 4, "warmup_epochs": 0.5, "train_resolution": 32, "resolution": 32}
+        fit.update(kw.pop("fit", {}))
+        base = {"model": "lenet5", "width": None, "recipe": "scratch", "init": "scratch", "data": data, "out": out,
+                "fit": FitConfig(**fit), "device": "cpu", "command": "pytest"}
+        return RunSpec(**{**base, **kw})
+
+    return _spec
+
+
+@pytest.fixture(scope="session")
+def _tiny_copy():
+    """``_tiny_copy(flowers_dir, target, class_ids=(1, 10, 102), per_split=(4, 2, 2))``: a few photos of a few classes
+    copied into ``target`` in the Oxford-102 folder layout, for training runs that take seconds."""
+    import shutil
+
+    from mnv2_core.images.flowers import FLOWER_SPLITS
+
+    def _tiny_copy(flowers_dir: Path, target: Path, class_ids=(1, 10, 102), per_split=(4, 2, 2)) -> Path:
+        for split, n in zip(FLOWER_SPLITS, per_split):
+            for class_id in class_ids:
+                dest = target / split / str(class_id)
+                dest.mkdir(parents=True)
+                for path in sorted((flowers_dir / split / str(class_id)).glob("*.jpg"))[:n]:
+                    shutil.copy(path, dest / path.name)
+        return target
+
+    return _tiny_copy

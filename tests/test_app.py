@@ -234,10 +234,8 @@ def test_training_page_shows_the_shipped_run() -> None:
 
 @pytest.mark.slow
 def test_training_page_starts_phase_1_in_the_background_and_shows_its_outcome(
-        flowers_dir: Path, tflite_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        flowers_dir: Path, tflite_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _tiny_copy) -> None:
     import time
-
-    from test_train import _tiny_copy
 
     from mnv2_core.jobs import training
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mnv2_core.jobs import comparison, comparison_views
+from mnv2_core.jobs import comparison
+from mnv2_core.display import comparison as display
 from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
 
 
@@ -36,8 +37,8 @@ def test_a_row_takes_accuracy_from_its_checkpoint_and_cost_from_its_run(tmp_path
     row = comparison.comparison_row(comparison.Entry("mobilenet_v2", 1.0))
     assert (row.fp32_ms, row.fp32_engine) == (3.0, "onnxruntime"), "a 128 px timing does not stand for 224 px"
     assert row.top1_per_mparams == pytest.approx(100 * row.test_top1 / (row.params / 1e6))
-    record = comparison_views.table_records([row])[0]
-    assert list(record) == list(comparison_views.TABLE_COLUMNS) and record["FP32 ms"] == 3.0
+    record = display.table_records([row])[0]
+    assert list(record) == list(display.TABLE_COLUMNS) and record["FP32 ms"] == 3.0
 
 
 def test_a_model_without_a_checkpoint_is_a_row_that_says_so_and_is_never_timed(monkeypatch, tmp_path) -> None:
@@ -48,21 +49,4 @@ def test_a_model_without_a_checkpoint_is_a_row_that_says_so_and_is_never_timed(m
     row = comparison.comparison_row(comparison.Entry("resnet50"))
     assert row.checkpoint is None and row.test_top1 is None and row.training is None
     assert comparison.untimed([row]) == []
-    assert comparison_views.table_records([row])[0]["Training"] == "not trained here"
-
-
-def test_the_lesson_is_said_only_from_measured_figures() -> None:
-    def row(title, model, width, init, top1, params, macs, ms, imagenet):
-        entry = comparison.Entry(model, width, init)
-        assert entry.title == title
-        return comparison.ComparisonRow(entry, "x.pt", "t", 128, top1, None, None, None, params, macs, 1, ms, "torch",
-                                        None, None, "run", imagenet)
-
-    rows = [row("MobileNetV2 1.0", "mobilenet_v2", 1.0, "default", 0.96, 2.35e6, 300e6, 3.0, True),
-            row("MobileNetV2 1.0 (from scratch)", "mobilenet_v2", 1.0, "scratch", 0.70, 2.35e6, 98e6, 2.0, False),
-            row("ResNet50", "resnet50", None, "default", 0.75, 23.7e6, 1.35e9, 20.0, False)]
-    first, second = comparison_views.lesson(rows)
-    assert "70.0%" in first and "75.0%" in first and "10x fewer parameters" in first and "14x less compute" in first
-    assert "10.0x faster" in first
-    assert "96.0%" in second and "70.0%" in second
-    assert comparison_views.lesson(rows[:1]) == []  # nothing to compare: nothing said
+    assert display.table_records([row])[0]["Training"] == "not trained here"

@@ -14,7 +14,6 @@ import pytest
 from mnv2_core.files import atomic_write_json
 from mnv2_core.jobs import training
 from mnv2_core.progress import RUNNING, StepCounts
-from test_train import _tiny_copy
 
 pytestmark = pytest.mark.slow  # training runs / real browsers: see pytest.ini
 
@@ -31,7 +30,8 @@ def _wait(folder: Path, timeout: float = 300) -> training.TrainingJob:
 
 def test_phase_1_started_in_the_background_records_and_ships_a_run(flowers_dir: Path, tflite_path: Path,
                                                                    tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   _tiny_copy) -> None:
     monkeypatch.setenv("MNV2_CACHE", str(tmp_path / "cache"))  # the run's process too: no features cached yet
     data, out, folder = _tiny_copy(flowers_dir, tmp_path / "data"), tmp_path / "out", tmp_path / "job"
     job = training.start_transfer("mobilenet_v2", 1.0, head_epochs=3, out=out, data=data, folder=folder)

@@ -9,10 +9,13 @@ import torch
 
 from mnv2_core import config
 from mnv2_core.images.decode import load_path
+from mnv2_core.images.flowers import flower_samples
 from mnv2_core.images.views import Preprocess
 from mnv2_core.models import mobilenet_v2, weights
+from mnv2_core.measure.accuracy import classification_report
 from mnv2_core.models.labels import flower_names, imagenet_names
 from mnv2_core.runtime.availability import availability
+from mnv2_core.runtime.passes import split_logits
 from mnv2_core.models.model_config import ModelConfig
 from mnv2_core.runtime.predictor import Predictor
 
@@ -140,3 +143,18 @@ def test_weights_sources_are_one_ordered_list_that_planning_loading_and_words_sh
     assert list(weights.SOURCE_WORDS) == [s.key for s in weights.SOURCES] + ["untrained"]
     # a flower checkpoint is the first source; ImageNet sources never answer for the flower classes
     assert all(s.find("resnet50", None, "flowers") is None for s in weights.SOURCES[1:])
+
+
+@pytest.mark.slow
+def test_shipped_checkpoint_matches_its_reported_accuracy(flowers_dir: Path) -> None:
+    path = weights.checkpoint_path("mobilenet_v2", 1.0, "flowers")
+    assert path.is_file(), f"the Oxford-102 checkpoint {path.name} should ship in assets/checkpoints"
+    assert path.stat().st_size <= 15e6
+    loaded = weights.load_model("mobilenet_v2", 1.0, "flowers")
+    assert loaded.info.source == "checkpoint" and loaded.info.trained
+    meta = loaded.info.meta
+    assert meta["padding"] == "tf_same" and loaded.resolution == 224
+    samples = flower_samples(flowers_dir, "test")[::8]  # a fixed ~100-image subset keeps this fast
+    logits = split_logits(loaded.model, samples, loaded.info.preprocess.at(224))
+    top1 = classification_report(logits, torch.tensor([y for _, y in samples])).top1
+    assert top1 >= meta["test_top1"] - 0.03, (top1, meta["test_top1"])

@@ -19,7 +19,7 @@ from mnv2_core.measure.latency import time_model
 from mnv2_core.measure.probe import Resolution
 from mnv2_core.models import build_model, get_spec
 from mnv2_core.models.labels import num_classes
-from mnv2_core.models.model_config import ModelConfig, config_title
+from mnv2_core.models.model_config import ModelConfig
 from mnv2_core.runtime.int8_onnx import FORMAT
 
 
@@ -153,43 +153,6 @@ def ort_ratios(rows: list[BenchRow]) -> list[float | None]:
     """Each row's median over the ONNX Runtime FP32 median of the same model and width in the same run."""
     reference = {(r.model, r.width): r.median_ms for r in rows if r.engine == "onnxruntime" and r.precision == "fp32"}
     return [r.median_ms / reference[(r.model, r.width)] if (r.model, r.width) in reference else None for r in rows]
-
-
-def results_frame(rows: list[BenchRow]):
-    """Benchmark rows as a table, with the published ImageNet accuracy and its source beside each model."""
-    import pandas as pd
-
-    from mnv2_core.measure.records import load_runs, measured_run
-    from mnv2_core.models.references import imagenet_reference
-
-    runs = load_runs()
-    records = []
-    for r, ratio in zip(rows, ort_ratios(rows)):
-        flower = measured_run(r.model, r.width, runs) if r.precision == "fp32" else None
-        ref = imagenet_reference(r.model, r.width)
-        top1 = (ref.top1 if r.precision == "fp32" else ref.int8_top1) if ref else None
-        records.append({
-            "title": config_title(r.model, r.width, r.precision, r.engine),
-            "model": r.model, "width": r.width, "precision": r.precision, "engine": r.engine,
-            "params_m": r.params / 1e6, "macs_m": r.macs / 1e6, "median_ms": r.median_ms, "p90_ms": r.p90_ms,
-            "p90_above_ms": r.p90_ms - r.median_ms,  # the error bar from the median up to p90
-            "cv": r.cv, "x_ort_fp32": ratio, "threads": r.threads, "runs": r.runs,
-            "imagenet_top1": top1, "source": ref.source if top1 is not None else None,
-            "flowers_top1": 100 * flower.metrics.test_top1 if flower and flower.metrics.test_top1 else None,
-            "flowers_training": flower.kind_label if flower else None,
-            "flowers_run": f"{flower.id} ({flower.recipe}, init {flower.init})" if flower else None,
-        })
-    return pd.DataFrame.from_records(records)
-
-
-def measured_rows(frame, column: str):
-    """The rows of :func:`results_frame` with ``column`` measured or published: the points of its chart."""
-    return frame[frame[column].notna()]
-
-
-def frame_sources(frame) -> list[str]:
-    """The published sources a :func:`results_frame` cites, each once, sorted."""
-    return sorted({s for s in frame.source if isinstance(s, str)})
 
 
 def save_bench_rows(rows: list[BenchRow], source: str) -> Path:

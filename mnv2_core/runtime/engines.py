@@ -7,9 +7,8 @@
 - ``openvino``: the same ONNX files compiled by OpenVINO's CPU plugin; FP32 is asked for explicitly (it would
   otherwise run BF16 on CPUs that have it), INT8 runs the QDQ model's int8 convolutions.
 
-On these machines ONNX Runtime FP32 runs MobileNetV2 about 3x faster than eager PyTorch (see the Benchmark page):
-the runtime matters as much as the architecture. Which engine is fastest depends on the CPU, so the app measures it
-here (:mod:`mnv2_core.runtime.timings`).
+The runtime matters as much as the architecture (the Benchmark page and the README measure by how much), and which
+engine is fastest depends on the CPU, so the app measures it here (:mod:`mnv2_core.runtime.timings`).
 """
 
 from __future__ import annotations

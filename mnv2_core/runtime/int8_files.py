@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from mnv2_core import config
-from mnv2_core.models.model_config import ENGINE_TITLES
 from mnv2_core.typed_json import Open, parse, present
 
 INT8_DIR = config.ASSETS_DIR / "int8"
@@ -96,24 +95,6 @@ def shipped_int8(name: str, width: float | None, classes: str, float_sha: str) -
     if path.is_file() and meta and meta.float_sha256 == float_sha:
         return path
     return None
-
-
-
-def shipped_int8_rows() -> list[dict]:
-    """One row per shipped INT8 model for a table: format, calibration, FP32 vs INT8 test top-1 (the worse engine's),
-    agreement (overall and per engine), sizes."""
-    from mnv2_core.models import model_title
-
-    return [{
-        "model": model_title(r.model, r.width), "format": r.format_key.upper(),
-        "calibration": f"{r.calibration.method_title}, {r.calibration.images} training photos",
-        "FP32 top-1": r.test.fp32_top1, "INT8 top-1": r.test.int8_top1, "drop (points)": r.test.drop_points,
-        "top-1 agreement": r.test.agreement,
-        # the headline is the worse engine's; each engine's own agreement beside it
-        **{f"agreement, {ENGINE_TITLES[e]}": v.agreement for e, v in r.test.by_engine.items()},
-        "FP32 MB": r.size_bytes["fp32_onnx"] / 1e6, "INT8 MB": r.size_bytes["int8_onnx"] / 1e6,
-        "test images": r.test.images, "made": str(r.provenance.get("date", ""))[:10],
-    } for r in shipped_int8_records()]
 
 
 def shipped_int8_records() -> list[Int8Record]:

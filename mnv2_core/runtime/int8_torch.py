@@ -5,10 +5,10 @@ residual adds and fuses conv-bn without editing the model, so our MobileNetV2 ke
 torch.ao.quantization is deprecated in favour of torchao's PT2E flow but still works in torch 2.x; its warnings are
 silenced here so they do not flood the app.
 
-Notes measured on the 2-core dev machine (see tests/test_runtime_int8_torch.py for the checks):
+Notes (tests/test_runtime_int8_torch.py holds the checks):
 - ReLU6 is not fused into the conv (the x86 backend fuses only ReLU): it runs as a quantized hardtanh, with no
-  dequantize/requantize round trip, and takes ~11% of INT8 MobileNetV2's time. Swapping it for a fused ReLU whose
-  output range is clamped to [0, 6] was measured 2-10% faster with no better agreement, so it is not done.
+  dequantize/requantize round trip. Swapping it for a fused ReLU whose output range is clamped to [0, 6] was
+  measured only slightly faster, with no better agreement, so it is not done.
 - TF 'SAME' convs (weights imported from TFLite) are rewritten to fixed zero-pads + a padding-1 conv for the
   calibration input size (see :func:`_replace_tf_same`); the pads run in float, one dequantize/quantize pair each.
 """

@@ -137,18 +137,6 @@ def measure_engines(model: str, width: float | None, precision: str, calls: Mapp
     return fastest
 
 
-def timings_table(cpu: machine.CpuIdentity | None = None) -> list[dict[str, Any]]:
-    """This CPU's rows for a chart: the configuration's title, the engine's title, median and p90, fastest first
-    within each (model, width, precision)."""
-    from mnv2_core.models.model_config import ENGINE_TITLES, config_title
-
-    rows = [{"title": config_title(r.model, r.width, r.precision, variant=r.variant)
-                      + (f" {r.resolution} px" if r.resolution else ""),
-             "engine": ENGINE_TITLES.get(r.engine, r.engine), "median_ms": r.median_ms, "p90_ms": r.p90_ms,
-             "source": r.source, "date": r.date} for r in measured_timings(cpu)]
-    return sorted(rows, key=lambda r: (r["title"], r["median_ms"]))
-
-
 def is_measured(model: str, width: float | None, precision: str, cpu: machine.CpuIdentity | None = None,
                 resolution: int | None = None) -> bool:
     """Whether any engine was timed here for this configuration (else auto will time them first)."""

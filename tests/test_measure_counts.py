@@ -1,26 +1,16 @@
-"""mnv2_core.bench: counts against published figures, per-layer tables that add up, honest latency bookkeeping."""
+"""Parameter and multiply-add counts against published figures, and per-layer and per-block tables that add up."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-import torch
 from torch import nn
 
-from mnv2_core.jobs import benchmark
-from mnv2_core.measure import counts, latency, memory, probe
+from mnv2_core.measure import counts, probe
 from mnv2_core.models import lenet5, mobilenet_v2
-from mnv2_core.models.mobilenetv2 import InvertedResidual
 
 # Measured with FlopCounterMode/2 (DESIGN.md), matching the TF-slim README's 59/97/209/300/582M.
 MNV2_MACS_M = {0.35: 59.3, 0.5: 97.1, 0.75: 209.1, 1.0: 300.8, 1.4: 582.2}
 WIDTHS = tuple(MNV2_MACS_M)
-
-
-@pytest.fixture(scope="module")
-def mnv2_models() -> dict[float, nn.Module]:
-    return {w: mobilenet_v2(w) for w in WIDTHS}
 
 
 _MACS_CACHE: dict[float, int] = {}
@@ -35,9 +25,6 @@ def _mnv2_macs(models: dict[float, nn.Module], width: float) -> int:
 
 def _conv_linear_params(model: nn.Module) -> int:
     return sum(counts.count_params(m) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
-
-
-# ------------------------------------------------------------------------------------------------ counts
 
 
 def test_params_match_torchvision() -> None:
@@ -75,9 +62,6 @@ def test_wrong_input_channels_is_a_clear_error() -> None:
         counts.count_macs(mobilenet_v2(0.35), 224, in_channels=1)
     with pytest.raises(probe.BenchError):
         counts.count_macs(mobilenet_v2(0.35), 0)
-
-
-# ------------------------------------------------------------------------------------------------ tables
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -126,86 +110,6 @@ def test_block_table(mnv2_models, width: float) -> None:
     assert rows[-2].kind == "Conv2d 1x1" and rows[-2].out_shape[0] == model.last_channel
 
 
-# ------------------------------------------------------------------------------------------------ memory
-
-
-def test_peak_activation_memory_vs_paper_table_3(mnv2_models) -> None:
-    model = mnv2_models[1.0]
-    profile = memory.activation_memory_profile(model, 224, bytes_per_value=2)
-    peak = memory.peak_activation_memory(model, 224)  # 16-bit, as in the paper
-    # input + output of the first bottleneck: 32x112x112 in, 16x112x112 out, 2 bytes each
-    assert peak == (32 + 16) * 112 * 112 * 2 == 1_204_224
-    assert peak == max(r.total_bytes for r in profile)
-    # The paper's 400K is the largest single bottleneck tensor (16x112x112 fp16), the stem handled by its trick.
-    bottleneck_out = max(r.out_bytes for r in profile if r.kind.startswith("bottleneck"))
-    assert bottleneck_out == pytest.approx(400_000, rel=0.01)
-    # Narrower networks need less, wider more.
-    assert memory.peak_activation_memory(mnv2_models[0.35], 224) < peak < memory.peak_activation_memory(
-        mnv2_models[1.4], 224)
-
-
-def test_inverted_residual_block_is_one_block_of_the_chain() -> None:
-    block = nn.Sequential(InvertedResidual(16, 16, 1, 6))
-    rows = memory.activation_memory_profile(block, 8, in_channels=16, bytes_per_value=1)
-    # The 96-channel expanded tensor is not counted: only the 16-channel input and output.
-    assert [(r.in_bytes, r.out_bytes) for r in rows] == [(16 * 64, 16 * 64)]
-
-
-# ------------------------------------------------------------------------------------------------ latency
-
-
-def test_measure_latency_bookkeeping() -> None:
-    calls = []
-    stats = latency.measure_latency(lambda: calls.append(sum(range(2000))), warmup=3, runs=12)
-    assert len(calls) == 15
-    assert stats.runs == 12 and stats.warmup == 3
-    assert 0 < stats.min_ms <= stats.median_ms <= stats.p90_ms
-    assert stats.min_ms <= stats.mean_ms and stats.cv >= 0
-
-
-def test_measure_latency_sets_and_restores_threads() -> None:
-    before = torch.get_num_threads()
-    seen = []
-    stats = latency.measure_latency(lambda: seen.append(torch.get_num_threads()), warmup=1, runs=3, threads=1)
-    assert set(seen) == {1} and stats.threads == 1
-    assert torch.get_num_threads() == before
-
-    def boom() -> None:
-        raise RuntimeError("model failed")
-
-    with pytest.raises(RuntimeError):
-        latency.measure_latency(boom, threads=1)
-    assert torch.get_num_threads() == before
-
-
-def test_measure_latency_respects_max_seconds() -> None:
-    stats = latency.measure_latency(lambda: time.sleep(0.02), warmup=5, runs=1000, max_seconds=0.3)
-    assert 3 <= stats.runs < 1000
-    # A call slower than the whole budget still gets 3 timed runs, and warm-up is cut short.
-    slow = latency.measure_latency(lambda: time.sleep(0.05), warmup=10, runs=50, max_seconds=0.01)
-    assert slow.runs == 3 and slow.warmup <= 1
-
-
-def test_measure_latency_rejects_bad_settings() -> None:
-    for kw in ({"runs": 0}, {"warmup": -1}, {"threads": 0}, {"max_seconds": 0}):
-        with pytest.raises(probe.BenchError):
-            latency.measure_latency(lambda: None, **kw)
-
-
-def test_time_model_and_bench_row() -> None:
-    model = lenet5(10, 1)
-    model.train()
-    row = benchmark.bench_row(model, "lenet5", 32, in_channels=1, warmup=1, runs=5, threads=1)
-    assert model.training  # measuring does not leave the model in eval mode
-    d = row.as_dict()
-    assert d["model"] == "lenet5" and d["runs"] == 5 and d["threads"] == 1 and d["width"] is None
-    assert d["params"] == counts.count_params(model) and d["macs"] == 416_520
-    assert 0 < d["median_ms"] <= d["p90_ms"]
-
-
-# ------------------------------------------------------------------------------------------------ theory
-
-
 def test_depthwise_separable_cost() -> None:
     cost = counts.depthwise_separable_cost(3, 64, 128)
     assert cost["standard_params"] == 73_728 and cost["separable_params"] == 8_768
@@ -219,25 +123,3 @@ def test_depthwise_separable_cost() -> None:
     assert sum(r.macs for r in counts.layer_table(pair, 56, in_channels=64)) == at_56["separable_macs"]
     with pytest.raises(probe.BenchError):
         counts.depthwise_separable_cost(0, 64, 128)
-
-
-def test_anatomy_of_mobilenet_v2_adds_up_to_the_whole_model() -> None:
-    from mnv2_core.measure.stages import anatomy
-
-    parts = anatomy(0.35, 96)
-    model = mobilenet_v2(0.35)
-    assert parts.params == counts.count_params(model) and parts.macs == counts.count_macs(model, 96)
-    assert sum(r["macs"] for r in parts.layers) == parts.macs
-    assert parts.blocks[0]["in_shape"] == "3 x 96 x 96" and all("activation_kb" in r for r in parts.blocks)
-    assert parts.peak_activation_bytes == memory.peak_activation_memory(model, 96)
-
-
-def test_a_phone_photo_s_path_is_split_into_decode_floor_model_and_the_app_s_own_time(sample_flower) -> None:
-    from mnv2_core.measure.latency import phone_jpeg, photo_to_prediction
-    from mnv2_core.models.model_config import ModelConfig
-    from mnv2_core.runtime.predictor import Predictor
-
-    jpeg = phone_jpeg(sample_flower, size=(1600, 1200))
-    path = photo_to_prediction(Predictor(ModelConfig("lenet5", None, engine="torch")), jpeg, runs=3, warmup=1)
-    assert path.whole.runs == path.decode_floor.runs == path.model.runs == 3
-    assert path.overhead_ms == path.whole.median_ms - path.decode_floor.median_ms - path.model.median_ms

@@ -1,0 +1,78 @@
+"""The Benchmark page's tables, shaped: the live run's results beside the published accuracy, the engine timings
+saved for this CPU, and the shipped INT8 models' accuracy against FP32."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mnv2_core.jobs.benchmark import BenchRow, ort_ratios
+from mnv2_core.measure import machine
+from mnv2_core.models.model_config import ENGINE_TITLES, config_title
+from mnv2_core.runtime.int8_files import shipped_int8_records
+from mnv2_core.runtime.timings import measured_timings
+
+
+def results_frame(rows: list[BenchRow]):
+    """Benchmark rows as a table, with the published ImageNet accuracy and its source beside each model."""
+    import pandas as pd
+
+    from mnv2_core.measure.records import load_runs, measured_run
+    from mnv2_core.models.references import imagenet_reference
+
+    runs = load_runs()
+    records = []
+    for r, ratio in zip(rows, ort_ratios(rows)):
+        flower = measured_run(r.model, r.width, runs) if r.precision == "fp32" else None
+        ref = imagenet_reference(r.model, r.width)
+        top1 = (ref.top1 if r.precision == "fp32" else ref.int8_top1) if ref else None
+        records.append({
+            "title": config_title(r.model, r.width, r.precision, r.engine),
+            "model": r.model, "width": r.width, "precision": r.precision, "engine": r.engine,
+            "params_m": r.params / 1e6, "macs_m": r.macs / 1e6, "median_ms": r.median_ms, "p90_ms": r.p90_ms,
+            "p90_above_ms": r.p90_ms - r.median_ms,  # the error bar from the median up to p90
+            "cv": r.cv, "x_ort_fp32": ratio, "threads": r.threads, "runs": r.runs,
+            "imagenet_top1": top1, "source": ref.source if top1 is not None else None,
+            "flowers_top1": 100 * flower.metrics.test_top1 if flower and flower.metrics.test_top1 else None,
+            "flowers_training": flower.kind_label if flower else None,
+            "flowers_run": f"{flower.id} ({flower.recipe}, init {flower.init})" if flower else None,
+        })
+    return pd.DataFrame.from_records(records)
+
+
+def measured_rows(frame, column: str):
+    """The rows of :func:`results_frame` with ``column`` measured or published: the points of its chart."""
+    return frame[frame[column].notna()]
+
+
+def frame_sources(frame) -> list[str]:
+    """The published sources a :func:`results_frame` cites, each once, sorted."""
+    return sorted({s for s in frame.source if isinstance(s, str)})
+
+
+def timings_table(cpu: machine.CpuIdentity | None = None) -> list[dict[str, Any]]:
+    """This CPU's rows for a chart: the configuration's title, the engine's title, median and p90, fastest first
+    within each (model, width, precision)."""
+    from mnv2_core.models.model_config import ENGINE_TITLES, config_title
+
+    rows = [{"title": config_title(r.model, r.width, r.precision, variant=r.variant)
+                      + (f" {r.resolution} px" if r.resolution else ""),
+             "engine": ENGINE_TITLES.get(r.engine, r.engine), "median_ms": r.median_ms, "p90_ms": r.p90_ms,
+             "source": r.source, "date": r.date} for r in measured_timings(cpu)]
+    return sorted(rows, key=lambda r: (r["title"], r["median_ms"]))
+
+
+def shipped_int8_rows() -> list[dict]:
+    """One row per shipped INT8 model for a table: format, calibration, FP32 vs INT8 test top-1 (the worse engine's),
+    agreement (overall and per engine), sizes."""
+    from mnv2_core.models import model_title
+
+    return [{
+        "model": model_title(r.model, r.width), "format": r.format_key.upper(),
+        "calibration": f"{r.calibration.method_title}, {r.calibration.images} training photos",
+        "FP32 top-1": r.test.fp32_top1, "INT8 top-1": r.test.int8_top1, "drop (points)": r.test.drop_points,
+        "top-1 agreement": r.test.agreement,
+        # the headline is the worse engine's; each engine's own agreement beside it
+        **{f"agreement, {ENGINE_TITLES[e]}": v.agreement for e, v in r.test.by_engine.items()},
+        "FP32 MB": r.size_bytes["fp32_onnx"] / 1e6, "INT8 MB": r.size_bytes["int8_onnx"] / 1e6,
+        "test images": r.test.images, "made": str(r.provenance.get("date", ""))[:10],
+    } for r in shipped_int8_records()]
