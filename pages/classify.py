@@ -14,8 +14,7 @@ from mnv2_core.images.views import center_crop_view
 from mnv2_core.models.labels import flower_names
 from mnv2_core.runtime import describe
 from mnv2_core.runtime.engines import ENGINE_TITLES
-from mnv2_core.models.model_config import ModelConfig
-from pages.common import (BY_KEY, get_availability, get_footprint, get_predictor, model_controls, page_state,
+from pages.common import (get_availability, get_footprint, get_predictor, model_controls, page_state,
                           run_through_app, show_user_error, top5_markdown)
 
 run_through_app()
@@ -42,13 +41,6 @@ def _decode(data: bytes) -> DecodedImage:
 @st.cache_data(show_spinner=False, max_entries=16)
 def _thumbnail(path: str):
     return center_crop_view(_decode(Path(path).read_bytes()).image, 160)
-
-
-@st.cache_data(show_spinner=False, max_entries=16, hash_funcs=BY_KEY)
-def _heatmap(data: bytes, config: ModelConfig, class_index: int):
-    """Grad-CAM for the answer's top-1 class, once per image and model (a backward pass is too slow for every
-    rerun)."""
-    return get_predictor(config).explain(_decode(data).image, class_index)  # waits its turn in the pool
 
 
 source = st.segmented_control("Image", ["Upload", "Camera", "Examples", "Test-set sample"], default="Upload",
@@ -125,7 +117,6 @@ if not predictor.info.trained:
 elif warning := describe.accuracy_warning(predictor.info):
     st.info(warning, icon=":material/science:")
 
-# The top-5 is drawn first: under load it shows before the heat map has had its turn in the pool.
 left, right = st.columns([2, 3])
 with right:
     # One markdown element (a table with text bars), not a chart: it is replaced whole on a rerun, and a browser
@@ -161,13 +152,16 @@ with left:
     st.image(decoded.image, caption=f"{decoded.format}, {w}x{h}" + (", EXIF rotation applied" if decoded.exif_rotated
                                                                       else ""), width="stretch")
     view = predictor.model_view(decoded.image)
-    show_cam = st.toggle("Where the model looked (Grad-CAM)", value=True, key="cam")
-    if show_cam:
+    show_cam = st.toggle("Where the model looked", value=True, key="cam",
+                         help="CAM: the last feature map of the pass that answered, weighted by the classifier's "
+                              "row for the answer (exactly Grad-CAM for a global-average-pool + linear head; "
+                              "LeNet-5's map takes Grad-CAM's gradients through its head). An INT8 model shows "
+                              "its own map.")
+    if show_cam and result.heat is not None:
         from mnv2_core.runtime.explain import hottest, overlay
 
-        heat = _heatmap(data, choice, result.top[0].index)
-        x, y = hottest(heat)
-        st.image(overlay(view, heat), caption=f"What the model sees in {name} ({predictor.resolution}x"
+        x, y = hottest(result.heat)
+        st.image(overlay(view, result.heat), caption=f"What the model sees in {name} ({predictor.resolution}x"
                  f"{predictor.resolution}), red where evidence for '{result.top[0].label}' is strongest (hottest "
                  f"at x={x}, y={y})", width="stretch")
     else:

@@ -1,14 +1,17 @@
-"""Grad-CAM: where the model looked, correct when many browser sessions ask at once."""
+"""Where the model looked: the heat map from the forward pass equals Grad-CAM, and Grad-CAM is correct when many
+browser sessions ask at once."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from mnv2_core.models import mobilenet_v2
-from mnv2_core.runtime.explain import grad_cam
+from mnv2_core.runtime.explain import grad_cam, heat_map
 
 
 def test_grad_cam_on_one_shared_model_from_many_threads_matches_one_at_a_time() -> None:
@@ -20,3 +23,28 @@ def test_grad_cam_on_one_shared_model_from_many_threads_matches_one_at_a_time() 
         together = list(pool.map(lambda x: grad_cam(model, x, 3), inputs * 4))
     assert all(np.array_equal(map_, alone[i % 6]) for i, map_ in enumerate(together))
     assert not model.features._forward_hooks  # no hook is left on the shared model
+
+
+MODELS = [("mobilenet_v2", 0.35), ("mobilenet_v2", 1.0), ("resnet18", None), ("resnet50", None),
+          ("efficientnet_b0", None), ("lenet5", None)]
+
+
+@pytest.mark.parametrize("name, width", MODELS)
+def test_the_heat_map_from_the_forward_pass_is_grad_cam(name: str, width: float | None, sample_flower: Path) -> None:
+    """CAM from the answering pass's feature map equals Grad-CAM at that map (LeNet-5: Grad-CAM through its head)."""
+    from mnv2_core.images.decode import load_path
+    from mnv2_core.models.feature_map import WithFeatureMap, cam_weights, split_at_feature_map
+    from mnv2_core.models.weights import load_model
+
+    loaded = load_model(name, width, "flowers")
+    x = loaded.info.preprocess.tensor(load_path(sample_flower).image)
+    head = split_at_feature_map(loaded.model)[1]
+    assert (cam_weights(head) is None) == (name == "lenet5")  # CAM is exact wherever the head is pool + linear
+    with torch.inference_mode():
+        logits, features = WithFeatureMap(loaded.model)(x)
+        torch.testing.assert_close(logits, loaded.model(x))  # the cut changes nothing
+    top1 = int(logits.argmax(1))
+    for target in (top1, 7):  # the answer, and a class the model may see no evidence for (an all-zero map)
+        cam = heat_map(features, head, target, x.shape[-1])
+        assert cam.shape == x.shape[-2:] and (cam.max() == pytest.approx(1.0) or target != top1)
+        np.testing.assert_allclose(cam, grad_cam(loaded.model, x, target), atol=1e-5)

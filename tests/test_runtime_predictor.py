@@ -43,3 +43,20 @@ def test_a_checkpoint_right_on_under_half_the_test_photos_is_flagged(offline: Pa
 
 def test_untrained_weights_get_no_accuracy_warning_they_say_meaningless_instead(offline: Path) -> None:
     assert describe.accuracy_warning(Predictor(ModelConfig("lenet5", None)).info) is None
+
+
+def test_every_engine_answers_its_heat_map_from_the_same_pass_and_int8_from_its_own(sample_flower: Path) -> None:
+    import numpy as np
+
+    from mnv2_core.runtime.engines import available_engines
+
+    image = load_path(sample_flower).image
+    fp32 = {e: Predictor(ModelConfig("mobilenet_v2", 1.0, "fp32", "flowers", engine=e)).predict(image)
+            for e in available_engines()}
+    for engine, result in fp32.items():
+        assert result.heat.shape == (224, 224) and result.heat.max() == 1.0, engine
+        np.testing.assert_allclose(result.heat, fp32["torch"].heat, atol=1e-3, err_msg=engine)
+    int8 = Predictor(ModelConfig("mobilenet_v2", 1.0, "int8", "flowers", engine="onnxruntime")).predict(image)
+    assert int8.top[0].index == fp32["torch"].top[0].index
+    same_place = np.corrcoef(int8.heat.ravel(), fp32["torch"].heat.ravel())[0, 1]
+    assert 0.9 < same_place < 1.0  # the INT8 model's own map: close to FP32's, not a copy of it

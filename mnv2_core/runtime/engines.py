@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # torch loads lazily: pages that only need the names below st
 
 T = TypeVar("T")
 OPSET = 17
+OUTPUTS = ("logits", "features")  # an exported model's outputs: the logits, and where asked the last feature map
 EXPORT_VERSION = 1  # bump when export_onnx changes what it writes: cached files are keyed on it
 
 
@@ -42,16 +43,23 @@ class EngineError(ValueError):
 
 @dataclass
 class Runner:
-    """A ready-to-call model on one engine: ``runner(x)`` gives float logits as a torch tensor."""
+    """A ready-to-call model on one engine: ``runner(x)`` gives float logits as a torch tensor; a runner built on a
+    model with two outputs (:class:`~mnv2_core.models.feature_map.WithFeatureMap`) also gives the last feature map,
+    from the same pass (:meth:`with_features`)."""
 
     engine: str
     precision: str
-    call: Callable[[torch.Tensor], torch.Tensor]
+    call: Callable[[torch.Tensor], torch.Tensor | tuple[torch.Tensor, ...]]
     size_bytes: int  # the deployed model's size on disk (state_dict for torch, the .onnx file for ONNX Runtime)
     detail: str = ""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.call(x)
+        return self.with_features(x)[0]
+
+    def with_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(logits, last feature map), or (logits, None) where the model answers logits alone."""
+        out = self.call(x)
+        return (out[0], out[1] if len(out) > 1 else None) if isinstance(out, tuple) else (out, None)
 
     def batch(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of a batch: ONNX files are exported for batch 1 (TF-SAME pads as constants), so they run image by
@@ -59,8 +67,8 @@ class Runner:
         import torch
 
         if self.engine == "torch":
-            return self.call(x)
-        return torch.cat([self.call(x[i:i + 1]) for i in range(len(x))])
+            return self(x)
+        return torch.cat([self(x[i:i + 1]) for i in range(len(x))])
 
 
 def state_sha(model: nn.Module, *, skip_prefix: str | None = None) -> str:
@@ -100,7 +108,8 @@ _EXPORT_LOCK = threading.Lock()
 
 
 def export_onnx(model: nn.Module, resolution: int, target: Path) -> Path:
-    """Export ``model`` (eval mode, batch 1, static shapes) to ``target`` atomically; returns ``target``."""
+    """Export ``model`` (eval mode, batch 1, static shapes) to ``target`` atomically; returns ``target``. A model
+    with two outputs is exported with both, "logits" and "features"."""
     import io
     import warnings
 
@@ -117,8 +126,10 @@ def export_onnx(model: nn.Module, resolution: int, target: Path) -> Path:
     # torch's exporter keeps global state: two exports at once (two visitors loading models) make it fail.
     with _EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
-        torch.onnx.export(model, (x,), buffer, input_names=["input"], output_names=["logits"], opset_version=OPSET,
-                          dynamo=False, do_constant_folding=True)
+        out = model(x)
+        outputs = OUTPUTS[:len(out)] if isinstance(out, tuple) else OUTPUTS[:1]
+        torch.onnx.export(model, (x,), buffer, input_names=["input"], output_names=list(outputs),
+                          opset_version=OPSET, dynamo=False, do_constant_folding=True)
     atomic_write(target, lambda fh: fh.write(buffer.getvalue()))
     return target
 
@@ -127,6 +138,25 @@ def onnx_for(model: nn.Module, resolution: int, tag: str) -> Path:
     """The FP32 ONNX file of ``model`` in the cache, exported on first use (keyed by its weights)."""
     target = config.cache_dir() / "onnx" / f"{tag}_{resolution}px_v{EXPORT_VERSION}_{state_sha(model)[:12]}.onnx"
     return target if target.is_file() else export_onnx(model, resolution, target)
+
+
+def with_feature_output(path: Path) -> Path:
+    """A copy of an ONNX classifier (say a shipped INT8 file) that also outputs its last feature map, the input of
+    its global average pool, as "features"; made once in the cache, the shipped file left as it is."""
+    import onnx
+
+    data = Path(path).read_bytes()
+    target = config.cache_dir() / "onnx" / f"{Path(path).stem}_features_{hashlib.sha256(data).hexdigest()[:12]}.onnx"
+    if target.is_file():
+        return target
+    model = onnx.load_from_string(data)
+    pools = [n for n in model.graph.node if n.op_type == "GlobalAveragePool"]
+    if len(pools) != 1:
+        raise EngineError(f"{Path(path).name} has no single global average pool to take the feature map from.")
+    feature_map = onnx.helper.make_tensor_value_info(pools[0].input[0], onnx.TensorProto.FLOAT, None)
+    model.graph.output.append(feature_map)
+    atomic_write(target, lambda fh: fh.write(model.SerializeToString()))
+    return target
 
 
 # ------------------------------------------------------------------------------------------------ ONNX Runtime
@@ -160,9 +190,9 @@ def ort_runner(path: Path, precision: str, threads: int | None = None, detail: s
     session = ort_session(path, threads)
     name = session.get_inputs()[0].name
 
-    def call(x: torch.Tensor) -> torch.Tensor:
+    def call(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         array = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
-        return torch.from_numpy(session.run(None, {name: array})[0])
+        return tuple(torch.from_numpy(out) for out in session.run(None, {name: array}))
 
     return Runner("onnxruntime", precision, call, Path(path).stat().st_size, detail)
 
@@ -189,13 +219,13 @@ def openvino_runner(path: Path, precision: str, threads: int | None = None, deta
         compiled = _openvino_core().compile_model(str(path), "CPU", properties)
     except Exception as exc:  # a truncated or foreign file, or an unsupported precision on this CPU
         raise EngineError(f"OpenVINO could not compile {Path(path).name} ({type(exc).__name__}).") from exc
-    request, output, lock = compiled.create_infer_request(), compiled.output(0), threading.Lock()
+    request, outputs, lock = compiled.create_infer_request(), compiled.outputs, threading.Lock()
 
-    def call(x: torch.Tensor) -> torch.Tensor:
+    def call(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         array = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
         with lock:
-            logits = np.array(request.infer({0: array})[output])
-        return torch.from_numpy(logits)
+            result = request.infer({0: array})
+            return tuple(torch.from_numpy(np.array(result[out])) for out in outputs)  # copies, inside the lock
 
     return Runner("openvino", precision, call, Path(path).stat().st_size, detail)
 

@@ -1,4 +1,6 @@
-"""Where the model looked: Grad-CAM (Selvaraju et al., ICCV 2017) on the last convolutional feature map."""
+"""Where the model looked, from the last feature map of the forward pass that answered: CAM where the head is global
+average pooling and one linear layer (exactly Grad-CAM there; :mod:`mnv2_core.models.feature_map`), Grad-CAM
+(Selvaraju et al., ICCV 2017) through the head alone where it is not (LeNet-5)."""
 
 from __future__ import annotations
 
@@ -53,11 +55,30 @@ def _grad_cam(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
             (grad,) = torch.autograd.grad(logits[0, target], act)
     finally:
         handle.remove()
-    weights = grad.mean(dim=(2, 3), keepdim=True)
-    cam = F.relu((weights * act).sum(dim=1, keepdim=True)).detach()
-    cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+    return _weighted_map(act.detach(), grad.mean(dim=(2, 3)), x.shape[-1])
+
+
+def _weighted_map(features: torch.Tensor, weights: torch.Tensor, size: int) -> np.ndarray:
+    """ReLU(sum_k weights_k A_k) for [1, C, h, w] features and [1, C] weights, at ``size`` px, peak 1."""
+    cam = F.relu((weights[:, :, None, None] * features.float()).sum(dim=1, keepdim=True))
+    cam = F.interpolate(cam, size=(size, size), mode="bilinear", align_corners=False)[0, 0]
     peak = cam.max()
     return (cam / peak).numpy() if peak > 0 else cam.numpy()
+
+
+def heat_map(features: torch.Tensor, head: nn.Module, target: int, size: int) -> np.ndarray:
+    """The [size, size] map in [0, 1] for class ``target`` from a forward pass's last feature map: CAM from the
+    head's linear weights where it is exact, else Grad-CAM through ``head`` alone (a backward pass through a few
+    small layers, on this call's own tensors: no hook, no lock)."""
+    from mnv2_core.models.feature_map import cam_weights
+
+    weights = cam_weights(head)
+    if weights is not None:
+        return _weighted_map(features, weights[target:target + 1].float(), size)
+    with torch.enable_grad():
+        act = features.detach().float().clone().requires_grad_(True)  # an inference-mode tensor cannot take grad
+        (grad,) = torch.autograd.grad(head(act)[0, target], act)
+    return _weighted_map(act.detach(), grad.mean(dim=(2, 3)), size)
 
 
 def hottest(heat: np.ndarray) -> tuple[int, int]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
+import numpy as np
 import torch
 from PIL import Image
 
 from mnv2_core.measure.latency import LatencyStats, measure_latency
 from mnv2_core.models import labels
 from mnv2_core.models.weights import LoadedModel, WeightsInfo
+from mnv2_core.models.feature_map import WithFeatureMap, split_at_feature_map
 from mnv2_core.runtime import describe, engines, timings
+from mnv2_core.runtime.explain import heat_map
 from mnv2_core.runtime.plan import plan
 from mnv2_core.runtime.workers import model_slot
 from mnv2_core.models.model_config import ModelConfig
@@ -33,6 +36,7 @@ class PredictResult:
     preprocess_ms: float
     weights: WeightsInfo
     not_sure_below: float | None = None  # the confidence under which the answer may not be a flower at all
+    heat: np.ndarray | None = None  # where the model looked for its top-1, [resolution, resolution] in [0, 1]
 
     @property
     def not_sure(self) -> bool:
@@ -58,7 +62,8 @@ class Predictor:
         self.precision = config.precision
         self.classes = self.loaded.info.classes
         self.names = labels.class_names(self.classes)
-        self.model = self.loaded.model  # the float torch model (Grad-CAM, params, MACs)
+        self.model = self.loaded.model  # the float torch model (params, MACs)
+        self.head = split_at_feature_map(self.model)[1]  # the float head the heat map is read with
         self.not_sure_below = self.plan.not_sure_below
         self.measured_here = False
         self.runner = self._runner(self.plan.engine, threads) if self.plan.engine else \
@@ -87,19 +92,22 @@ class Predictor:
         detail = describe.how_it_runs(self.plan, engine)
         if engine not in engines.ENGINES:
             raise engines.EngineError(f"Unknown engine {engine!r}; choose auto or one of {', '.join(engines.ENGINES)}.")
+        # Every engine answers the logits and the last feature map from one pass: the heat map needs no other.
+        two_outputs = WithFeatureMap(self.model)
         if self.precision == "fp32" and engine != "torch":
             loaded = self.loaded
-            path = engines.onnx_for(loaded.model, self.resolution, f"{loaded.name}_{loaded.width}_{self.classes}")
+            path = engines.onnx_for(two_outputs, self.resolution, f"{loaded.name}_{loaded.width}_{self.classes}")
             return engines.make_runner(engine, path, "fp32", threads, detail)
         if engine != "torch":
             if self.plan.int8_file is None:
                 raise engines.EngineError(describe.missing_int8_file(self.plan))
-            return engines.make_runner(engine, self.plan.int8_file, "int8", threads, detail)
+            return engines.make_runner(engine, engines.with_feature_output(self.plan.int8_file), "int8", threads,
+                                       detail)
         if self.precision == "int8":
             from mnv2_core.runtime.int8_torch import quantize_for_predictor
 
-            self.model = quantize_for_predictor(self.loaded)
-        return engines.make_runner("torch", self.model, self.precision, threads, detail)
+            two_outputs = quantize_for_predictor(replace(self.loaded, model=two_outputs))
+        return engines.make_runner("torch", two_outputs, self.precision, threads, detail)
 
     @property
     def engine(self) -> str:
@@ -136,32 +144,27 @@ class Predictor:
 
     def predict(self, image: Image.Image, top_k: int = 5, *,
                 on_wait: Callable[[int], None] | None = None) -> PredictResult:
-        """Top-k classes; the forward pass takes a slot of the shared pool (``on_wait``: see workers.model_slot)."""
+        """Top-k classes and where the model looked for the first, from one forward pass; the pass takes a slot of
+        the shared pool (``on_wait``: see workers.model_slot)."""
         start = time.perf_counter()
         x = self.tensor(image)
         with model_slot(on_wait):
             mid = time.perf_counter()
-            logits = self.logits(x)
+            logits, features = self.runner.with_features(x)
             end = time.perf_counter()
         probs = torch.softmax(logits.float(), dim=1)[0]
         values, indices = probs.topk(min(top_k, probs.numel()))
         top = [Prediction(self.names[i], labels.class_id(self.classes, i), float(p), i)
                for p, i in zip(values.tolist(), indices.tolist())]
-        return PredictResult(top, (end - mid) * 1000, (mid - start) * 1000, self.info, self.not_sure_below)
+        heat = None if features is None else heat_map(features, self.head, top[0].index, self.resolution)
+        return PredictResult(top, (end - mid) * 1000, (mid - start) * 1000, self.info, self.not_sure_below, heat)
 
-    def explain(self, image: Image.Image, class_index: int | None = None, *,
-                on_wait: Callable[[int], None] | None = None):
-        """Grad-CAM heat map over the model's view for ``class_index`` (default: the float model's top-1; pass the
-        prediction's own, which saves a forward pass); INT8 models are explained by their float twin."""
-        from mnv2_core.runtime.explain import grad_cam
-
-        x = self.tensor(image)
-        model = self.loaded.model
-        with model_slot(on_wait):
-            if class_index is None:
-                with torch.inference_mode():
-                    class_index = int(model(x).argmax(1))
-            return grad_cam(model, x, class_index)
+    def explain(self, image: Image.Image, class_index: int | None = None) -> np.ndarray:
+        """Where the model looked for ``class_index`` (default: its top-1), from the feature map of the pass that
+        answers: the INT8 model's own map for an INT8 model."""
+        logits, features = self.runner.with_features(self.tensor(image))
+        target = int(logits.argmax(1)) if class_index is None else class_index
+        return heat_map(features, self.head, target, self.resolution)
 
 
 @dataclass(frozen=True)
