@@ -3,6 +3,7 @@ this project wrote it) and to write the same layout back."""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
@@ -15,14 +16,19 @@ T = TypeVar("T")
 def known(cls: type, data: Any) -> dict[str, Any]:
     """The entries of ``data`` that are fields of ``cls`` (``other`` excepted)."""
     data = data if isinstance(data, dict) else {}
-    names = {f.name for f in fields(cls)} - {"other"}
-    return {k: v for k, v in data.items() if k in names}
+    names = _names(cls)
+    return {k: v for k, v in data.items() if k in names and k != "other"}
 
 
 def rest(cls: type, data: Any) -> dict[str, Any]:
     """The entries of ``data`` that ``cls`` does not name."""
-    names = {f.name for f in fields(cls)}
+    names = _names(cls)
     return {k: v for k, v in data.items() if k not in names} if isinstance(data, dict) else {}
+
+
+@functools.cache
+def _names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
 
 
 def present(value: Any) -> dict[str, Any]:
@@ -35,11 +41,18 @@ def parse(cls: type[T], data: Any) -> T:
     """A record of type ``cls`` from its JSON: the fields it names, each nested record (a field typed as a record,
     a tuple or a dict of records) read by its own type's reader; the keys it does not name kept in ``other`` where
     ``cls`` has that field. Missing fields take their defaults."""
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     found = {name: _value(hints[name], value) for name, value in known(cls, data).items()}
-    if "other" in {f.name for f in fields(cls)}:
+    if "other" in hints:
         found["other"] = rest(cls, data)
     return cls(**found)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """A record type's fields and their types, resolved once (resolving string annotations is slow)."""
+    hints = get_type_hints(cls)
+    return {f.name: hints[f.name] for f in fields(cls)}
 
 
 def _value(hint: Any, value: Any) -> Any:

@@ -10,14 +10,16 @@ import streamlit as st
 from mnv2_core import config
 from mnv2_core.images.decode import SUPPORTED_FORMATS, DecodedImage, ImageDecodeError, decode_image
 from mnv2_core.images.flowers import example_photos, test_photos
-from mnv2_core.images.views import center_crop_view
+from mnv2_core.images.views import center_crop_view, preview
 from mnv2_core.models.labels import flower_names
+from mnv2_core.measure.serving import AnswerClock
 from mnv2_core.runtime import describe
 from mnv2_core.runtime.engines import ENGINE_TITLES
 from pages.common import (get_availability, get_footprint, get_predictor, model_controls, page_state,
                           run_through_app, show_user_error, top5_markdown)
 
 run_through_app()
+clock = AnswerClock()  # the server's own time to this run's answer (measure/serving)
 st.title("Classify a flower")
 st.caption("Upload a photo (JPEG, PNG, WebP, HEIC from an iPhone...), take one with the camera, or try a test image. "
            "Change the width and precision and watch the prediction, size and speed change.")
@@ -36,6 +38,11 @@ if not available.trained:
 @st.cache_data(show_spinner=False, max_entries=16)
 def _decode(data: bytes) -> DecodedImage:
     return decode_image(data)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _preview(data: bytes):
+    return preview(_decode(data).image)  # what the page shows of the photo: encoded and sent at display size
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -122,6 +129,7 @@ with right:
     # One markdown element (a table with text bars), not a chart: it is replaced whole on a rerun, and a browser
     # draws it without loading plotly.js, which cost each classroom session seconds of CPU.
     st.markdown(top5_markdown(f"Top-5: {name}", choice.title, result.top))
+    clock.top5_sent()
 
     fp = get_footprint(choice)
     m = st.columns(2)
@@ -149,7 +157,7 @@ with right:
 
 with left:
     w, h = decoded.original_size
-    st.image(decoded.image, caption=f"{decoded.format}, {w}x{h}" + (", EXIF rotation applied" if decoded.exif_rotated
+    st.image(_preview(data), caption=f"{decoded.format}, {w}x{h}" + (", EXIF rotation applied" if decoded.exif_rotated
                                                                       else ""), width="stretch")
     view = predictor.model_view(decoded.image)
     show_cam = st.toggle("Where the model looked", value=True, key="cam",
@@ -164,6 +172,8 @@ with left:
         st.image(overlay(view, result.heat), caption=f"What the model sees in {name} ({predictor.resolution}x"
                  f"{predictor.resolution}), red where evidence for '{result.top[0].label}' is strongest (hottest "
                  f"at x={x}, y={y})", width="stretch")
+        clock.heat_sent()
     else:
         st.image(view, caption=f"What the model sees ({predictor.resolution}x{predictor.resolution} centre crop)",
                  width="stretch")
+clock.record(name, choice.title)

@@ -113,6 +113,7 @@ def get_predictor(config: ModelConfig):
 def warm_default_model():
     """Load, time and warm the default model in the background, once per server, when the first visitor opens
     any page: by the time a photo is uploaded, the model is ready."""
+    import gc
     import threading
 
     def warm() -> None:
@@ -124,6 +125,10 @@ def warm_default_model():
         with model_slot():  # its engine timing must not share the cores with another's (the Benchmark sweep)
             get_footprint(config)  # loads the model (and times its engines) first, then counts its MACs
         get_predictor(config).predict(Image.new("RGB", (256, 256), "green"))  # the first heat map's kernels
+        # Everything loaded so far lives as long as the server: out of the garbage collector's sight, its full
+        # collections (which the server's own thread runs as it allocates) stop walking torch's object graph.
+        gc.collect()
+        gc.freeze()
 
     thread = threading.Thread(target=warm, name="warm-default-model", daemon=True)
     thread.start()

@@ -47,16 +47,19 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None
 
 
 @contextmanager
-def serve_app(cache: Path | None = None, log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+def serve_app(cache: Path | None = None, log: Path | None = None,
+              cpus: set[int] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """The app served headless on a free port: yields (url, server process); ``cache``: its MNV2_CACHE (default:
-    the environment's). The server's output goes to ``log`` (default: printed at the end if it holds a traceback)."""
+    the environment's). The server's output goes to ``log`` (default: printed at the end if it holds a traceback).
+    ``cpus``: the cores the server (every thread it will start) may run on."""
     port = _free_port()
     env = {**os.environ, "MNV2_DOWNLOAD": "0", **({"MNV2_CACHE": str(cache)} if cache else {})}
     out = open(log, "w") if log else subprocess.PIPE  # noqa: SIM115 (closed below)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false"], cwd=REPO, env=env,
-                            stdout=out, stderr=subprocess.STDOUT, text=True)
+                            stdout=out, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc)

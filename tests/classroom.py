@@ -4,8 +4,11 @@ Each session (one Chromium context) opens the app, uploads its own real test-spl
 switches to INT8 and width 0.75 and uploads a second photo. First every session runs alone, one after another
 (the reference answers, reported as 1 session); then N at once. For each N it reports errors, answers that differ
 from the same request made alone (top-1 and the Grad-CAM's hottest point), p50/p95 time from upload to the top-5
-being shown, and the server's peak RSS and CPU (sampled from /proc). Bounded: at most MAX_SESSIONS sessions, each
-answer waits at most ``answer_timeout`` seconds, and the whole run stops after ``timeout`` seconds.
+being shown, and the server's peak RSS and CPU (sampled from /proc), beside the server's own time per answer (from
+the script run that got the photo to the top-5, and to the heat map, handed to Streamlit: recorded by the app,
+mnv2_core/measure/serving.py). On a machine with two cores or more the server runs on core 0 and the browsers on
+the others, so that the browsers' CPU does not count as the server's slowness. Bounded: at most MAX_SESSIONS
+sessions, each answer waits at most ``answer_timeout`` seconds, and the whole run stops after ``timeout`` seconds.
 
     python3 tests/classroom.py --sessions 10 30
 
@@ -35,6 +38,9 @@ if __package__ in (None, ""):  # run as a script: the repository root holds mnv2
 from app_server import CHROMIUM_ARGS, chromium_path, serve_app  # noqa: E402
 
 MAX_SESSIONS = 40
+CORES = sorted(os.sched_getaffinity(0))
+SERVER_CPUS = {CORES[0]} if len(CORES) > 1 else None  # one core for the server, as a small classroom machine
+BROWSER_CPUS = set(CORES[1:]) if len(CORES) > 1 else None
 # (width slider steps from the default 1.0, precision button) of each step; the first step is the page's default
 STEPS = (("1.0", "FP32"), ("0.75", "INT8"))
 HOTTEST = re.compile(r"hottest at x=(\d+), y=(\d+)")
@@ -62,6 +68,9 @@ class Phase:
     browser_cpu_seconds: float = 0.0
     peak_rss_mb: float = 0.0
     differing: list[str] = field(default_factory=list)
+    server_threads: dict[str, float] = field(default_factory=dict)  # CPU seconds per thread name (exited ones lost)
+    server_top5_s: list[float] = field(default_factory=list)  # the server's own time to each top-5
+    heat_after_top5_s: list[float] = field(default_factory=list)  # and from the top-5 to its heat map
 
     def summary(self) -> dict:
         answered = [a.seconds for a in self.answers if not a.error]
@@ -77,7 +86,18 @@ class Phase:
             "cpu_per_answer_s": round(self.server_cpu_seconds / len(answered), 2) if answered else None,
             "browser_cpu_s": round(self.browser_cpu_seconds, 1),
             "wall_s": round(self.wall_seconds, 1),
+            "server_top5_p50_s": _quantile(self.server_top5_s, 0.5),
+            "server_top5_p95_s": _quantile(self.server_top5_s, 0.95),
+            "heat_after_top5_p95_s": _quantile(self.heat_after_top5_s, 0.95),
+            "server_threads_cpu_s": self.server_threads,
         }
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 3)
 
 
 class ServerSampler:
@@ -102,8 +122,22 @@ class ServerSampler:
         while not self._stop.wait(0.2):
             self.peak_rss_mb = max(self.peak_rss_mb, self._rss_mb())
 
+    def thread_ticks(self) -> dict[int, tuple[str, int]]:
+        """tid -> (thread name, CPU ticks so far) of every thread of the process: native pools (OpenMP, ONNX
+        Runtime, OpenVINO) included, which a Python profiler does not see."""
+        found = {}
+        for stat in Path(f"/proc/{self.pid}/task").glob("*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:
+                continue
+            fields = text.rsplit(")", 1)[1].split()
+            name = text[text.index("(") + 1: text.rindex(")")]
+            found[int(stat.parent.name)] = (name, int(fields[11]) + int(fields[12]))
+        return found
+
     def __enter__(self) -> ServerSampler:
-        self.peak_rss_mb, self._cpu0 = self._rss_mb(), self.cpu_seconds()
+        self.peak_rss_mb, self._cpu0, self._threads0 = self._rss_mb(), self.cpu_seconds(), self.thread_ticks()
         self._thread.start()
         return self
 
@@ -111,6 +145,17 @@ class ServerSampler:
         self._stop.set()
         self._thread.join()
         self.cpu = self.cpu_seconds() - self._cpu0
+        # Thread names do not tell the pools apart (each is "python"); where the time went by kind of thread does:
+        # the main thread serves (tornado: websockets, uploads, sending), each script run has its own thread (ended
+        # by now), and the rest are pools and helpers (OpenMP, ONNX Runtime, OpenVINO, the model-slot pool).
+        now = self.thread_ticks()
+        alive = {tid: (ticks - self._threads0.get(tid, (name, 0))[1]) / self._tick
+                 for tid, (name, ticks) in now.items()}
+        serving = alive.pop(self.pid, 0.0)
+        by_name = {"main thread (serving)": serving,
+                   "script runs (threads that ended)": self.cpu - serving - sum(alive.values()),
+                   "other threads (engine pools, helpers)": sum(alive.values())}
+        self.threads = {k: round(v, 2) for k, v in sorted(by_name.items(), key=lambda kv: -kv[1]) if v >= 0.05}
 
 
 def _chromium_stats() -> list[tuple[int, list[str]]]:
@@ -220,8 +265,11 @@ async def _session(browser, url: str, session: int, photos: tuple[Path, Path], a
 
 
 async def _phase(browser, url: str, sampler_pid: int, photos: list[tuple[Path, Path]], concurrent: bool,
-                 answer_timeout: float) -> Phase:
+                 answer_timeout: float, cache: Path | None = None) -> Phase:
+    from mnv2_core.measure.serving import answer_times
+
     phase = Phase(len(photos), concurrent)
+    earlier = len(answer_times(sampler_pid, cache=cache))
     start, browser_cpu = time.perf_counter(), chromium_cpu_seconds()
     with ServerSampler(sampler_pid) as sampler:
         if concurrent:
@@ -232,6 +280,10 @@ async def _phase(browser, url: str, sampler_pid: int, photos: list[tuple[Path, P
     phase.wall_seconds = time.perf_counter() - start
     phase.browser_cpu_seconds = chromium_cpu_seconds() - browser_cpu
     phase.server_cpu_seconds, phase.peak_rss_mb = sampler.cpu, sampler.peak_rss_mb
+    phase.server_threads = sampler.threads
+    timed = answer_times(sampler_pid, cache=cache, skip=earlier)
+    phase.server_top5_s = [t.top5_s for t in timed]
+    phase.heat_after_top5_s = [t.heat_s - t.top5_s for t in timed if t.heat_s is not None]
     phase.answers.sort(key=lambda a: (a.session, a.step))
     return phase
 
@@ -245,28 +297,36 @@ def _compare(phase: Phase, reference: Phase) -> None:
                                    f"{ref.top1} at {ref.hottest}")
 
 
-async def _run(url: str, pid: int, sessions: list[int], folder: Path, answer_timeout: float) -> list[Phase]:
+async def _run(url: str, pid: int, sessions: list[int], folder: Path, answer_timeout: float,
+               cache: Path | None = None) -> list[Phase]:
     from playwright.async_api import async_playwright
 
     chromium = chromium_path()
     if chromium is None:
         raise SystemExit("The load test drives the system Chromium: apt-get install chromium")
     biggest = max(sessions)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        lower_browser_priority()
-        try:
-            reference = await _phase(browser, url, pid, class_photos(folder / "alone", biggest), False, answer_timeout)
-            phases = [reference]
-            for n in sessions:
-                if n <= 1:
-                    continue  # the reference phase is the one-session run
-                photos = class_photos(folder / f"at_once_{n}", n, tag=f"{n} at once".encode())
-                phase = await _phase(browser, url, pid, photos, True, answer_timeout)
-                _compare(phase, reference)
-                phases.append(phase)
-        finally:
-            await browser.close()
+    cores = os.sched_getaffinity(0)
+    if BROWSER_CPUS:
+        os.sched_setaffinity(0, BROWSER_CPUS)  # this process and the Chromium it starts: the cores the server leaves
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+            lower_browser_priority()
+            try:
+                alone = class_photos(folder / "alone", biggest)
+                reference = await _phase(browser, url, pid, alone, False, answer_timeout, cache)
+                phases = [reference]
+                for n in sessions:
+                    if n <= 1:
+                        continue  # the reference phase is the one-session run
+                    photos = class_photos(folder / f"at_once_{n}", n, tag=f"{n} at once".encode())
+                    phase = await _phase(browser, url, pid, photos, True, answer_timeout, cache)
+                    _compare(phase, reference)
+                    phases.append(phase)
+            finally:
+                await browser.close()
+    finally:
+        os.sched_setaffinity(0, cores)  # a test suite that ran this goes on with every core
     return phases
 
 
@@ -283,8 +343,9 @@ def run_load_test(sessions: list[int], *, timeout: float = 1200, answer_timeout:
             phases = asyncio.run(asyncio.wait_for(_run(*server, order, folder, answer_timeout), timeout))
             server_log = ""
         else:
-            with serve_app(cache, log=folder / "server.log") as (url, proc):
-                phases = asyncio.run(asyncio.wait_for(_run(url, proc.pid, order, folder, answer_timeout), timeout))
+            with serve_app(cache, log=folder / "server.log", cpus=SERVER_CPUS) as (url, proc):
+                phases = asyncio.run(asyncio.wait_for(_run(url, proc.pid, order, folder, answer_timeout, cache),
+                                                      timeout))
             server_log = (folder / "server.log").read_text()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -298,8 +359,10 @@ def run_load_test(sessions: list[int], *, timeout: float = 1200, answer_timeout:
         summary["answers_detail"] = [asdict(a) for a in phase.answers]
         summaries.append(summary)
         log(" | ".join(f"{k} {summary[k]}" for k in ("sessions", "runs", "answers", "errors", "differing", "p50_s",
-                                                     "p95_s", "visit_p50_s", "peak_rss_mb", "server_cpu_s",
+                                                     "p95_s", "visit_p50_s", "server_top5_p50_s", "server_top5_p95_s",
+                                                     "heat_after_top5_p95_s", "peak_rss_mb", "server_cpu_s",
                                                      "cpu_per_answer_s", "browser_cpu_s", "wall_s")))
+        log(f"  server CPU by thread: {summary['server_threads_cpu_s']}")
         for line in summary["error_list"] + summary["differing_list"]:
             log(f"  {line}")
     if "Traceback" in server_log:

@@ -52,3 +52,16 @@ def test_at_keeps_the_recipe_and_changes_only_the_resolution() -> None:
     assert p.at(112) == Preprocess(112, 0.9, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), "bicubic")
     assert p.as_dict() == {"resolution": 224, "crop_ratio": 0.9, "mean": [0.5] * 3, "std": [0.25] * 3,
                            "interpolation": "bicubic"}
+
+
+def test_a_photo_is_shown_at_display_size_and_a_small_one_as_it_is() -> None:
+    from PIL import Image
+
+    from mnv2_core.images.views import PREVIEW_SIDE, preview
+
+    phone = Image.new("RGB", (4032, 3024), "green")
+    shown = preview(phone)
+    assert max(shown.size) == PREVIEW_SIDE and shown.size[0] / shown.size[1] == pytest.approx(4 / 3, rel=0.01)
+    assert phone.size == (4032, 3024)  # the photo the model sees is left whole
+    small = Image.new("RGB", (500, 375))
+    assert preview(small) is small

@@ -106,3 +106,16 @@ class Preprocess:
         return {"resolution": self.resolution, "crop_ratio": self.crop_ratio, "mean": list(self.mean),
                 "std": list(self.std),
                 "interpolation": self.interpolation}
+
+
+PREVIEW_SIDE = 640  # wider than the page's photo column on a 1920 px screen; a phone photo is 4000 px or more
+
+
+def preview(image: Image.Image, max_side: int = PREVIEW_SIDE) -> Image.Image:
+    """A copy at most ``max_side`` px on its longer side, to show: the browser would scale a full-size photo down
+    anyway, after the server had encoded, and the browser fetched and decoded, every pixel of it."""
+    if max(image.size) <= max_side:
+        return image
+    copy = image.copy()
+    copy.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+    return copy
