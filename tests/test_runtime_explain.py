@@ -48,3 +48,16 @@ def test_the_heat_map_from_the_forward_pass_is_grad_cam(name: str, width: float 
         cam = heat_map(features, head, target, x.shape[-1])
         assert cam.shape == x.shape[-2:] and (cam.max() == pytest.approx(1.0) or target != top1)
         np.testing.assert_allclose(cam, grad_cam(loaded.model, x, target), atol=1e-5)
+
+
+def test_the_overlay_dims_what_the_model_did_not_use_and_tints_where_it_looked() -> None:
+    from PIL import Image
+
+    from mnv2_core.runtime.explain import overlay
+
+    heat = np.zeros((8, 8), dtype=np.float32)
+    heat[:, 4:] = 1.0
+    shown = np.asarray(overlay(Image.new("RGB", (8, 8), (200, 40, 40)), heat), dtype=np.int32)  # a red flower
+    cold, hot = shown[0, 0], shown[0, 7]
+    assert cold.sum() < 0.5 * hot.sum()  # the unused half is dimmed, so a red tint on red still stands out
+    assert hot[0] > hot[2]  # red where the model looked

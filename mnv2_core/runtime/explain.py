@@ -88,9 +88,14 @@ def hottest(heat: np.ndarray) -> tuple[int, int]:
 
 
 def overlay(image: Image.Image, heat: np.ndarray, alpha: float = 0.45) -> Image.Image:
-    """Blend a [0, 1] heat map (red = high) onto an RGB image of the same size."""
-    heat = np.clip(heat, 0.0, 1.0)
-    colour = np.stack([heat, np.clip(1.5 - np.abs(2 * heat - 1) * 1.5, 0, 1) * 0.6, 1.0 - heat], axis=-1)
+    """The photo lit where the model looked: parts it did not use dimmed, the hottest tinted red (the dimming keeps
+    the map readable on a red flower, where a red tint alone would vanish)."""
+    heat = np.clip(heat, 0.0, 1.0)[..., None]
+    colour = np.concatenate([heat, np.clip(1.5 - np.abs(2 * heat - 1) * 1.5, 0, 1) * 0.6, 1.0 - heat], axis=-1)
     base = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    mix = base * (1 - alpha * heat[..., None]) + colour * alpha * heat[..., None]
+    lit = base * (DIM + (1 - DIM) * heat)
+    mix = lit * (1 - alpha * heat) + colour * alpha * heat
     return Image.fromarray((np.clip(mix, 0, 1) * 255).astype(np.uint8))
+
+
+DIM = 0.35  # the brightness left where the heat map is zero
