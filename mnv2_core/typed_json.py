@@ -85,9 +85,17 @@ class Open(Record):
 
 
 def read_list(path: Path, parse: Callable[[Any], T]) -> list[T]:
-    """A JSON file's list of records, each parsed; empty when the file is missing or does not read (a results file
-    half-copied or edited by hand must not break a page)."""
+    """A JSON file's list of records, each parsed; empty when the file is missing or does not read, and without the
+    rows that do not parse (a results file half-copied or edited by hand must not break a page, nor cost the other
+    rows, which a save writes back)."""
     try:
-        return [parse(row) for row in json.loads(Path(path).read_text(encoding="utf-8"))]
-    except (OSError, ValueError, TypeError, AttributeError):
+        rows = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return []
+    found = []
+    for row in rows if isinstance(rows, list) else ():
+        try:
+            found.append(parse(row))
+        except (ValueError, TypeError, AttributeError, KeyError):
+            continue
+    return found

@@ -3,7 +3,7 @@
 Each session (one Chromium context) opens the app, uploads its own real test-split photo at MobileNetV2 1.0 FP32,
 switches to INT8 and width 0.75 and uploads a second photo. First every session runs alone, one after another
 (the reference answers, reported as 1 session); then N at once. For each N it reports errors, answers that differ
-from the same request made alone (top-1 and the Grad-CAM's hottest point), p50/p95 time from upload to the top-5
+from the same request made alone (top-1 and the heat map's hottest point), p50/p95 time from upload to the top-5
 being shown, and the server's peak RSS and CPU (sampled from /proc), beside the server's own time per answer (from
 the script run that got the photo to the top-5, and to the heat map, handed to Streamlit: recorded by the app,
 mnv2_core/measure/serving.py). On a machine with two cores or more the server runs on core 0 and the browsers on

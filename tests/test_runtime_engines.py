@@ -153,3 +153,10 @@ def test_every_shipped_int8_record_reads_and_writes_back_the_same_json() -> None
     for path in sorted(int8_files.INT8_DIR.glob("*.int8.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         assert int8_files.Int8Record.from_json(data).to_json() == data, path.name
+
+
+def test_a_corrupt_onnx_file_is_one_sentence_not_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "truncated.int8.onnx"
+    bad.write_bytes(b"\x08\x01garbage" * 10)
+    with pytest.raises(engines.EngineError, match="not a readable ONNX model"):
+        engines.with_feature_output(bad)

@@ -59,7 +59,7 @@ def family_rows(widths: tuple[float, ...], runs: list[RunRecord] | None = None) 
             rows.append(FamilyRow(width, "not trained yet"))
             continue
         real = score_for("mobilenet_v2", width, run.id)
-        started_kept = run.provenance.derived is not None and run.phases and run.phases[-1].best_epoch == 0
+        started_kept = run.kind == "widen" and run.phases and run.phases[-1].best_epoch == 0
         rows.append(FamilyRow(width, run.kind_label + (" (the widened start ships)" if started_kept else ""),
                               run.params, run.macs, run.metrics.shipped_top1, run.metrics.test_phone_top1,
                               real.top1 if real else None, run.metrics.valid_top1))

@@ -145,7 +145,8 @@ class PhotoPath:
 
 
 def photo_to_prediction(predictor, jpeg: bytes, *, runs: int = 20, warmup: int = 3) -> PhotoPath:
-    """Warm latency of bytes -> decoded upright image -> top-5, of the JPEG decode floor and of the model alone."""
+    """Warm latency of bytes -> decoded upright image -> top-5 and its heat map (what the app computes per answer),
+    of the JPEG decode floor and of the model alone."""
     from mnv2_core.images.decode import decode_image
 
     image = decode_image(jpeg).image

@@ -1,4 +1,5 @@
-"""Inference engines behind one call: a float [1, 3, H, W] tensor in, logits out.
+"""Inference engines behind one call: a float [1, 3, H, W] tensor in, logits out (and, for a model exported with it,
+the last feature map the heat map is made of).
 
 - ``torch``: eager PyTorch (FP32), or torch.ao FX static INT8 (per-channel, fused, calibrated; :mod:`quantize`).
 - ``onnxruntime``: the model exported to ONNX and run by ONNX Runtime's CPU provider with every graph optimisation
@@ -149,7 +150,11 @@ def with_feature_output(path: Path) -> Path:
     target = config.cache_dir() / "onnx" / f"{Path(path).stem}_features_{hashlib.sha256(data).hexdigest()[:12]}.onnx"
     if target.is_file():
         return target
-    model = onnx.load_from_string(data)
+    try:
+        model = onnx.load_from_string(data)
+    except Exception as exc:  # a truncated or foreign file: the shipped model is the user's to replace
+        raise EngineError(f"{Path(path).name} is not a readable ONNX model ({type(exc).__name__}); replace it, or "
+                          f"make it again with python -m mnv2_core quantize.") from exc
     pools = [n for n in model.graph.node if n.op_type == "GlobalAveragePool"]
     if len(pools) != 1:
         raise EngineError(f"{Path(path).name} has no single global average pool to take the feature map from.")
@@ -175,7 +180,7 @@ def ort_session(path: Path, threads: int | None = None):
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
-    # Spinning threads would keep both cores busy between calls and slow torch's own ops (Grad-CAM, preprocessing)
+    # Spinning threads would keep both cores busy between calls and slow torch's own ops (the heat map, preprocessing)
     # that share this process.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:

@@ -22,8 +22,8 @@ def cam_layer(model: nn.Module) -> nn.Module:
     raise ValueError(f"no feature map to explain in {type(model).__name__}")
 
 
-# The app's browser sessions share one cached model, and a forward hook fires for every caller: one lock per
-# model keeps each Grad-CAM's hook to its own forward pass.
+# Callers may share one model (the tests check it from many threads), and a forward hook fires for every caller:
+# one lock per model keeps each Grad-CAM's hook to its own forward pass.
 _LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
 
@@ -34,8 +34,9 @@ def _lock_for(model: nn.Module) -> threading.Lock:
 
 
 def grad_cam(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
-    """A [H, W] map in [0, 1] at the input's resolution: ReLU of the gradient-weighted sum of feature channels.
-    Safe to call from many threads on one shared model."""
+    """A [H, W] map in [0, 1] at the input's resolution: ReLU of the gradient-weighted sum of feature channels, with
+    a backward pass through the whole model. The app answers with :func:`heat_map`; this is the reference it is
+    tested against. Safe to call from many threads on one shared model."""
     with _lock_for(model):
         return _grad_cam(model, x, target)
 

@@ -1,5 +1,6 @@
 """Resolve, then run: what a configuration will use (its weights, its INT8 file, the engines it may run on and the
-one it will), decided from files alone. Nothing here is timed, calibrated or warmed up: that is the Predictor's."""
+one it will), decided from files (and the weights download a missing source may need). Nothing here is timed,
+calibrated or warmed up: that is the Predictor's."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mnv2_core.models.model_config import ModelConfig
-from mnv2_core.models.weights import LoadedModel, WeightsInfo, load_model
+from mnv2_core.models.weights import LoadedModel, load_model
 from mnv2_core.runtime import engines, int8_files, timings
 
 SHIPPED_INT8_ENGINES = ("onnxruntime", "openvino")  # the engines that run the shipped INT8 ONNX files
@@ -27,16 +28,8 @@ class Plan:
     engine: str | None
 
     @property
-    def info(self) -> WeightsInfo:
-        return self.loaded.info
-
-    @property
     def precision(self) -> str:
         return self.config.precision
-
-    @property
-    def resolution(self) -> int:
-        return self.loaded.resolution
 
     def variant(self, engine: str) -> str | None:
         """What ``engine`` runs at this precision: the shipped INT8 file's format, PyTorch's FX INT8, or None (FP32)."""

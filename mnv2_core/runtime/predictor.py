@@ -101,8 +101,11 @@ class Predictor:
         if engine != "torch":
             if self.plan.int8_file is None:
                 raise engines.EngineError(describe.missing_int8_file(self.plan))
-            return engines.make_runner(engine, engines.with_feature_output(self.plan.int8_file), "int8", threads,
-                                       detail)
+            try:
+                artifact = engines.with_feature_output(self.plan.int8_file)
+            except (engines.EngineError, OSError):  # no single feature map, or a cache it cannot write: no heat map
+                artifact = self.plan.int8_file
+            return engines.make_runner(engine, artifact, "int8", threads, detail)
         if self.precision == "int8":
             from mnv2_core.runtime.int8_torch import quantize_for_predictor
 
@@ -162,8 +165,14 @@ class Predictor:
     def explain(self, image: Image.Image, class_index: int | None = None) -> np.ndarray:
         """Where the model looked for ``class_index`` (default: its top-1), from the feature map of the pass that
         answers: the INT8 model's own map for an INT8 model."""
-        logits, features = self.runner.with_features(self.tensor(image))
+        x = self.tensor(image)
+        with model_slot():
+            logits, features = self.runner.with_features(x)
         target = int(logits.argmax(1)) if class_index is None else class_index
+        if features is None:  # an engine file without the feature map: the float model's Grad-CAM
+            from mnv2_core.runtime.explain import grad_cam
+
+            return grad_cam(self.model, x, target)
         return heat_map(features, self.head, target, self.resolution)
 
 
