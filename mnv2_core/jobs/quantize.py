@@ -26,7 +26,8 @@ from mnv2_core.runtime.int8_onnx import (FALLBACK_FORMAT, FORMAT, FORMAT_TITLES,
 
 def runner_logits(runners: Mapping[str, engines.Runner], samples: Sequence[tuple[Path, int]],
                   preprocess: Preprocess, *, desc: str = "score") -> dict[str, torch.Tensor]:
-    """Logits of every runner on every sample, each image decoded once and prepared as the app prepares an upload."""
+    """Logits of every runner on every sample, each image decoded once (by the app's decoder, at full size) and
+    prepared as the app prepares an upload."""
     return over_files({k: r.batch for k, r in runners.items()}, list(samples), preprocess, desc=desc)[0]
 
 

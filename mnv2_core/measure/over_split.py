@@ -1,6 +1,6 @@
-"""A model over a whole split, the one loop every score runs: each image prepared from its file as the app prepares
-an upload (or taken from a bank of decoded views), passed through one or more batch functions. Which engine runs a
-batch is the caller's choice (:mod:`mnv2_core.runtime.passes`)."""
+"""A model over a whole split, the one loop every score runs: each image decoded from its file by the app's decoder
+(at full size) and prepared as the app prepares an upload, or taken from a bank of decoded views, passed through one
+or more batch functions. Which engine runs a batch is the caller's choice (:mod:`mnv2_core.runtime.passes`)."""
 
 from __future__ import annotations
 
