@@ -1,4 +1,5 @@
-"""Command line: ``python -m mnv2_core predict IMAGE...``, ``... bench``, ``... quantize`` and ``... train``."""
+"""Command line: ``python -m mnv2_core predict IMAGE...``, ``... bench``, ``... quantize``, ``... fidelity``,
+``... roofline``, ``... evaluate`` and ``... train``."""
 
 from __future__ import annotations
 
@@ -49,7 +50,10 @@ def _quantize_flags(q: argparse.ArgumentParser) -> None:
     from mnv2_core.runtime.int8_onnx import METHODS
 
     q.add_argument("--model", default="mobilenet_v2")
-    q.add_argument("--widths", nargs="+", type=_width, default=list(MOBILENET_WIDTHS))
+    q.add_argument("--widths", nargs="+", type=_width, default=list(MOBILENET_WIDTHS),
+                   help="MobileNetV2 widths (others: ignored)")
+    q.add_argument("--init", choices=("default", "scratch"), default="default",
+                   help="scratch: the model's from-scratch checkpoint where its default one is transfer-learned")
     q.add_argument("--calibration", type=int, default=256, help="training photos to calibrate on (>= 256)")
     q.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     q.add_argument("--data", default=None, help="Oxford-102 folder for the valid/test splits")
@@ -74,12 +78,34 @@ def _evaluate_flags(e: argparse.ArgumentParser) -> None:
     e.add_argument("--json", action="store_true")
 
 
+def _fidelity_flags(f: argparse.ArgumentParser) -> None:
+    f.add_argument("--precision", choices=("bf16",), default="bf16")
+    f.add_argument("--models", nargs="+", default=None, help="default: every model")
+    f.add_argument("--widths", nargs="+", type=_width, default=list(MOBILENET_WIDTHS),
+                   help="MobileNetV2 widths (others: ignored)")
+    f.add_argument("--data", default=None, help="Oxford-102 folder for the test split")
+    f.add_argument("--threads", type=int, default=None)
+
+
+def _roofline_flags(r: argparse.ArgumentParser) -> None:
+    r.add_argument("--model", default="mobilenet_v2")
+    r.add_argument("--width", type=_width, default=None, help="MobileNetV2 width multiplier (default 1.0)")
+    r.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=None,
+                   help="default: every precision this CPU is offered")
+    r.add_argument("--runs", type=int, default=20, help="inferences whose per-layer times are the median")
+    r.add_argument("--json", action="store_true")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mnv2_core", description="MobileNetV2 Lab command line")
     sub = parser.add_subparsers(dest="command", required=True)
     _predict_flags(sub.add_parser("predict", help="classify images with the same code path as the Classify page"))
     _bench_flags(sub.add_parser("bench", help="measure params, MACs and latency on this machine"))
     _quantize_flags(sub.add_parser("quantize", help="make the shipped ONNX INT8 models (calibrate, select, measure)"))
+    _fidelity_flags(sub.add_parser("fidelity", help="BF16 against FP32 on the test split, every trained model, every "
+                                                   "engine that runs BF16 here"))
+    _roofline_flags(sub.add_parser("roofline", help="this CPU's peak compute and memory bandwidth, and a model's "
+                                                   "layers against them (OpenVINO's per-layer counters)"))
     _evaluate_flags(sub.add_parser("evaluate", help="score the flower checkpoints on a split and its phone proxy"))
     # Options belong to mnv2_core.train.cli's own parser; `python -m mnv2_core train --help` shows them.
     sub.add_parser("train", help="transfer learning on Oxford-102 (python -m mnv2_core train --help)", add_help=False)
@@ -103,7 +129,8 @@ def _predict(args: argparse.Namespace) -> int:
             failed += 1
             continue
         result = predictor.predict(image, args.top)
-        out.append({"file": str(path), **result.as_dict()})
+        out.append({"file": str(path), "precision": predictor.precision, "engine": predictor.engine,
+                    "runs_as": predictor.runner.detail, **result.as_dict()})
         if not args.json:
             print(f"{path}  ({result.latency_ms:.1f} ms, {predictor.precision}, {predictor.engine})")
             for p in result.top:
@@ -176,19 +203,20 @@ def _photo_rows(args: argparse.Namespace) -> list[dict]:
 def _quantize(args: argparse.Namespace) -> int:
     import torch
 
-    from mnv2_core.models.weights import checkpoint_path
     from mnv2_core.jobs.quantize import make_shipped_int8
+    from mnv2_core.models import get_spec
+    from mnv2_core.models.weights import checkpoint_path
 
     if args.threads:
         torch.set_num_threads(args.threads)
     command = "python -m mnv2_core " + " ".join(sys.argv[1:])
+    init = None if args.init == "default" else args.init
     done = 0
-    for width in args.widths:
-        if not checkpoint_path(args.model, width, "flowers").is_file():
-            print(f"skip width {width:g}: no flower checkpoint {checkpoint_path(args.model, width).name}",
-                  file=sys.stderr)
+    for width in args.widths if get_spec(args.model).has_widths else [None]:
+        if not (ckpt := checkpoint_path(args.model, width, "flowers", init)).is_file():
+            print(f"skip: no flower checkpoint {ckpt.name}", file=sys.stderr)
             continue
-        make_shipped_int8(args.model, width, methods=args.methods, calibration=args.calibration, data=args.data,
+        make_shipped_int8(args.model, width, init=init, methods=args.methods, calibration=args.calibration, data=args.data,
                           threads=args.threads, command=command, log=lambda m: print(m, file=sys.stderr))
         done += 1
     return 0 if done else 2
@@ -232,6 +260,66 @@ def _open_set(args: argparse.Namespace, widths: list) -> int:
     return 0
 
 
+def _fidelity(args: argparse.Namespace) -> int:
+    import torch
+
+    from mnv2_core.jobs.comparison import entries
+    from mnv2_core.jobs.fidelity import measure_fidelity
+    from mnv2_core.measure.fidelity import save_fidelity
+    from mnv2_core.models.checkpoints import find_checkpoint
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    command = "python -m mnv2_core " + " ".join(sys.argv[1:])
+    chosen = [e for e in entries() if (args.models is None or e.model in args.models)
+              and (e.width is None or e.width in args.widths)
+              and find_checkpoint(e.model, e.width, "flowers", None if e.init == "default" else e.init)]
+    if not chosen:
+        print("error: no trained flower checkpoint matches", file=sys.stderr)
+        return 2
+    for e in chosen:  # saved one by one: a long run keeps what it measured
+        r = measure_fidelity(e.model, e.width, init=e.init, precision=args.precision, data=args.data,
+                             threads=args.threads, command=command)
+        save_fidelity([r])
+        t = r.test
+        print(f"{r.title:<32} {r.precision.upper()} top-1 {t.top1:.2%} (FP32 {t.fp32_top1:.2%}), agreement "
+              f"{t.agreement:.2%} (" + ", ".join(f"{k} {v.agreement:.2%}" for k, v in t.by_engine.items()) + ")")
+    return 0
+
+
+def _roofline(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from mnv2_core.display import roofline as shown
+    from mnv2_core.models.model_config import ModelConfig
+    from mnv2_core.runtime.availability import BF16_REFUSAL, has_fast_bf16
+    from mnv2_core.runtime.engines import EngineError
+    from mnv2_core.runtime.roofline import measure_roofline
+
+    if "bf16" in (args.precisions or ()) and not has_fast_bf16():
+        raise EngineError(BF16_REFUSAL)
+    config = ModelConfig(args.model, args.width)  # validates the model and width
+    result = measure_roofline(config.model, config.width, tuple(args.precisions) if args.precisions else None,
+                              runs=args.runs)
+    if args.json:
+        print(json.dumps(asdict(result), indent=2))
+        return 0
+    for table in (shown.peak_rows(result.peaks), shown.kind_rows(result), shown.whole_model_rows(result)):
+        print(_text_table(table) + "\n")
+    print("\n".join(shown.lesson(result)))
+    return 0
+
+
+def _text_table(rows: list[dict]) -> str:
+    if not rows:
+        return "(nothing measured)"
+    cols = list(rows[0])
+    cells = [[str(c) for c in cols]] + [["-" if r[c] is None else str(r[c]) for c in cols] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cols))]
+    return "\n".join("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths)))
+                     for row in cells)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["train"]:
@@ -240,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         return train_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
-        return {"predict": _predict, "bench": _bench, "quantize": _quantize, "evaluate": _evaluate}[args.command](args)
+        return {"predict": _predict, "bench": _bench, "quantize": _quantize, "evaluate": _evaluate,
+                "fidelity": _fidelity, "roofline": _roofline}[args.command](args)
     except (ValueError, KeyError) as exc:  # user errors: unknown model, bad width, missing data
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2

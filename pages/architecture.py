@@ -6,10 +6,12 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from mnv2_core.display import roofline as shown
 from mnv2_core.measure.stages import anatomy, stage_table
-from mnv2_core.models import MOBILENET_WIDTHS
+from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY, model_title
 from mnv2_core.models.references import PAPER_TABLE_3_PEAK_MEMORY_K
-from pages.common import run_through_app
+from mnv2_core.runtime.roofline import measure_roofline
+from pages.common import run_through_app, show_user_error
 
 run_through_app()
 st.title("Inside MobileNetV2")
@@ -98,3 +100,48 @@ from mnv2_core.measure.counts import depthwise_separable_cost  # noqa: E402
 
 cost = depthwise_separable_cost(int(k), int(cin), int(cout), int(h), int(w))
 st.dataframe(pd.DataFrame([cost]), hide_index=True)
+
+st.subheader("The roofline of this CPU: why fewer bits help some layers more")
+c = st.columns([2, 3])
+rl_model = c[0].selectbox("Model", list(REGISTRY),
+                          format_func=lambda n: REGISTRY[n].title, key="roofline_model")
+rl_width = c[1].select_slider("Width multiplier", list(MOBILENET_WIDTHS), value=1.0, key="roofline_width") \
+    if REGISTRY[rl_model].has_widths else None
+try:
+    with st.spinner(f"Measuring this CPU's peaks and {model_title(rl_model, rl_width)}'s layers (first time only, "
+                    "about 10 s)..."):
+        roof = measure_roofline(rl_model, rl_width)
+except (ValueError, RuntimeError, OSError) as exc:
+    show_user_error(exc)
+else:
+    st.dataframe(pd.DataFrame(shown.peak_rows(roof.peaks)), hide_index=True)
+    colours = dict(zip(shown.PRECISION_ORDER, px.colors.qualitative.D3))
+    chart = px.scatter(pd.DataFrame(shown.layer_points(roof)), x="MACs per byte", y="GMAC/s", color="precision",
+                       symbol="kind", log_x=True, log_y=True, hover_data=["layer", "ms", "kernel"],
+                       color_discrete_map=colours,
+                       title=f"{model_title(rl_model, rl_width)}: each layer's speed against its MACs per byte")
+    for p, line in pd.DataFrame(shown.roof_lines(roof.peaks)).groupby("precision", sort=False):
+        chart.add_scatter(x=line["MACs per byte"], y=line["GMAC/s"], mode="lines", name=f"roofline {p}",
+                          line={"dash": "dash", "width": 3, "color": colours[p]})
+    chart.update_traces(marker={"size": 10}, selector={"mode": "markers"})
+    chart.update_layout(font={"size": 16}, legend={"font": {"size": 14}}, height=600)
+    chart.update_xaxes(dtick=1)  # decades only: minor labels overprint on a projector
+    chart.update_yaxes(dtick=1)
+    st.plotly_chart(chart, key="roofline_chart")
+    st.markdown("\n".join(f"- {s}" for s in shown.lesson(roof)))
+    if verdict := shown.int8_verdict(roof):
+        st.warning(verdict, icon=":material/speed:")
+    st.dataframe(pd.DataFrame(shown.kind_rows(roof)), hide_index=True, height="content")
+    split = px.bar(pd.DataFrame(shown.time_split_rows(roof)), x="ms", y="configuration", color="part",
+                   orientation="h", title="Where the time goes: the layers by kernel precision, and the ops between "
+                                          "them", labels={"configuration": ""})
+    split.update_layout(font={"size": 16}, legend={"orientation": "h", "y": -0.3})
+    st.plotly_chart(split, key="roofline_split")
+    st.dataframe(pd.DataFrame(shown.whole_model_rows(roof)), hide_index=True)
+    st.caption("Peaks: the largest matrix products oneDNN runs here, on every thread (FP32 and BF16: a 1x1 "
+               "convolution of 1024 channels over 64 x 64 pixels; INT8: a 2048 x 2048 int8 product with int32 sums) "
+               "and a 256 MB copy, best runs. Layers: MACs and the bytes of input, weights and output at the "
+               "precision's size, from the shapes; times from OpenVINO's per-layer counters (median of 20 runs), "
+               "on the FP32 file, on it with BF16 inference precision, and on the shipped INT8 file. A layer whose "
+               "data stays in the caches can beat the memory roof, which counts every byte from memory. Also "
+               "`python -m mnv2_core roofline --model M`.")

@@ -14,10 +14,12 @@ from mnv2_core.models.references import FLOWERS_TRANSFER
 from mnv2_core.measure.machine import this_cpu
 from mnv2_core.plot_labels import Canvas, place_labels
 from mnv2_core.runtime.engines import ENGINE_TITLES, available_engines
-from mnv2_core.runtime.int8_files import shipped_int8_commands, shipped_int8_records
-from mnv2_core.models.model_config import PRECISIONS
+from mnv2_core.runtime.int8_files import shipped_int8_commands
+from mnv2_core.runtime.availability import BF16_REFUSAL, has_fast_bf16, precisions_here
 from mnv2_core.runtime.timings import timings_path
-from mnv2_core.display.benchmark import frame_sources, measured_rows, results_frame, shipped_int8_rows, timings_table
+from mnv2_core.display.benchmark import (bf16_commands, bf16_rows, frame_sources, measured_rows, precision_rows,
+                                         results_frame, shipped_int8_rows, timings_table)
+from mnv2_core.runtime.describe import FAITHFUL
 from pages.common import (CHART_HEIGHT, MARGIN, MODEL_CHOICES, PLOT_HEIGHT_PX, PLOT_WIDTH_PX, page_state,
                           run_through_app, show_user_error)
 
@@ -119,21 +121,36 @@ st.caption("Params and MACs are counted on the model (MACs with torch's FlopCoun
            "repeated runs. Weight values do not change a dense model's speed, so timing does not need trained weights. "
            "The same model runs on up to three engines, PyTorch eager, ONNX Runtime and OpenVINO: the runtime "
            "matters as much as the architecture, and which is fastest depends on the CPU.")
-def _int8_accuracy() -> None:
-    records = shipped_int8_records()
-    st.subheader("INT8 accuracy: shipped models against FP32")
-    if not records:
-        st.info("No INT8 models are shipped yet: make them with `python -m mnv2_core quantize`.")
+def _percent_columns(table: pd.DataFrame) -> dict:
+    return {c: st.column_config.NumberColumn(c, format="percent") for c in table.columns
+            if "top-1" in c or "agreement" in c} | {
+        c: st.column_config.NumberColumn(c, format="%.2f") for c in ("drop (points)", "FP32 MB", "INT8 MB")}
+
+
+def _precision_accuracy() -> None:
+    st.subheader("BF16 and INT8 against FP32: how often the answer stays the same")
+    rows = precision_rows()
+    if not rows:
+        st.info("No INT8 models are shipped and BF16 was not measured yet: `python -m mnv2_core quantize`, "
+                "`python -m mnv2_core fidelity`.")
         return
-    table = pd.DataFrame(shipped_int8_rows())
-    st.dataframe(table, hide_index=True, column_config={
-        c: st.column_config.NumberColumn(c, format="percent") for c in table.columns
-        if c in ("FP32 top-1", "INT8 top-1") or "agreement" in c} | {
-        c: st.column_config.NumberColumn(c, format="%.2f") for c in ("drop (points)", "FP32 MB", "INT8 MB")})
-    st.caption("Oxford-102 test split, ONNX Runtime FP32 vs the shipped static QDQ INT8 model (per-channel weights, "
-               "activation ranges calibrated offline; method chosen on the valid split), run by ONNX Runtime and "
-               "OpenVINO; the INT8 top-1 and agreement shown are the worse engine's. Measured by "
-               + "; ".join(f"`{c}`" for c in shipped_int8_commands()) + ".")
+    table = pd.DataFrame(rows)
+    st.dataframe(table, hide_index=True, height="content", column_config=_percent_columns(table))
+    st.caption("Oxford-102 test split; agreement: the share of photos whose top-1 is FP32's, the worse engine's "
+               "(ONNX Runtime and OpenVINO for the shipped INT8 files; OpenVINO's bf16 precision and PyTorch "
+               "autocast for BF16). INT8: static QDQ files, per-channel weights, activation ranges calibrated "
+               "offline, method chosen on the valid split. Measured by "
+               + "; ".join(f"`{c}`" for c in [*shipped_int8_commands(), *bf16_commands()]) + ".")
+    if under := [r["model"] for r in rows if (r["BF16 agreement"] or 1) < FAITHFUL]:
+        st.info(f"In BF16, {', '.join(under)} change more than 1 answer in 100: bfloat16 keeps 8 bits of mantissa, "
+                f"and a narrow or weak model's top two classes are often closer than that rounding.",
+                icon=":material/info:")
+    with st.expander("Each INT8 file: format, calibration, each engine's agreement, sizes"):
+        detail = pd.DataFrame(shipped_int8_rows())
+        st.dataframe(detail, hide_index=True, column_config=_percent_columns(detail))
+    with st.expander("Each BF16 measurement: each engine's agreement, the CPU it ran on"):
+        detail = pd.DataFrame(bf16_rows())
+        st.dataframe(detail, hide_index=True, column_config=_percent_columns(detail))
 
 
 def _saved_timings() -> None:
@@ -148,7 +165,7 @@ def _saved_timings() -> None:
         from mnv2_core.jobs.benchmark import quick_sweep
 
         bar = st.progress(0.0, text="Starting...")
-        quick_sweep(MOBILENET_WIDTHS, PRECISIONS,
+        quick_sweep(MOBILENET_WIDTHS, precisions_here(),
                     progress=lambda i, n, title: bar.progress(i / n, text=f"Timing {title} ({i + 1}/{n})"))
         bar.empty()
         rows = timings_table()
@@ -166,8 +183,8 @@ with st.form("bench"):
     models = c[0].multiselect("Models", MODEL_CHOICES, default=["mobilenet_v2", "resnet18", "lenet5"],
                               format_func=lambda n: REGISTRY[n].title, key="bench_models")
     widths = c[1].multiselect("MobileNetV2 widths", list(MOBILENET_WIDTHS), default=[0.5, 1.0], key="bench_widths")
-    precisions = c[2].multiselect("Precisions", list(PRECISIONS), default=["fp32"], format_func=str.upper,
-                                  key="bench_precisions")
+    precisions = c[2].multiselect("Precisions", list(precisions_here()), default=["fp32"], format_func=str.upper,
+                                  key="bench_precisions", help=None if has_fast_bf16() else BF16_REFUSAL)
     engines = c[3].multiselect("Engines", list(available_engines()), default=list(available_engines()),
                                format_func=ENGINE_TITLES.get, key="bench_engines",
                                help="ONNX Runtime FP32 is always timed too, as the reference for the ratio column")
@@ -201,7 +218,7 @@ if run_clicked:
 
 frame: pd.DataFrame | None = page_state().bench_rows
 if frame is None:
-    _int8_accuracy()
+    _precision_accuracy()
     _saved_timings()
     st.stop()
 
@@ -244,5 +261,5 @@ if not flowers.empty:
     st.plotly_chart(scatter, key="flowers_scatter")
 st.caption("Sources: " + "; ".join(frame_sources(frame))
            + ". Flower accuracy: this project's own runs (Training page).")
-_int8_accuracy()
+_precision_accuracy()
 _saved_timings()

@@ -13,7 +13,7 @@ import streamlit as st
 from mnv2_core import config
 from mnv2_core.models import MOBILENET_WIDTHS, REGISTRY
 from mnv2_core.models.labels import CLASSES_TITLES
-from mnv2_core.models.model_config import MODELS, PRECISIONS, ModelConfig
+from mnv2_core.models.model_config import MODELS, ModelConfig
 
 APP_RAN = "mnv2_app_ran"  # set by app.py on every run of a session
 CLASSES = "classes"  # the class-set control's key, read before the control is drawn
@@ -171,7 +171,8 @@ def sidebar_status() -> None:
 
 def model_controls(*, allow_precision: bool = True) -> ModelConfig:
     """Model, width, precision, head and engine pickers; choices live in session_state so pages share them."""
-    cols = st.columns([2, 3, 2, 3])
+    # Two rows: at 1280 px a segmented control of three precisions or two class sets needs a third of the width
+    cols, below = st.columns([2, 3, 3]), st.columns([2, 3, 3])
     classes_now = st.session_state.get(CLASSES) or "flowers"
 
     def model_label(n: str) -> str:
@@ -190,16 +191,21 @@ def model_controls(*, allow_precision: bool = True) -> ModelConfig:
         cols[1].caption("Width multiplier: MobileNetV2 only")
     precision = "fp32"
     if allow_precision:
-        precision = cols[2].segmented_control("Precision", list(PRECISIONS), default="fp32", key="precision",
-                                              format_func=str.upper) or "fp32"
-    classes = cols[3].segmented_control("Classes", ["flowers", "imagenet"], default="flowers", key=CLASSES,
+        from mnv2_core.runtime.availability import BF16_REFUSAL, has_fast_bf16, precisions_here
+
+        precision = cols[2].segmented_control("Precision", list(precisions_here()), default="fp32", key="precision",
+                                              format_func=str.upper,
+                                              help=None if has_fast_bf16() else BF16_REFUSAL) or "fp32"
+    classes = below[1].segmented_control("Classes", ["flowers", "imagenet"], default="flowers", key=CLASSES,
                                      format_func=lambda h: CLASSES_TITLES[h]) or "flowers"
     from mnv2_core.runtime.engines import ENGINE_TITLES, available_engines
 
     titles = {"auto": "Auto (fastest here)", **ENGINE_TITLES}
-    engine = cols[0].selectbox("Engine", ["auto", *available_engines()], format_func=titles.get, key="engine",
+    engine = below[0].selectbox("Engine", ["auto", *available_engines()], format_func=titles.get, key="engine",
                                help="Auto runs the engine measured fastest on this CPU for this model, width and "
                                     "precision; the first time, it measures them (a few seconds; Benchmark page)")
+    if allow_precision and not has_fast_bf16():
+        st.caption(BF16_REFUSAL)
     return ModelConfig(name, width, precision, classes, engine)
 
 

@@ -139,7 +139,11 @@ def test_benchmark_runs_a_small_model() -> None:
     # the recorded engine timings
     assert len(at.get("plotly_chart")) == 2 + 4
     assert frame["flowers_training"].iloc[0] == "from scratch" and frame["flowers_top1"].iloc[0] > 30
-    int8 = at.dataframe[LIVE_TABLE + 1].value
+    # BF16 and INT8 beside FP32, a row per model, in full (no scrolling); each INT8 file's details below
+    precisions = at.dataframe[LIVE_TABLE + 1].value
+    assert list(precisions["model"])[:2] == ["MobileNetV2 0.35", "MobileNetV2 0.5"] and len(precisions) == 10
+    assert (precisions["INT8 agreement"] > 0.9).all() and (precisions["BF16 agreement"] > 0.9).all()
+    int8 = at.dataframe[LIVE_TABLE + 2].value
     assert int8["top-1 agreement"].iloc[0] > 0.9 and "256 training photos" in int8["calibration"].iloc[0]
 
 
@@ -185,11 +189,57 @@ def test_architecture_page() -> None:
     stage = at.dataframe[0].value
     assert list(stage["operator"])[:2] == ["conv2d 3x3", "bottleneck"] and list(stage["c"])[1:8] == [16, 24, 32, 64,
                                                                                                     96, 160, 320]
-    cost = at.dataframe[-1].value.iloc[0]
+    cost = next(d.value for d in at.dataframe if "standard_params" in d.value.columns).iloc[0]
     assert cost["standard_params"] == 73_728 and cost["separable_params"] == 8_768
     at.select_slider(key="arch_width").set_value(0.35).run()
     assert not at.exception
     assert next(m.value for m in at.metric if m.label == "Parameters") == "1.68 M"
+
+
+def test_architecture_page_draws_this_cpus_roofline_with_every_layer_of_the_chosen_model() -> None:
+    at = _app("pages/architecture.py")
+    at.selectbox(key="roofline_model").set_value("resnet18").run()
+    assert not at.exception, at.exception
+    peaks = next(d.value for d in at.dataframe if "ridge point (MACs per byte)" in d.value.columns)
+    assert list(peaks["precision"])[:1] == ["FP32"] and (peaks["peak GMAC/s (matrix multiply)"] > 0).all()
+    kinds = next(d.value for d in at.dataframe if "of the roofline" in d.value.columns)
+    assert {"pointwise (1x1)", "full convolution", "fully connected"} <= set(kinds["layers"])
+    assert "INT8" in set(kinds["precision"])  # ResNet18's shipped INT8 file
+    charts = [c for c in at.get("plotly_chart") if c.proto.id and "roofline" in str(c.proto.id)]
+    assert len(charts) == 2
+    assert any("This CPU multiplies at" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("flags", ["zen4", "zen1"])
+def test_classify_offers_bf16_only_on_a_cpu_with_native_bfloat16(flags: str, sample_flower: Path,
+                                                                 cpuinfo_files: dict[str, Path],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnv2_core.measure import machine
+
+    monkeypatch.setattr(machine, "_THIS_CPU", machine.read_cpu(cpuinfo_files[flags]))
+    at = _app()
+    options = list(at.button_group(key="precision").options)
+    if flags == "zen1":
+        assert options == ["FP32", "INT8"]
+        assert "AVX512-BF16 or AMX" in at.button_group(key="precision").help
+        return
+    assert options == ["FP32", "BF16", "INT8"]
+    _upload(at, sample_flower.name, sample_flower.read_bytes())
+    at.select_slider(key="width").set_value(0.35)
+    at.button_group(key="precision").set_value("bf16").run()
+    assert not at.exception, at.exception
+    assert any("MobileNetV2 0.35 BF16" in spec for spec in _top5_titles(at)) and not _blocking_warnings(at)
+
+
+@pytest.mark.parametrize("model", ["resnet18", "resnet50", "efficientnet_b0", "lenet5"])
+def test_classify_precision_toggle_runs_int8_for_every_comparison_model(model: str, sample_flower: Path) -> None:
+    at = _app()
+    _upload(at, sample_flower.name, sample_flower.read_bytes())
+    at.selectbox(key="model").set_value(model)
+    at.button_group(key="precision").set_value("int8").run()
+    assert not at.exception, at.exception
+    assert any("INT8" in spec for spec in _top5_titles(at)) and not _blocking_warnings(at)
+    assert any("gives FP32's answer on" in c.value for c in at.caption)
 
 
 def test_training_page_without_runs_says_how() -> None:

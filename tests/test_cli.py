@@ -60,7 +60,8 @@ def test_cli_unknown_model_is_an_error_not_a_traceback() -> None:
 
 
 def test_cli_int8_without_calibration_photos_is_one_line(sample_flower: Path, tmp_path: Path) -> None:
-    out = _cli("predict", str(sample_flower), "--model", "lenet5", "--precision", "int8",
+    # PyTorch INT8 calibrates here (the ONNX engines run the shipped file, which needs no photos)
+    out = _cli("predict", str(sample_flower), "--model", "lenet5", "--precision", "int8", "--engine", "torch",
                env={"MNV2_DATA": str(tmp_path / "nowhere"), "MNV2_DOWNLOAD": "0"})
     assert out.returncode == 2 and "Traceback" not in out.stderr and "MNV2_DATA" in out.stderr
 
@@ -72,3 +73,51 @@ def test_cli_predict_answers_from_the_shipped_0_5_checkpoint_and_says_how_it_was
     row = json.loads(out.stdout)[0]
     assert "mobilenet_v2_0.5_flowers102.pt" in row["weights"] and "widened from mobilenet_v2_0.35" in row["weights"]
     assert row["top"][0]["label"] in flower_names() and 0 < row["top"][0]["prob"] <= 1
+
+
+@pytest.mark.parametrize("model", ["resnet50", "efficientnet_b0", "resnet18", "lenet5"])
+def test_cli_predict_int8_answers_from_the_shipped_int8_file_of_every_comparison_model(
+        model: str, sample_flower: Path, tmp_path: Path) -> None:
+    out = _cli("predict", str(sample_flower), "--model", model, "--precision", "int8", "--json",
+               env={"MNV2_CACHE": str(tmp_path), "MNV2_DOWNLOAD": "0", "MNV2_DATA": str(tmp_path / "no photos")})
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout)[0]
+    assert row["precision"] == "int8" and row["engine"] in ("onnxruntime", "openvino")
+    assert row["runs_as"].startswith("static QDQ INT8, calibrated offline") and row["trained"]
+    assert row["top"][0]["label"] in flower_names()
+
+
+def test_cli_predict_bf16_answers_on_a_cpu_with_bf16_and_refuses_in_one_sentence_on_one_without(
+        sample_flower: Path, tmp_path: Path, cpuinfo_files: dict[str, Path]) -> None:
+    env = {"MNV2_CACHE": str(tmp_path), "MNV2_DOWNLOAD": "0"}
+    out = _cli("predict", str(sample_flower), "--precision", "bf16", "--width", "0.35", "--json",
+               env={**env, "MNV2_CPUINFO": str(cpuinfo_files["zen4"])})
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout)[0]
+    assert row["precision"] == "bf16" and row["engine"] in ("torch", "openvino") and "BF16" in row["runs_as"]
+    assert row["top"][0]["label"] in flower_names()
+    out = _cli("predict", str(sample_flower), "--precision", "bf16", "--json",
+               env={**env, "MNV2_CPUINFO": str(cpuinfo_files["zen1"])})
+    assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
+    assert out.stderr.count(".") == 1 and "AVX512-BF16 or AMX" in out.stderr
+
+
+def test_cli_bench_times_bf16_only_on_engines_with_bf16_kernels_and_refuses_it_on_a_cpu_without(
+        tmp_path: Path, cpuinfo_files: dict[str, Path]) -> None:
+    args = ("bench", "--models", "lenet5", "--precisions", "fp32", "bf16", "--runs", "3", "--warmup", "1", "--json")
+    out = _cli(*args, env={"MNV2_CPUINFO": str(cpuinfo_files["zen4"]), "MNV2_CACHE": str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+    timed = {(r["precision"], r["engine"]) for r in json.loads(out.stdout)}
+    assert {("bf16", "torch"), ("bf16", "openvino")} <= timed and ("bf16", "onnxruntime") not in timed
+    out = _cli(*args, env={"MNV2_CPUINFO": str(cpuinfo_files["zen1"]), "MNV2_CACHE": str(tmp_path)})
+    assert out.returncode == 2 and "AVX512-BF16 or AMX" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_roofline_prints_this_cpus_peaks_and_every_kind_of_layer(tmp_path: Path) -> None:
+    out = _cli("roofline", "--model", "mobilenet_v2", "--width", "0.35", "--precisions", "fp32", "int8", "--runs",
+               "3", env={"MNV2_CACHE": str(tmp_path), "MNV2_DOWNLOAD": "0"})
+    assert out.returncode == 0, out.stderr
+    assert "peak GMAC/s" in out.stdout and "ridge point" in out.stdout and "This CPU multiplies at" in out.stdout
+    for kind in ("depthwise", "pointwise (1x1)", "full convolution", "fully connected"):
+        assert kind in out.stdout
+    assert "MobileNetV2 0.35 INT8 (OpenVINO)" in out.stdout

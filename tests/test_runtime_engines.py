@@ -68,7 +68,7 @@ def test_the_shipped_int8_model_agrees_with_fp32_when_run_here(flowers_dir: Path
     predictor = Predictor(ModelConfig("mobilenet_v2", 1.0, "int8", "flowers"))  # auto: the shipped file, no calibration
     assert tuple(predictor.plan.candidates) == ("onnxruntime", "openvino")
     assert predictor.engine in tuple(predictor.plan.candidates) and "calibrated offline" in predictor.runner.detail
-    assert "gives FP32's answer on" in describe.int8_fidelity(predictor.plan)
+    assert "gives FP32's answer on" in describe.fidelity(predictor.plan)
     fp32 = Predictor(ModelConfig("mobilenet_v2", 1.0, "fp32", "flowers", engine="onnxruntime"), loaded=predictor.loaded)
     samples = flower_samples(flowers_dir, "test")[::4]  # 205 images: the same measurement, smaller
     logits = runner_logits({"fp32": fp32.runner, "int8": predictor.runner}, samples, predictor.info.preprocess)
@@ -143,8 +143,19 @@ def test_quantize_job_chooses_on_valid_measures_on_test_and_ships_with_its_recor
     assert (tmp_path / "lenet5_flowers102.int8.onnx").is_file() and record.file == "lenet5_flowers102.int8.onnx"
     assert set(record.calibration.valid_agreement) >= {"u8s8-rr/minmax", "u8s8-rr/minmax+bc"}
     assert record.test.images == 819 and 0 < record.test.agreement <= 1
-    assert record.test.drop_points == pytest.approx(100 * (record.test.fp32_top1 - record.test.int8_top1))
+    assert record.test.drop_points == pytest.approx(100 * (record.test.fp32_top1 - record.test.top1))
     assert int8_files.int8_meta("lenet5", None) == record  # written and read back whole
+
+
+def test_quantize_never_ships_a_variant_slower_than_fp32_where_a_faster_one_exists() -> None:
+    from mnv2_core.jobs.quantize import choose
+
+    agree = {"u8u8/minmax": 0.96, "u8s8-rr/minmax": 0.95, "u8s8-rr/minmax@weighted": 0.94}
+    speed = {"u8u8/minmax": 5.0, "u8s8-rr/minmax": 2.6, "u8s8-rr/minmax@weighted": 1.3}
+    assert choose(agree, speed, fp32_ms=1.45) == "u8s8-rr/minmax@weighted"  # the only one not slower than FP32
+    assert choose(agree, speed, fp32_ms=10.0) == "u8u8/minmax"  # all faster: the most faithful
+    assert choose(agree, speed, fp32_ms=0.5) == "u8u8/minmax"  # all slower: the most faithful still ships
+    assert choose(agree, {k: 0.06 for k in agree}, fp32_ms=0.05) == "u8u8/minmax"  # jitter in a tiny model
 
 
 def test_every_shipped_int8_record_reads_and_writes_back_the_same_json() -> None:

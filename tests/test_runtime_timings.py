@@ -85,7 +85,11 @@ def test_auto_measures_a_configuration_once_on_this_cpu_then_reuses_it(tmp_path:
     assert measured == set(first.plan.candidates)
 
 
-def test_int8_without_a_shipped_file_has_only_pytorch_to_choose() -> None:
+def test_int8_without_a_shipped_file_has_only_pytorch_to_choose(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnv2_core.runtime import int8_files
+
+    monkeypatch.setattr(int8_files, "INT8_DIR", tmp_path)  # every trained model ships one: none here
     predictor = Predictor(ModelConfig("lenet5", None, "int8", "flowers"))
     assert tuple(predictor.plan.candidates) == ("torch",) and predictor.engine == "torch"
 

@@ -64,15 +64,57 @@ def timings_table(cpu: machine.CpuIdentity | None = None) -> list[dict[str, Any]
 def shipped_int8_rows() -> list[dict]:
     """One row per shipped INT8 model for a table: format, calibration, FP32 vs INT8 test top-1 (the worse engine's),
     agreement (overall and per engine), sizes."""
-    from mnv2_core.models import model_title
-
     return [{
-        "model": model_title(r.model, r.width), "format": r.format_key.upper(),
+        "model": r.title, "format": r.format_key.upper(),
         "calibration": f"{r.calibration.method_title}, {r.calibration.images} training photos",
-        "FP32 top-1": r.test.fp32_top1, "INT8 top-1": r.test.int8_top1, "drop (points)": r.test.drop_points,
+        "FP32 top-1": r.test.fp32_top1, "INT8 top-1": r.test.top1, "drop (points)": r.test.drop_points,
         "top-1 agreement": r.test.agreement,
         # the headline is the worse engine's; each engine's own agreement beside it
         **{f"agreement, {ENGINE_TITLES[e]}": v.agreement for e, v in r.test.by_engine.items()},
         "FP32 MB": r.size_bytes["fp32_onnx"] / 1e6, "INT8 MB": r.size_bytes["int8_onnx"] / 1e6,
         "test images": r.test.images, "made": str(r.provenance.get("date", ""))[:10],
     } for r in shipped_int8_records()]
+
+
+def bf16_rows() -> list[dict]:
+    """One row per model measured in BF16 against FP32 on the test split: top-1 of each, agreement (the worse
+    engine's, and each engine's), and the CPU it was measured on."""
+    from mnv2_core.measure.fidelity import load_fidelity
+
+    return [{
+        "model": r.title, "FP32 top-1": r.test.fp32_top1, "BF16 top-1": r.test.top1,
+        "drop (points)": r.test.drop_points, "top-1 agreement": r.test.agreement,
+        **{f"agreement, {ENGINE_TITLES[e]}": v.agreement for e, v in r.test.by_engine.items()},
+        "test images": r.test.images, "measured on": r.cpu,
+    } for r in load_fidelity() if r.precision == "bf16"]
+
+
+def precision_rows() -> list[dict]:
+    """One row per model, INT8 and BF16 side by side against FP32 on the test split (the worse engine's agreement);
+    None where a precision was not measured for the model."""
+    from mnv2_core.measure.fidelity import load_fidelity
+
+    rows: dict[str, dict[str, Any]] = {}
+    for r in shipped_int8_records():
+        rows.setdefault(r.title, {"model": r.title, "FP32 top-1": r.test.fp32_top1})
+        rows[r.title] |= {"INT8 top-1": r.test.top1, "INT8 agreement": r.test.agreement,
+                          "size FP32 -> INT8 (MB)": f"{r.size_bytes['fp32_onnx'] / 1e6:.1f} -> "
+                                                    f"{r.size_bytes['int8_onnx'] / 1e6:.1f}"}
+    for r in load_fidelity():
+        if r.precision == "bf16":
+            rows.setdefault(r.title, {"model": r.title, "FP32 top-1": r.test.fp32_top1})
+            rows[r.title] |= {"BF16 top-1": r.test.top1, "BF16 agreement": r.test.agreement}
+    from mnv2_core.jobs.comparison import entries
+
+    columns = ("model", "FP32 top-1", "BF16 top-1", "BF16 agreement", "INT8 top-1", "INT8 agreement",
+               "size FP32 -> INT8 (MB)")
+    order = [e.title for e in entries()]  # the comparison's order: MobileNetV2 by width, then its peers
+    ranked = sorted(rows.values(), key=lambda r: order.index(r["model"]) if r["model"] in order else len(order))
+    return [{c: row.get(c) for c in columns} for row in ranked]
+
+
+def bf16_commands() -> list[str]:
+    """The commands that measured BF16, each once."""
+    from mnv2_core.measure.fidelity import load_fidelity
+
+    return list(dict.fromkeys(r.command for r in load_fidelity() if r.precision == "bf16" and r.command))

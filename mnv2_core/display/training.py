@@ -13,10 +13,9 @@ from mnv2_core.measure.run_record import RunRecord
 
 def run_title(run: RunRecord) -> str:
     """The model's title, marked "(from scratch)" where the model's shipped checkpoint starts from ImageNet."""
-    from mnv2_core.models import get_spec, model_title
+    from mnv2_core.models import model_title
 
-    scratch = not run.from_imagenet and get_spec(run.model).flowers_init == "imagenet"
-    return model_title(run.model, run.width) + (" (from scratch)" if scratch else "")
+    return model_title(run.model, run.width, "default" if run.from_imagenet else "scratch")
 
 
 def runs_table(runs: list[RunRecord] | None = None) -> list[dict[str, Any]]:

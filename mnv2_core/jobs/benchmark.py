@@ -19,7 +19,7 @@ from mnv2_core.measure.latency import time_model
 from mnv2_core.measure.probe import Resolution
 from mnv2_core.models import build_model, get_spec
 from mnv2_core.models.labels import num_classes
-from mnv2_core.models.model_config import ModelConfig
+from mnv2_core.models.model_config import BF16_ENGINES, ModelConfig
 from mnv2_core.runtime.int8_onnx import FORMAT
 
 
@@ -62,20 +62,26 @@ def bench_classes(model: str) -> str:
 
 def expand_configs(models: Iterable[str], widths: Iterable[float], precisions: Iterable[str],
                    engines: Iterable[str] = ("torch",), *, with_ort_reference: bool = True) -> list[ModelConfig]:
-    """Every (model, width, precision, engine); widths apply to models that have them (MobileNetV2).
+    """Every (model, width, precision, engine); widths apply to models that have them (MobileNetV2), BF16 to the
+    engines that have BF16 kernels.
 
-    ``with_ort_reference`` adds ONNX Runtime FP32 for each (model, width) when ONNX Runtime is installed.
+    ``with_ort_reference`` adds ONNX Runtime FP32 for each (model, width) when ONNX Runtime is installed. BF16 on a
+    CPU without it raises EngineError (one sentence).
     """
-    from mnv2_core.runtime.engines import ort_available
+    from mnv2_core.runtime.availability import BF16_REFUSAL, has_fast_bf16
+    from mnv2_core.runtime.engines import EngineError, ort_available
 
-    engines = list(engines)
+    precisions, engines = list(precisions), list(engines)
+    if "bf16" in precisions and not has_fast_bf16():
+        raise EngineError(BF16_REFUSAL)
     configs = []
     for name in models:
         spec = get_spec(name)
         model_widths = [w for w in widths if w in spec.widths] if spec.has_widths else [None]
         for width in model_widths:
             classes = bench_classes(name)
-            batch = [ModelConfig(name, width, p, classes, e) for e in engines for p in precisions]
+            batch = [ModelConfig(name, width, p, classes, e) for e in engines for p in precisions
+                     if p != "bf16" or e in BF16_ENGINES]
             reference = ModelConfig(name, width, "fp32", classes, "onnxruntime")
             if with_ort_reference and ort_available() and reference not in batch:
                 batch.append(reference)
@@ -93,14 +99,14 @@ def _timing_call(config: ModelConfig, float_model: torch.nn.Module, workdir: Pat
 
     size = get_spec(config.model).resolution
     if config.engine == "torch":
-        if config.precision == "fp32":
-            return engines.make_runner("torch", float_model, "fp32")
+        if config.precision != "int8":
+            return engines.make_runner("torch", float_model, config.precision)
         from mnv2_core.runtime.int8_torch import calibrated_int8
 
         return engines.make_runner("torch", calibrated_int8(float_model, size), "int8")
     fp32 = engines.export_onnx(float_model, size, workdir / f"{config.model}_{config.width}_fp32.onnx")
-    if config.precision == "fp32":
-        return engines.make_runner(config.engine, fp32, "fp32", threads)
+    if config.precision != "int8":  # FP32, or BF16 compiled from the FP32 file
+        return engines.make_runner(config.engine, fp32, config.precision, threads)
     import copy
 
     from mnv2_core.images.views import Preprocess

@@ -36,7 +36,7 @@ class Entry:
 
     @property
     def title(self) -> str:
-        return model_title(self.model, self.width) + (" (from scratch)" if self.init == "scratch" else "")
+        return model_title(self.model, self.width, self.init)
 
 
 def entries() -> tuple[Entry, ...]:

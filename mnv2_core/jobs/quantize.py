@@ -1,8 +1,10 @@
 """``python -m mnv2_core quantize``: make, choose, measure and ship the INT8 ONNX model of a flower checkpoint.
 
-Each candidate (every calibration method of :mod:`mnv2_core.runtime.int8_onnx`, plain and bias-corrected, in the
-fast format first) is scored by its top-1 agreement with FP32 on the *valid* split; the kept one is measured on the
-*test* split on every engine that runs ONNX files and shipped to ``assets/int8`` with that record.
+Each candidate (every calibration method of :mod:`mnv2_core.runtime.int8_onnx`, plain and bias-corrected, with
+every operator or only the weighted layers quantized, in the fast format first) is scored by its top-1 agreement
+with FP32 on the *valid* split and timed here; the most faithful one that is not slower than FP32 (where one is
+not) is measured on the *test* split on every engine that runs ONNX files and shipped to ``assets/int8`` with that
+record.
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ import torch
 
 from mnv2_core.files import atomic_write, atomic_write_json
 from mnv2_core.images.views import Preprocess
-from mnv2_core.measure.accuracy import agreement, top1
+from mnv2_core.measure.accuracy import agreement
+from mnv2_core.measure.fidelity import PrecisionTest, precision_test
 from mnv2_core.measure.over_split import over_files
 from mnv2_core.runtime import engines, int8_files
 from mnv2_core.runtime.int8_bias import bias_correct, input_means
 from mnv2_core.runtime.int8_onnx import (FALLBACK_FORMAT, FORMAT, FORMAT_TITLES, METHOD_TITLES, METHODS,
-                                         MIN_CALIBRATION, TARGET_AGREEMENT, quantize_qdq)
+                                         MIN_CALIBRATION, SCOPE_TITLES, SCOPES, TARGET_AGREEMENT, quantize_qdq)
+
+
+SLOWER_MARGIN, SLOWER_SLACK_MS = 1.1, 0.05  # a candidate is slower than FP32 beyond 10% and 0.05 ms
 
 
 def runner_logits(runners: Mapping[str, engines.Runner], samples: Sequence[tuple[Path, int]],
@@ -32,22 +38,50 @@ def runner_logits(runners: Mapping[str, engines.Runner], samples: Sequence[tuple
 
 
 def _candidates(fp32_path: Path, arrays, means, form: str, methods: Sequence[str], folder: Path) -> dict[str, Path]:
-    """Every method in ``form``, as quantized and bias-corrected ("+bc")."""
+    """Every method and scope in ``form``, as quantized and bias-corrected: keys "form/method[+bc][@scope]" (no
+    scope: every operator ONNX Runtime quantizes)."""
     candidates = {}
-    for m in methods:
-        plain = quantize_qdq(fp32_path, folder / f"{form}_{m}.onnx", arrays, m, form)
-        corrected = folder / f"{form}_{m}+bc.onnx"
-        bias_correct(plain, fp32_path, means, corrected)
-        candidates |= {f"{form}/{m}": plain, f"{form}/{m}+bc": corrected}
+    for scope in SCOPES:
+        for m in methods:
+            key = f"{form}/{m}"
+            tag = "" if scope == "all" else f"@{scope}"
+            plain = quantize_qdq(fp32_path, folder / f"{form}_{m}{tag}.onnx", arrays, m, form, scope)
+            corrected = folder / f"{form}_{m}+bc{tag}.onnx"
+            bias_correct(plain, fp32_path, means, corrected)
+            candidates |= {key + tag: plain, f"{key}+bc{tag}": corrected}
     return candidates
+
+
+def _fastest_ms(paths: Mapping[str, Path], precision: str, threads: int | None, x: torch.Tensor) -> dict[str, float]:
+    """Each file's median latency on the fastest engine that runs ONNX files here (batch 1)."""
+    from mnv2_core.measure.latency import measure_latency
+
+    out = {}
+    for key, path in paths.items():
+        out[key] = min(measure_latency(lambda r=engines.make_runner(e, path, precision, threads): r(x), warmup=3,
+                                       runs=20, max_seconds=2.0).median_ms
+                       for e in engines.available_engines() if e != "torch")
+    return out
+
+
+def choose(agree: Mapping[str, float], speed: Mapping[str, float], fp32_ms: float) -> str:
+    """The most faithful candidate (valid agreement; the fast format on a tie) among those not slower than FP32
+    here, or among all where every one is: never ship a slower variant where a faster one exists. A margin keeps
+    timing jitter (hundredths of a ms in small models) from deciding."""
+    faster = [k for k in agree if speed[k] <= SLOWER_MARGIN * fp32_ms + SLOWER_SLACK_MS] or list(agree)
+    return max(faster, key=lambda k: (agree[k], k.startswith(FORMAT)))
 
 
 def _select(fp32_path: Path, fp32: engines.Runner, arrays, methods: Sequence[str], valid, preprocess: Preprocess,
             threads: int | None, log) -> tuple[str, dict[str, float], bytes]:
-    """The candidate that agrees best with FP32 on valid: the fast format first, the fallback only where no method
-    brings the fast one to the target. Returns its key ("form/method[+bc]"), every agreement and its bytes."""
+    """The candidate that agrees best with FP32 on valid among those not slower than FP32 here (all of them where
+    none is faster): the fast format first, the fallback only where no method brings the fast one to the target.
+    Returns its key ("form/method[+bc][@scope]"), every agreement and its bytes."""
     means = input_means(fp32_path, arrays)  # for bias correction (int8_bias), once per model
+    x = torch.from_numpy(arrays[0])
+    fp32_ms = min(_fastest_ms({"fp32": fp32_path}, "fp32", threads, x).values())
     agree: dict[str, float] = {}
+    speed: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for form in (FORMAT, FALLBACK_FORMAT):
             candidates = _candidates(fp32_path, arrays, means, form, methods, Path(tmp))
@@ -55,8 +89,10 @@ def _select(fp32_path: Path, fp32: engines.Runner, arrays, methods: Sequence[str
                                         for k, p in candidates.items()}}
             logits = runner_logits(runners, valid, preprocess, desc=f"valid {form}")
             agree |= {k: agreement(logits["fp32"], logits[k]) for k in candidates}
-            log("valid agreement: " + ", ".join(f"{k} {agree[k]:.2%}" for k in candidates))
-            best = max(agree, key=lambda k: (agree[k], k.startswith(FORMAT)))
+            speed |= _fastest_ms(candidates, "int8", threads, x)
+            log("valid agreement, ms (FP32 " + f"{fp32_ms:.2f}): " +
+                ", ".join(f"{k} {agree[k]:.2%} {speed[k]:.2f}" for k in candidates))
+            best = choose(agree, speed, fp32_ms)
             if best.startswith(FORMAT) and agree[best] >= TARGET_AGREEMENT:
                 break
             if form == FORMAT:
@@ -69,23 +105,18 @@ def _select(fp32_path: Path, fp32: engines.Runner, arrays, methods: Sequence[str
 
 
 def _test_scores(target: Path, fp32: engines.Runner, test, preprocess: Preprocess,
-                 threads: int | None) -> int8_files.Int8Test:
-    """FP32 and INT8 test top-1 and agreement on every engine that runs ONNX files; the headline is the worse
-    engine's, since the app may run either."""
+                 threads: int | None) -> PrecisionTest:
+    """FP32 and INT8 test top-1 and agreement on every engine that runs ONNX files."""
     int8 = {e: engines.make_runner(e, target, "int8", threads) for e in engines.available_engines() if e != "torch"}
     logits = runner_logits({"fp32": fp32, **int8}, test, preprocess, desc="test")
-    labels = [y for _, y in test]
-    by_engine = {e: int8_files.EngineScore(top1(logits[e], labels), agreement(logits["fp32"], logits[e]))
-                 for e in int8}
-    fp32_top1, int8_top1 = top1(logits["fp32"], labels), min(r.int8_top1 for r in by_engine.values())
-    return int8_files.Int8Test(len(test), fp32_top1, int8_top1, min(r.agreement for r in by_engine.values()),
-                               100 * (fp32_top1 - int8_top1), by_engine)
+    return precision_test(logits["fp32"], {e: logits[e] for e in int8}, [y for _, y in test])
 
 
-def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] = METHODS,
+def make_shipped_int8(name: str, width: float | None, *, init: str | None = None, methods: Sequence[str] = METHODS,
                       calibration: int = MIN_CALIBRATION, data: str | Path | None = None, threads: int | None = None,
                       command: str = "", log=print) -> int8_files.Int8Record:
-    """Calibrate, select (valid agreement), measure (test) and ship the INT8 ONNX model of one flower checkpoint."""
+    """Calibrate, select (valid agreement), measure (test) and ship the INT8 ONNX model of one flower checkpoint
+    (``init="scratch"``: the from-scratch checkpoint of a model whose default one is transfer-learned)."""
     import platform
     from datetime import datetime, timezone
 
@@ -99,7 +130,7 @@ def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] 
     if calibration < MIN_CALIBRATION:
         raise ValueError(f"Calibrate on at least {MIN_CALIBRATION} images (got {calibration}).")
     started = time.perf_counter()
-    ckpt = checkpoint_path(name, width, "flowers")
+    ckpt = checkpoint_path(name, width, "flowers", init)
     loaded = load_checkpoint_file(ckpt, name, width, "flowers")
     preprocess = loaded.info.preprocess
     fp32_path = engines.onnx_for(loaded.model, preprocess.resolution, ckpt.stem)
@@ -109,22 +140,24 @@ def make_shipped_int8(name: str, width: float | None, *, methods: Sequence[str] 
     arrays = calibration_arrays(paths, preprocess)
     best, valid_agree, data_bytes = _select(fp32_path, fp32, arrays, methods, split_samples(data, "valid"),
                                             preprocess, threads, log)
-    target = int8_files.int8_path(name, width, "flowers")
+    target = int8_files.int8_path(name, width, "flowers", init)
     atomic_write(target, lambda fh: fh.write(data_bytes))
     form, chosen = best.split("/")
+    chosen, _, scope = chosen.partition("@")
     method, corrected = chosen.removesuffix("+bc"), chosen.endswith("+bc")
     calibrated = int8_files.Int8Calibration(
         method, METHOD_TITLES[method] + (" + bias correction" if corrected else ""), corrected, len(paths),
         "valid top-1 agreement", valid_agree, {"from": "training split, round-robin over classes"})
     sizes = {"fp32_onnx": fp32_path.stat().st_size, "int8_onnx": target.stat().st_size}
     record = int8_files.Int8Record(
-        name, width, ckpt.name, engines.state_sha(loaded.model), target.name, FORMAT_TITLES[form], form, calibrated,
+        name, width, ckpt.name, engines.state_sha(loaded.model), target.name,
+        FORMAT_TITLES[form] + ("; " + SCOPE_TITLES[scope] if scope else ""), form, calibrated,
         _test_scores(target, fp32, split_samples(data, "test"), preprocess, threads), sizes,
         {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command,
          "onnxruntime": onnxruntime.__version__, "machine": platform.machine(), "cpu": this_cpu().title,
-         "seconds": round(time.perf_counter() - started, 1)})
+         "seconds": round(time.perf_counter() - started, 1)}, init or "default", scope or "all")
     atomic_write_json(record.to_json(), target.with_suffix(".json"))
     t = record.test
-    log(f"test: FP32 {t.fp32_top1:.2%}  INT8 {t.int8_top1:.2%}  agreement {t.agreement:.2%}  "
+    log(f"test: FP32 {t.fp32_top1:.2%}  INT8 {t.top1:.2%}  agreement {t.agreement:.2%}  "
         f"size {sizes['fp32_onnx'] / 1e6:.1f} -> {sizes['int8_onnx'] / 1e6:.1f} MB")
     return record

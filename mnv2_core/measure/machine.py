@@ -104,8 +104,9 @@ _THIS_CPU: CpuIdentity | None = None
 
 
 def this_cpu() -> CpuIdentity:
-    """The CPU this process runs on (read once)."""
+    """The CPU this process runs on (read once); ``MNV2_CPUINFO`` names a saved /proc/cpuinfo to stand in for it
+    (tests of what another CPU is offered, e.g. BF16)."""
     global _THIS_CPU
     if _THIS_CPU is None:
-        _THIS_CPU = read_cpu()
+        _THIS_CPU = read_cpu(Path(os.environ.get("MNV2_CPUINFO") or "/proc/cpuinfo"))
     return _THIS_CPU

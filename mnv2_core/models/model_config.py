@@ -9,7 +9,8 @@ from dataclasses import astuple, dataclass
 from mnv2_core.models import labels
 from mnv2_core.models.registry import REGISTRY, model_title, normalise_width
 
-PRECISIONS: tuple[str, ...] = ("fp32", "int8")
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "int8")  # 32, 16 and 8 bits; BF16 only on CPUs that have it
+BF16_ENGINES: tuple[str, ...] = ("torch", "openvino")  # autocast, and OpenVINO's bf16 inference precision
 ENGINES: tuple[str, ...] = ("torch", "onnxruntime", "openvino")
 ENGINE_TITLES = {"torch": "PyTorch eager", "onnxruntime": "ONNX Runtime", "openvino": "OpenVINO"}
 MODELS: tuple[str, ...] = tuple(REGISTRY)  # registry order: MobileNetV2 first, then its peers

@@ -93,6 +93,9 @@ def format_width(width: float) -> str:
     return f"{width:.1f}" if float(width).is_integer() else f"{width:g}"
 
 
-def model_title(name: str, width: float | None = None) -> str:
+def model_title(name: str, width: float | None = None, init: str = "default") -> str:
+    """E.g. "ResNet18", "MobileNetV2 0.5", "MobileNetV2 1.0 (from scratch)" (``init="scratch"``: the from-scratch
+    checkpoint of a model whose default one is transfer-learned)."""
     spec = get_spec(name)
-    return f"{spec.title} {format_width(width)}" if width is not None and spec.has_widths else spec.title
+    title = f"{spec.title} {format_width(width)}" if width is not None and spec.has_widths else spec.title
+    return title + (" (from scratch)" if init == "scratch" and spec.flowers_init != "scratch" else "")

@@ -19,11 +19,23 @@ class Availability:
     command: str = ""
 
 
-def has_fast_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX): only then is --bf16 about 2x faster."""
-    from mnv2_core.measure.machine import read_cpu
+def has_fast_bf16(cpuinfo: Path | None = None) -> bool:
+    """Whether this CPU (or the one a saved /proc/cpuinfo describes) computes bfloat16 natively (AVX512-BF16 or
+    AMX): only there are BF16 training (--bf16) and BF16 inference offered."""
+    from mnv2_core.measure.machine import read_cpu, this_cpu
 
-    return read_cpu(cpuinfo, cores=1, engines=()).has_bf16
+    return (this_cpu() if cpuinfo is None else read_cpu(cpuinfo, cores=1, engines=())).has_bf16
+
+
+def precisions_here() -> tuple[str, ...]:
+    """The precisions this CPU is offered, in PRECISIONS order: BF16 only where it computes bfloat16 natively."""
+    from mnv2_core.models.model_config import PRECISIONS
+
+    return tuple(p for p in PRECISIONS if p != "bf16" or has_fast_bf16())
+
+
+BF16_REFUSAL = ("BF16 is offered only on CPUs that compute bfloat16 natively (AVX512-BF16 or AMX); this one has "
+                "neither, so BF16 would be emulated and slower than FP32.")
 
 
 def train_command(name: str, width: float | None = None) -> str:

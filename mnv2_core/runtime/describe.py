@@ -1,5 +1,5 @@
 """What the app and the CLI say about a resolved configuration, in sentences: how its engine runs it, how faithful
-its INT8 file is, and whether its checkpoint is often wrong. One module, so that the words stay one voice."""
+its INT8 file or BF16 is to FP32, and whether its checkpoint is often wrong. One module, so that the words stay one voice."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ def how_it_runs(plan: Plan, engine: str) -> str:
     """E.g. "static QDQ INT8, calibrated offline with ... on 300 photos", "eager"."""
     if plan.precision == "fp32":
         return "eager" if engine == "torch" else "exported to ONNX (FP32)"
+    if plan.precision == "bf16":
+        return "eager, autocast to BF16" if engine == "torch" else "exported to ONNX, compiled with BF16 precision"
     if engine == "torch":
         return "FX static INT8, calibrated here on 32 photos"
     record = plan.int8_record
@@ -29,16 +31,44 @@ def accuracy_warning(info: WeightsInfo) -> str | None:
             f"wrong answers. See the Training page.")
 
 
-def int8_fidelity(plan: Plan) -> str | None:
-    """For a shipped INT8 model, how often it agrees with FP32 on the test split, in one sentence."""
-    record = plan.int8_record
-    if plan.precision != "int8" or plan.int8_file is None or record is None:
+FAITHFUL = 0.99  # agreement with FP32 under which a lower precision is called out as changing answers
+
+
+def fidelity(plan: Plan) -> str | None:
+    """How often this INT8 file, or BF16 on these weights, gives FP32's answer on the test split, in one sentence
+    (two where it changes more than 1 answer in 100); None for FP32, or where it was not measured."""
+    if plan.precision == "int8" and plan.int8_file is not None and plan.int8_record is not None:
+        test, what = plan.int8_record.test, f"This INT8 model ({plan.int8_record.format_key.upper()})"
+    elif plan.precision == "bf16":
+        if plan.bf16_record is None:  # measured on the flower test split, for the flower checkpoints
+            return None if plan.loaded.info.classes != "flowers" else (
+                "BF16's agreement with FP32 was not measured for these weights (python -m mnv2_core fidelity).")
+        test, what = plan.bf16_record.test, "In BF16 this model"
+    else:
         return None
-    test = record.test
-    return (f"This INT8 model ({record.format_key.upper()}) gives FP32's answer on {test.agreement:.1%} of "
-            f"Oxford-102 test photos (top-1 {test.int8_top1:.1%} vs FP32 {test.fp32_top1:.1%}).")
+    sentence = (f"{what} gives FP32's answer on {test.agreement:.1%} of Oxford-102 test photos (top-1 "
+                f"{test.top1:.1%} vs FP32 {test.fp32_top1:.1%}).")
+    if test.agreement < FAITHFUL:
+        sentence += (f" That is under {FAITHFUL:.0%}: at {plan.precision.upper()} it changes more than 1 answer in "
+                     f"100.")
+    return sentence
 
 
 def missing_int8_file(plan: Plan) -> str:
     return (f"No ONNX INT8 model is shipped for {plan.loaded.title} with these weights; use the PyTorch engine, or "
             f"make one with python -m mnv2_core quantize.")
+
+
+def slower_than_fp32(plan: Plan) -> str | None:
+    """A sentence where this CPU's timings show the lower precision slower than FP32 for this model (as INT8
+    EfficientNet-B0 can be), else None; nothing is timed here."""
+    if plan.precision == "fp32":
+        return None
+    from mnv2_core.runtime.timings import fastest_row
+
+    loaded = plan.loaded
+    low, fp32 = (fastest_row(loaded.name, loaded.width, p, loaded.resolution) for p in (plan.precision, "fp32"))
+    if low is None or fp32 is None or low.median_ms <= fp32.median_ms:
+        return None
+    return (f"On this CPU {plan.precision.upper()} is slower than FP32 for {loaded.title} ({low.median_ms:.1f} vs "
+            f"{fp32.median_ms:.1f} ms, the fastest engine of each): the Architecture page's roofline shows why.")

@@ -6,7 +6,9 @@ the last feature map the heat map is made of).
   (conv + BN + activation fusion, Pad folded into Conv). INT8 is a static QDQ model, per-channel weights and
   calibrated activations, produced offline by ``python -m mnv2_core quantize`` and shipped in ``assets/int8``.
 - ``openvino``: the same ONNX files compiled by OpenVINO's CPU plugin; FP32 is asked for explicitly (it would
-  otherwise run BF16 on CPUs that have it), INT8 runs the QDQ model's int8 convolutions.
+  otherwise run BF16 on CPUs that have it), BF16 is its bf16 inference precision on the FP32 file, INT8 runs the
+  QDQ model's int8 convolutions.
+- BF16 in ``torch`` is autocast; ONNX Runtime has no BF16 convolution kernels for the CPU.
 
 The runtime matters as much as the architecture (the Benchmark page and the README measure by how much), and which
 engine is fastest depends on the CPU, so the app measures it here (:mod:`mnv2_core.runtime.timings`).
@@ -203,27 +205,35 @@ def ort_runner(path: Path, precision: str, threads: int | None = None, detail: s
 
 
 @functools.cache
-def _openvino_core():
+def openvino_core():
     import openvino
 
     return openvino.Core()
 
 
-def openvino_runner(path: Path, precision: str, threads: int | None = None, detail: str = "") -> Runner:
-    """OpenVINO's CPU plugin on an ONNX file. One infer request, used under a lock: requests are not thread-safe,
-    and the app's browser sessions share a cached model."""
+def openvino_compile(path: Path, precision: str, threads: int | None = None, extra: dict | None = None):
+    """The one way this project compiles an ONNX file for OpenVINO's CPU plugin: at ``precision``'s inference
+    precision (f32 asked for explicitly: on CPUs with AVX512-BF16 or AMX, OpenVINO would otherwise compute in
+    bfloat16), one stream tuned for latency; ``extra``: more properties (say per-layer counters)."""
     if not openvino_available():
         raise EngineError("OpenVINO is not installed here (pip install openvino).")
     import torch
 
-    # f32 must be asked for: on CPUs with AVX512-BF16 or AMX, OpenVINO would otherwise compute in bfloat16.
     properties = {"INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
                   "INFERENCE_NUM_THREADS": threads or torch.get_num_threads(), "PERFORMANCE_HINT": "LATENCY",
-                  "NUM_STREAMS": 1}
+                  "NUM_STREAMS": 1, **(extra or {})}
     try:
-        compiled = _openvino_core().compile_model(str(path), "CPU", properties)
+        return openvino_core().compile_model(str(path), "CPU", properties)
     except Exception as exc:  # a truncated or foreign file, or an unsupported precision on this CPU
         raise EngineError(f"OpenVINO could not compile {Path(path).name} ({type(exc).__name__}).") from exc
+
+
+def openvino_runner(path: Path, precision: str, threads: int | None = None, detail: str = "") -> Runner:
+    """OpenVINO's CPU plugin on an ONNX file. One infer request, used under a lock: requests are not thread-safe,
+    and the app's browser sessions share a cached model."""
+    import torch
+
+    compiled = openvino_compile(path, precision, threads)
     request, outputs, lock = compiled.create_infer_request(), compiled.outputs, threading.Lock()
 
     def call(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -236,14 +246,18 @@ def openvino_runner(path: Path, precision: str, threads: int | None = None, deta
 
 
 def torch_runner(model: nn.Module, precision: str, threads: int | None = None, detail: str = "") -> Runner:
-    """Eager (or FX INT8) PyTorch; ``threads`` is torch's process-wide setting, not the runner's."""
+    """Eager (or FX INT8) PyTorch, BF16 by autocast (convolutions and matrix products in bfloat16, outputs given
+    back as float32); ``threads`` is torch's process-wide setting, not the runner's."""
     import torch
 
     from mnv2_core.runtime.int8_torch import model_size_bytes
 
-    def call(x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return model(x)
+    def call(x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
+            out = model(x)
+        if precision != "bf16":
+            return out
+        return tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
 
     return Runner("torch", precision, call, model_size_bytes(model), detail)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mnv2_core import config
+from mnv2_core.measure.fidelity import PrecisionTest
 from mnv2_core.typed_json import Open, parse, present
 
 INT8_DIR = config.ASSETS_DIR / "int8"
@@ -28,24 +29,6 @@ class Int8Calibration(Open):
 
 
 @dataclass(frozen=True)
-class EngineScore:
-    int8_top1: float
-    agreement: float
-
-
-@dataclass(frozen=True)
-class Int8Test:
-    """Test-split top-1 of FP32 and INT8 and their top-1 agreement: the worse engine's, and each engine's own."""
-
-    images: int
-    fp32_top1: float
-    int8_top1: float
-    agreement: float
-    drop_points: float
-    by_engine: dict[str, EngineScore] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Int8Record:
     """The record written beside a shipped INT8 model: what it was made from, how, and how faithful it is."""
 
@@ -57,9 +40,23 @@ class Int8Record:
     format: str
     format_key: str
     calibration: Int8Calibration
-    test: Int8Test
+    test: PrecisionTest
     size_bytes: dict[str, int]  # fp32_onnx, int8_onnx
     provenance: dict[str, Any]
+    init: str = "default"  # "scratch": made from the from-scratch checkpoint of a transfer-learned model
+    scope: str = "all"  # which operators carry Q/DQ pairs (int8_onnx.SCOPES)
+
+    @property
+    def variant(self) -> str:
+        """What the engine timings name this file by: its format, and its scope where not every operator."""
+        return self.format_key + ("" if self.scope == "all" else f"@{self.scope}")
+
+    @property
+    def title(self) -> str:
+        """E.g. "ResNet18", "MobileNetV2 1.0 (from scratch)"."""
+        from mnv2_core.models import model_title
+
+        return model_title(self.model, self.width, self.init)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Int8Record:
@@ -71,10 +68,10 @@ class Int8Record:
 
 
 
-def int8_path(name: str, width: float | None, classes: str = "flowers") -> Path:
+def int8_path(name: str, width: float | None, classes: str = "flowers", init: str | None = None) -> Path:
     from mnv2_core.models.weights import checkpoint_path
 
-    return INT8_DIR / checkpoint_path(name, width, classes).with_suffix(".int8.onnx").name
+    return INT8_DIR / checkpoint_path(name, width, classes, init).with_suffix(".int8.onnx").name
 
 
 def _read(path: Path) -> Int8Record | None:

@@ -29,6 +29,12 @@ TARGET_AGREEMENT = 0.97  # top-1 agreement with FP32 that a shipped INT8 model s
 # The INT8 formats quantize_qdq writes: (weight type, 7-bit weights). FORMAT is the fast one, the first choice;
 # FALLBACK_FORMAT is slower here (no faster than FP32 on CPUs without VNNI) but more faithful at narrow widths.
 FORMATS = {"u8s8-rr": ("s8", True), "u8s8": ("s8", False), "u8u8": ("u8", False)}
+# Which operators get Q/DQ pairs: every one ONNX Runtime can quantize, or only the layers with weights (convolutions
+# and matrix products). "weighted" keeps element-wise gates in float, e.g. EfficientNet's squeeze-and-excitation
+# (Sigmoid, Mul) and SiLU, whose int8 round trips cost agreement and time without saving any weight bytes.
+SCOPES: dict[str, tuple[str, ...] | None] = {"all": None, "weighted": ("Conv", "Gemm", "MatMul")}
+SCOPE_TITLES = {"all": "every operator quantized",
+                "weighted": "only convolutions and matrix products quantized (element-wise ops in float)"}
 FORMAT = "u8s8-rr"
 FALLBACK_FORMAT = "u8u8"
 FORMAT_TITLES = {"u8s8-rr": "ONNX QDQ; per-channel symmetric int8 weights in 7 bits (reduce_range), asymmetric "
@@ -56,9 +62,9 @@ class _Reader:
 
 
 def quantize_qdq(fp32_model: Path, target: Path, arrays: Sequence[np.ndarray], method: str = "minmax",
-                 form: str = FORMAT) -> Path:
-    """Write a static QDQ INT8 model (per-channel weights, u8 activations; ``form`` in FORMATS) calibrated on
-    ``arrays``."""
+                 form: str = FORMAT, scope: str = "all") -> Path:
+    """Write a static QDQ INT8 model (per-channel weights, u8 activations; ``form`` in FORMATS, the operators of
+    ``scope`` in SCOPES) calibrated on ``arrays``."""
     import contextlib
     import io
 
@@ -84,7 +90,8 @@ def quantize_qdq(fp32_model: Path, target: Path, arrays: Sequence[np.ndarray], m
             quantize_static(str(prepared), str(out), _Reader(input_name, arrays), quant_format=QuantFormat.QDQ,
                             per_channel=True, reduce_range=reduce_range, activation_type=QuantType.QUInt8,
                             weight_type=QuantType.QInt8 if weight_type == "s8" else QuantType.QUInt8,
-                            calibrate_method=calibrate, extra_options=extra)
+                            calibrate_method=calibrate, extra_options=extra,
+                            op_types_to_quantize=list(SCOPES[scope]) if SCOPES[scope] else None)
         data = out.read_bytes()
     atomic_write(target, lambda fh: fh.write(data))
     return target

@@ -94,10 +94,10 @@ class Predictor:
             raise engines.EngineError(f"Unknown engine {engine!r}; choose auto or one of {', '.join(engines.ENGINES)}.")
         # Every engine answers the logits and the last feature map from one pass: the heat map needs no other.
         two_outputs = WithFeatureMap(self.model)
-        if self.precision == "fp32" and engine != "torch":
+        if self.precision != "int8" and engine != "torch":  # FP32, or BF16 compiled from the FP32 file
             loaded = self.loaded
             path = engines.onnx_for(two_outputs, self.resolution, f"{loaded.name}_{loaded.width}_{self.classes}")
-            return engines.make_runner(engine, path, "fp32", threads, detail)
+            return engines.make_runner(engine, path, self.precision, threads, detail)
         if engine != "torch":
             if self.plan.int8_file is None:
                 raise engines.EngineError(describe.missing_int8_file(self.plan))
