@@ -17,6 +17,12 @@ def _width(text: str) -> float:
     return float(text)
 
 
+def _at_least_one(text: str) -> int:
+    if int(text) < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return int(text)
+
+
 def _predict_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--model", default="mobilenet_v2")
@@ -92,7 +98,7 @@ def _roofline_flags(r: argparse.ArgumentParser) -> None:
     r.add_argument("--width", type=_width, default=None, help="MobileNetV2 width multiplier (default 1.0)")
     r.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=None,
                    help="default: every precision this CPU is offered")
-    r.add_argument("--runs", type=int, default=20, help="inferences whose per-layer times are the median")
+    r.add_argument("--runs", type=_at_least_one, default=20, help="inferences whose per-layer times are the median")
     r.add_argument("--json", action="store_true")
 
 
@@ -292,12 +298,11 @@ def _roofline(args: argparse.Namespace) -> int:
 
     from mnv2_core.display import roofline as shown
     from mnv2_core.models.model_config import ModelConfig
-    from mnv2_core.runtime.availability import BF16_REFUSAL, has_fast_bf16
-    from mnv2_core.runtime.engines import EngineError
+    from mnv2_core.runtime.availability import require_bf16
     from mnv2_core.runtime.roofline import measure_roofline
 
-    if "bf16" in (args.precisions or ()) and not has_fast_bf16():
-        raise EngineError(BF16_REFUSAL)
+    if "bf16" in (args.precisions or ()):
+        require_bf16()
     config = ModelConfig(args.model, args.width)  # validates the model and width
     result = measure_roofline(config.model, config.width, tuple(args.precisions) if args.precisions else None,
                               runs=args.runs)

@@ -18,8 +18,7 @@ from mnv2_core.runtime.int8_files import shipped_int8_commands
 from mnv2_core.runtime.availability import BF16_REFUSAL, has_fast_bf16, precisions_here
 from mnv2_core.runtime.timings import timings_path
 from mnv2_core.display.benchmark import (bf16_commands, bf16_rows, frame_sources, measured_rows, precision_rows,
-                                         results_frame, shipped_int8_rows, timings_table)
-from mnv2_core.runtime.describe import FAITHFUL
+                                         results_frame, shipped_int8_rows, timings_table, unfaithful_note)
 from pages.common import (CHART_HEIGHT, MARGIN, MODEL_CHOICES, PLOT_HEIGHT_PX, PLOT_WIDTH_PX, page_state,
                           run_through_app, show_user_error)
 
@@ -141,10 +140,8 @@ def _precision_accuracy() -> None:
                "autocast for BF16). INT8: static QDQ files, per-channel weights, activation ranges calibrated "
                "offline, method chosen on the valid split. Measured by "
                + "; ".join(f"`{c}`" for c in [*shipped_int8_commands(), *bf16_commands()]) + ".")
-    if under := [r["model"] for r in rows if (r["BF16 agreement"] or 1) < FAITHFUL]:
-        st.info(f"In BF16, {', '.join(under)} change more than 1 answer in 100: bfloat16 keeps 8 bits of mantissa, "
-                f"and a narrow or weak model's top two classes are often closer than that rounding.",
-                icon=":material/info:")
+    if note := unfaithful_note(rows):
+        st.info(note, icon=":material/info:")
     with st.expander("Each INT8 file: format, calibration, each engine's agreement, sizes"):
         detail = pd.DataFrame(shipped_int8_rows())
         st.dataframe(detail, hide_index=True, column_config=_percent_columns(detail))

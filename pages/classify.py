@@ -144,7 +144,7 @@ with right:
                 help="The model file that runs: torch state_dict, or the ONNX file (the Benchmark page compares "
                      "the shipped FP32 and INT8 files)")
     st.caption(f"Weights: {predictor.info.description} Engine: {ENGINE_TITLES[predictor.engine]}, "
-               f"{predictor.runner.detail}. {describe.fidelity(predictor.plan) or ''} "
+               f"{predictor.runner.detail}. {describe.fidelity(predictor.plan, predictor.engine) or ''} "
                f"{describe.slower_than_fp32(predictor.plan) or ''}")
 
     @st.fragment

@@ -194,8 +194,7 @@ def model_controls(*, allow_precision: bool = True) -> ModelConfig:
         from mnv2_core.runtime.availability import BF16_REFUSAL, has_fast_bf16, precisions_here
 
         precision = cols[2].segmented_control("Precision", list(precisions_here()), default="fp32", key="precision",
-                                              format_func=str.upper,
-                                              help=None if has_fast_bf16() else BF16_REFUSAL) or "fp32"
+                                              format_func=str.upper) or "fp32"
     classes = below[1].segmented_control("Classes", ["flowers", "imagenet"], default="flowers", key=CLASSES,
                                      format_func=lambda h: CLASSES_TITLES[h]) or "flowers"
     from mnv2_core.runtime.engines import ENGINE_TITLES, available_engines

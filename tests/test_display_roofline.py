@@ -39,6 +39,15 @@ def test_int8_slower_than_fp32_is_explained_from_the_counters_and_only_then() ->
     assert shown.int8_verdict(_roofline()) is None
     verdict = shown.int8_verdict(_roofline(int8_other_ms=2.0, int8_kernel="brgconv_avx512_1x1_f32"))
     assert "1 of its 2 layers still run FP32 kernels" in verdict and "2.00 ms instead of 0.10 ms" in verdict
-    assert "Subgraph" in verdict
+    assert "Subgraph nodes the most" in verdict and ": ;" not in verdict and "why: and" not in verdict
     parts = {r["part"] for r in shown.time_split_rows(_roofline(int8_kernel="x_f32"))}
     assert {"layers, FP32 kernels (2)", "layers, INT8 kernels (1)", "Subgraph", "Reorder"} <= parts
+
+
+def test_the_lesson_gives_each_kinds_measured_speed_up_and_skips_a_profile_that_timed_nothing() -> None:
+    roof = _roofline()
+    text = " ".join(shown.lesson(roof))
+    # depthwise 0.2 -> 0.15 ms, pointwise 1.5 -> 0.5 ms
+    assert "to INT8: depthwise 1.3x; pointwise (1x1) 3.0x" in text and "MACs per byte by kind of layer" in text
+    empty = Roofline(PEAKS, [Profile("Nothing FP32", "fp32", [], {})])
+    assert all("Nothing FP32:" not in line for line in shown.lesson(empty))

@@ -25,7 +25,7 @@ def test_the_headline_is_the_worse_engines_and_the_drop_is_in_points() -> None:
     assert result.by_engine["openvino"].agreement == 1.0 and result.by_engine["torch"].top1 == 0.5
 
 
-def _record(sha: str, agreement: float = 0.99) -> FidelityRecord:
+def _record(sha: str) -> FidelityRecord:
     test = precision_test(_logits([0, 1]), {"openvino": _logits([0, 1])}, [0, 1])
     return FidelityRecord("mobilenet_v2", 0.35, "default", "bf16", "m.pt", sha, test, "AMD EPYC (test)")
 

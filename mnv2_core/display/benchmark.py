@@ -24,7 +24,8 @@ def results_frame(rows: list[BenchRow]):
     for r, ratio in zip(rows, ort_ratios(rows)):
         flower = measured_run(r.model, r.width, runs) if r.precision == "fp32" else None
         ref = imagenet_reference(r.model, r.width)
-        top1 = (ref.top1 if r.precision == "fp32" else ref.int8_top1) if ref else None
+        # the published figure of this precision: ImageNet FP32, or a quantized model's; none is published for BF16
+        top1 = ({"fp32": ref.top1, "int8": ref.int8_top1}.get(r.precision)) if ref else None
         records.append({
             "title": config_title(r.model, r.width, r.precision, r.engine),
             "model": r.model, "width": r.width, "precision": r.precision, "engine": r.engine,
@@ -111,6 +112,14 @@ def precision_rows() -> list[dict]:
     order = [e.title for e in entries()]  # the comparison's order: MobileNetV2 by width, then its peers
     ranked = sorted(rows.values(), key=lambda r: order.index(r["model"]) if r["model"] in order else len(order))
     return [{c: row.get(c) for c in columns} for row in ranked]
+
+
+def unfaithful_note(rows: list[dict]) -> str | None:
+    """One sentence naming the models whose BF16 changes more than 1 answer in 100 (None where none does)."""
+    from mnv2_core.runtime.describe import FAITHFUL, changes_answers
+
+    under = [r["model"] for r in rows if r["BF16 agreement"] is not None and r["BF16 agreement"] < FAITHFUL]
+    return f"{', '.join(under)}: {changes_answers('bf16')}" if under else None
 
 
 def bf16_commands() -> list[str]:

@@ -68,12 +68,12 @@ def expand_configs(models: Iterable[str], widths: Iterable[float], precisions: I
     ``with_ort_reference`` adds ONNX Runtime FP32 for each (model, width) when ONNX Runtime is installed. BF16 on a
     CPU without it raises EngineError (one sentence).
     """
-    from mnv2_core.runtime.availability import BF16_REFUSAL, has_fast_bf16
-    from mnv2_core.runtime.engines import EngineError, ort_available
+    from mnv2_core.runtime.availability import require_bf16
+    from mnv2_core.runtime.engines import ort_available
 
     precisions, engines = list(precisions), list(engines)
-    if "bf16" in precisions and not has_fast_bf16():
-        raise EngineError(BF16_REFUSAL)
+    if "bf16" in precisions:
+        require_bf16()
     configs = []
     for name in models:
         spec = get_spec(name)
@@ -146,7 +146,7 @@ def run_benchmark(configs: list[ModelConfig], *, runs: int = 30, warmup: int = 5
             x = torch.randn(1, 3, spec.resolution, spec.resolution)
             stats = measure_latency(lambda: call(x), warmup=warmup, runs=runs, threads=threads,
                                     max_seconds=max_seconds)
-            variant = None if config.precision == "fp32" else "fx" if config.engine == "torch" else FORMAT
+            variant = None if config.precision != "int8" else "fx" if config.engine == "torch" else FORMAT
             rows.append(BenchRow(config.model, config.width, config.precision, config.engine, params, macs,
                                  stats.median_ms, stats.p90_ms, stats.cv, stats.threads, stats.runs, variant,
                                  spec.resolution))

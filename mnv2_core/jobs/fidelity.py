@@ -23,12 +23,11 @@ def measure_fidelity(model: str, width: float | None, *, init: str = "default", 
     from mnv2_core.measure.machine import this_cpu
     from mnv2_core.models.checkpoints import WeightsError, find_checkpoint, load_checkpoint_file
     from mnv2_core.models import model_title
-    from mnv2_core.runtime.availability import BF16_REFUSAL, has_fast_bf16
+    from mnv2_core.runtime.availability import require_bf16
 
     if precision != "bf16":
         raise ValueError("fidelity measures BF16; INT8's is measured by python -m mnv2_core quantize.")
-    if not has_fast_bf16():
-        raise engines.EngineError(BF16_REFUSAL)
+    require_bf16()
     ckpt = find_checkpoint(model, width, "flowers", None if init == "default" else init)
     if ckpt is None:
         raise WeightsError(f"There is no Oxford-102 checkpoint of {model_title(model, width, init)} here.")

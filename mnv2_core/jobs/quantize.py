@@ -27,7 +27,7 @@ from mnv2_core.runtime.int8_onnx import (FALLBACK_FORMAT, FORMAT, FORMAT_TITLES,
                                          MIN_CALIBRATION, SCOPE_TITLES, SCOPES, TARGET_AGREEMENT, quantize_qdq)
 
 
-SLOWER_MARGIN, SLOWER_SLACK_MS = 1.1, 0.05  # a candidate is slower than FP32 beyond 10% and 0.05 ms
+SLOWER_SLACK = (0.02, 0.05)  # timing jitter: a candidate is slower than FP32 beyond 2% of it, and at least 0.05 ms
 
 
 def runner_logits(runners: Mapping[str, engines.Runner], samples: Sequence[tuple[Path, int]],
@@ -66,9 +66,10 @@ def _fastest_ms(paths: Mapping[str, Path], precision: str, threads: int | None, 
 
 def choose(agree: Mapping[str, float], speed: Mapping[str, float], fp32_ms: float) -> str:
     """The most faithful candidate (valid agreement; the fast format on a tie) among those not slower than FP32
-    here, or among all where every one is: never ship a slower variant where a faster one exists. A margin keeps
-    timing jitter (hundredths of a ms in small models) from deciding."""
-    faster = [k for k in agree if speed[k] <= SLOWER_MARGIN * fp32_ms + SLOWER_SLACK_MS] or list(agree)
+    here, or among all where every one is: never ship a slower variant where a faster one exists. A slack of the
+    size of timing jitter (hundredths of a ms in small models) keeps noise from deciding."""
+    share, floor_ms = SLOWER_SLACK
+    faster = [k for k in agree if speed[k] <= fp32_ms + max(floor_ms, share * fp32_ms)] or list(agree)
     return max(faster, key=lambda k: (agree[k], k.startswith(FORMAT)))
 
 

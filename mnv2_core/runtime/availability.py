@@ -34,6 +34,14 @@ def precisions_here() -> tuple[str, ...]:
     return tuple(p for p in PRECISIONS if p != "bf16" or has_fast_bf16())
 
 
+def require_bf16() -> None:
+    """Raise EngineError with BF16_REFUSAL on a CPU without native bfloat16: the one check every BF16 path makes."""
+    from mnv2_core.runtime.engines import EngineError
+
+    if not has_fast_bf16():
+        raise EngineError(BF16_REFUSAL)
+
+
 BF16_REFUSAL = ("BF16 is offered only on CPUs that compute bfloat16 natively (AVX512-BF16 or AMX); this one has "
                 "neither, so BF16 would be emulated and slower than FP32.")
 

@@ -34,9 +34,12 @@ def accuracy_warning(info: WeightsInfo) -> str | None:
 FAITHFUL = 0.99  # agreement with FP32 under which a lower precision is called out as changing answers
 
 
-def fidelity(plan: Plan) -> str | None:
+def fidelity(plan: Plan, engine: str) -> str | None:
     """How often this INT8 file, or BF16 on these weights, gives FP32's answer on the test split, in one sentence
-    (two where it changes more than 1 answer in 100); None for FP32, or where it was not measured."""
+    (two where it changes more than 1 answer in 100); None for FP32, for PyTorch's INT8 (calibrated here, not the
+    file), or where it was not measured."""
+    if plan.precision == "int8" and engine == "torch":
+        return None
     if plan.precision == "int8" and plan.int8_file is not None and plan.int8_record is not None:
         test, what = plan.int8_record.test, f"This INT8 model ({plan.int8_record.format_key.upper()})"
     elif plan.precision == "bf16":
@@ -49,9 +52,16 @@ def fidelity(plan: Plan) -> str | None:
     sentence = (f"{what} gives FP32's answer on {test.agreement:.1%} of Oxford-102 test photos (top-1 "
                 f"{test.top1:.1%} vs FP32 {test.fp32_top1:.1%}).")
     if test.agreement < FAITHFUL:
-        sentence += (f" That is under {FAITHFUL:.0%}: at {plan.precision.upper()} it changes more than 1 answer in "
-                     f"100.")
+        sentence += " " + changes_answers(plan.precision)
     return sentence
+
+
+def changes_answers(precision: str) -> str:
+    """Why a lower precision changes more than 1 answer in 100, in one sentence."""
+    why = ("bfloat16 keeps 8 significant bits (7 stored), and a narrow or weak model's top two classes are often "
+           "closer than that rounding" if precision == "bf16" else
+           "a weak model's top two classes are often closer than INT8's rounding")
+    return f"Under {FAITHFUL:.0%}: at {precision.upper()} it changes more than 1 answer in 100 ({why})."
 
 
 def missing_int8_file(plan: Plan) -> str:
@@ -64,11 +74,18 @@ def slower_than_fp32(plan: Plan) -> str | None:
     EfficientNet-B0 can be), else None; nothing is timed here."""
     if plan.precision == "fp32":
         return None
-    from mnv2_core.runtime.timings import fastest_row
+    from mnv2_core.runtime.timings import measured_timings
 
     loaded = plan.loaded
-    low, fp32 = (fastest_row(loaded.name, loaded.width, p, loaded.resolution) for p in (plan.precision, "fp32"))
-    if low is None or fp32 is None or low.median_ms <= fp32.median_ms:
+
+    def fastest(precision: str, variant) -> float | None:  # rows of what this configuration runs, not older files
+        return min((r.median_ms for r in measured_timings() if r.same(loaded.name, loaded.width, precision,
+                    loaded.resolution) and r.engine in plan.candidates and r.variant == variant(r.engine)),
+                   default=None)
+
+    low, fp32 = fastest(plan.precision, plan.variant), fastest("fp32", lambda engine: None)
+    if low is None or fp32 is None or low <= fp32:
         return None
-    return (f"On this CPU {plan.precision.upper()} is slower than FP32 for {loaded.title} ({low.median_ms:.1f} vs "
-            f"{fp32.median_ms:.1f} ms, the fastest engine of each): the Architecture page's roofline shows why.")
+    why = " The Architecture page's roofline shows why." if plan.precision == "int8" else ""
+    return (f"On this CPU {plan.precision.upper()} is slower than FP32 for {loaded.title} ({low:.1f} vs {fp32:.1f} "
+            f"ms, the fastest engine of each).{why}")

@@ -28,7 +28,7 @@ import numpy as np
 
 from mnv2_core import config
 from mnv2_core.files import atomic_write
-from mnv2_core.models.model_config import ENGINE_TITLES, ENGINES  # noqa: F401  (engines.ENGINES: the names, here too)
+from mnv2_core.models.model_config import BF16_ENGINES, ENGINE_TITLES, ENGINES  # noqa: F401  (the names, here too)
 
 if TYPE_CHECKING:  # torch loads lazily: pages that only need the names below stay fast to import
     import torch
@@ -276,6 +276,8 @@ def make_runner(engine: str, artifact: nn.Module | Path, precision: str, threads
         build = RUNNER_BUILDERS[engine]
     except KeyError:
         raise EngineError(f"Unknown engine {engine!r}; choose one of {', '.join(ENGINES)}.") from None
+    if precision == "bf16" and engine not in BF16_ENGINES:  # it would run FP32 and be timed as BF16
+        raise EngineError(f"{ENGINE_TITLES[engine]} has no BF16 kernels for the CPU.")
     return build(artifact, precision, threads, detail)
 
 

@@ -60,7 +60,13 @@ class Int8Record:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Int8Record:
-        return parse(cls, {"format_key": "u8u8", "calibration": {}, **data})  # older records lack these
+        data = {"format_key": "u8u8", "calibration": {}, **data}  # older records lack these
+        test = dict(data.get("test") or {})
+        if "int8_top1" in test:  # records written before PrecisionTest named it top1
+            test["top1"] = test.pop("int8_top1")
+            test["by_engine"] = {e: {("top1" if k == "int8_top1" else k): v for k, v in s.items()}
+                                 for e, s in (test.get("by_engine") or {}).items()}
+        return parse(cls, {**data, "test": test})
 
     def to_json(self) -> dict[str, Any]:
         return {**present(self), "width": self.width, "calibration": present(self.calibration),

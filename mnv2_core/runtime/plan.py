@@ -52,13 +52,13 @@ def _not_sure_below(loaded: LoadedModel) -> float | None:
 
 def _check_bf16(config: ModelConfig) -> None:
     """BF16 is refused, in one sentence, on a CPU without native bfloat16 and on an engine without BF16 kernels."""
-    from mnv2_core.runtime.availability import BF16_REFUSAL, has_fast_bf16
+    from mnv2_core.runtime.availability import require_bf16
 
-    if not has_fast_bf16():
-        raise engines.EngineError(BF16_REFUSAL)
+    require_bf16()
     if config.engine not in ("auto", *BF16_ENGINES):
+        here = [engines.ENGINE_TITLES[e] for e in BF16_ENGINES if e in engines.available_engines()]
         raise engines.EngineError(f"{engines.ENGINE_TITLES[config.engine]} has no BF16 kernels for the CPU; choose "
-                                  f"auto, {' or '.join(engines.ENGINE_TITLES[e] for e in BF16_ENGINES)}.")
+                                  f"auto or {' or '.join(here)}.")
 
 
 def plan(config: ModelConfig, *, loaded: LoadedModel | None = None) -> Plan:

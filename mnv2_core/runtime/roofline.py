@@ -43,6 +43,11 @@ class Peaks:
     def bound_s(self, macs: int, moved: int, precision: str) -> float:
         return max(macs / (self.gmacs[precision] * 1e9), moved / (self.bandwidth_gbs * 1e9))
 
+    def layer_bound_s(self, layer: Layer) -> float:
+        """A layer's bound at the precision its kernel computes in (an INT8 file's layer may run FP32 kernels)."""
+        return self.bound_s(layer.macs, layer.moved, layer.kernel_precision if layer.kernel_precision in self.gmacs
+                            else "fp32")
+
 
 def _best_seconds(call, seconds: float, min_runs: int = 3) -> float:
     call()  # first call: kernel choice and allocation, not timed
@@ -134,7 +139,7 @@ class Profile:
 
     def bound_ms(self, peaks: Peaks) -> float:
         """The weighted layers' roofline bound, summed: no engine can run them faster on this machine."""
-        return 1000 * sum(peaks.bound_s(layer.macs, layer.moved, self.precision) for layer in self.layers)
+        return 1000 * sum(peaks.layer_bound_s(layer) for layer in self.layers)
 
     def by_kind(self) -> dict[str, list[Layer]]:
         groups: dict[str, list[Layer]] = {k: [] for k in KINDS}
@@ -160,11 +165,18 @@ def _kind(op_type: str, weights: list[int]) -> str:
 
 def layer_shapes(path: Path, precision: str) -> dict[str, tuple[str, int, int]]:
     """name -> (kind, MACs, bytes moved) of every convolution and matrix product in the ONNX file at ``path``."""
-    from mnv2_core.runtime.engines import openvino_core
+    from mnv2_core.runtime.engines import EngineError, openvino_available, openvino_core
 
+    if not openvino_available():
+        raise EngineError("The roofline reads OpenVINO's per-layer counters, and OpenVINO is not installed here "
+                          "(pip install openvino).")
     size = ELEMENT_BYTES[precision]
     found = {}
-    for op in openvino_core().read_model(str(path)).get_ordered_ops():
+    try:
+        model = openvino_core().read_model(str(path))
+    except Exception as exc:  # a truncated or foreign file
+        raise EngineError(f"OpenVINO could not read {Path(path).name} ({type(exc).__name__}).") from exc
+    for op in model.get_ordered_ops():
         if op.get_type_name() not in WEIGHTED_OPS:
             continue
         x, w, y = (list(op.input(0).get_shape()), list(op.input(1).get_shape()), list(op.output(0).get_shape()))
@@ -208,6 +220,11 @@ def profile(path: Path, precision: str, title: str, *, runs: int = 20, threads: 
             layers.append(Layer(name, kind, macs, moved, median, exec_type))
         else:
             other[node_type] += median
+    if len(layers) < len(shapes):  # another OpenVINO may name fused layers otherwise: no half-right figures
+        from mnv2_core.runtime.engines import EngineError
+
+        raise EngineError(f"OpenVINO's counters named only {len(layers)} of the {len(shapes)} convolutions and "
+                          f"matrix products in {title}, so its roofline would be wrong.")
     return Profile(title, precision, layers, dict(other))
 
 
