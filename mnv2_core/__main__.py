@@ -312,6 +312,8 @@ def _roofline(args: argparse.Namespace) -> int:
     for table in (shown.peak_rows(result.peaks), shown.kind_rows(result), shown.whole_model_rows(result)):
         print(_text_table(table) + "\n")
     print("\n".join(shown.lesson(result)))
+    if verdict := shown.int8_verdict(result):
+        print(verdict)
     return 0
 
 

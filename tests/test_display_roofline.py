@@ -48,6 +48,7 @@ def test_the_lesson_gives_each_kinds_measured_speed_up_and_skips_a_profile_that_
     roof = _roofline()
     text = " ".join(shown.lesson(roof))
     # depthwise 0.2 -> 0.15 ms, pointwise 1.5 -> 0.5 ms
-    assert "to INT8: depthwise 1.3x; pointwise (1x1) 3.0x" in text and "MACs per byte by kind of layer" in text
+    assert "to INT8: depthwise 1.3x, pointwise (1x1) 3.0x" in text and "MACs per byte by kind of layer" in text
+    assert "the depthwise layers gained less" in text
     empty = Roofline(PEAKS, [Profile("Nothing FP32", "fp32", [], {})])
     assert all("Nothing FP32:" not in line for line in shown.lesson(empty))

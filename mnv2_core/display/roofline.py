@@ -77,11 +77,11 @@ def _intensity(layers) -> float:
     return sum(x.macs for x in layers) / sum(x.moved for x in layers)
 
 
-def _speedups(low: Profile, fp32: Profile) -> str:
-    """Each kind of layer's measured speed-up from FP32 to ``low``, e.g. "depthwise 1.5x; pointwise (1x1) 2.9x"."""
+def _speedups(low: Profile, fp32: Profile) -> dict[str, float]:
+    """Each kind of layer's measured speed-up from FP32 to ``low``."""
     kinds, base = low.by_kind(), fp32.by_kind()
-    return "; ".join(f"{k} {sum(x.ms for x in base[k]) / sum(x.ms for x in v):.1f}x" for k, v in kinds.items()
-                     if k in base and sum(x.ms for x in v) > 0)
+    return {k: sum(x.ms for x in base[k]) / sum(x.ms for x in v) for k, v in kinds.items()
+            if k in base and sum(x.ms for x in v) > 0}
 
 
 def lesson(roofline: Roofline) -> list[str]:
@@ -97,13 +97,17 @@ def lesson(roofline: Roofline) -> list[str]:
     if fp32 is not None:
         where = "; ".join(f"{k} {_intensity(v):.1f}" for k, v in fp32.by_kind().items())
         out.append(f"In FP32, MACs per byte by kind of layer: {where}.")
-        gains = [f"to {p.upper()}: {_speedups(by[p], fp32)}" for p in ("bf16", "int8") if p in by]
+        gains = {p: _speedups(by[p], fp32) for p in ("bf16", "int8") if p in by}
         if gains:
-            out.append("Measured speed-up from FP32 " + "; ".join(gains) + ". Fewer bits halve or quarter both the "
-                       "bytes a layer moves and its time at the compute peak; what differs is how close each kind's "
-                       "kernels come to the roof. A depthwise filter sums the 9 products of one channel, which the "
-                       "int8 and bf16 dot-product instructions (several channels' products into one sum) cannot "
-                       "fill; 1x1 and full convolutions sum over many channels and can.")
+            out.append("Measured speed-up from FP32 " + "; ".join(
+                f"to {p.upper()}: " + ", ".join(f"{k} {x:.1f}x" for k, x in g.items()) for p, g in gains.items())
+                + ". Fewer bits halve or quarter both the bytes a layer moves and its time at the compute peak; "
+                "what differs is how close each kind's kernels come to the roof.")
+            int8 = gains.get("int8", {})
+            if int8.get("depthwise", 0) < int8.get("pointwise (1x1)", 0):
+                out.append("A depthwise filter sums the 9 products of one channel, which the int8 dot-product "
+                           "instructions (several channels' products into one sum) cannot fill; 1x1 and full "
+                           "convolutions sum over many channels and can: the depthwise layers gained less.")
     for p in roofline.profiles:
         if p.total_ms <= 0:
             continue
