@@ -173,3 +173,10 @@ def test_a_corrupt_onnx_file_is_one_sentence_not_a_traceback(tmp_path: Path) -> 
     bad.write_bytes(b"\x08\x01garbage" * 10)
     with pytest.raises(engines.EngineError, match="not a readable ONNX model"):
         engines.with_feature_output(bad)
+
+
+def test_every_shipped_int8_file_is_within_the_repositorys_limit_for_int8_weights() -> None:
+    from mnv2_core.models.checkpoints import MAX_INT8_SHIPPED_BYTES
+
+    sizes = {p.name: p.stat().st_size for p in int8_files.INT8_DIR.glob("*.int8.onnx")}
+    assert len(sizes) == 10 and all(size <= MAX_INT8_SHIPPED_BYTES for size in sizes.values()), sizes

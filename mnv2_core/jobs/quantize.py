@@ -126,7 +126,8 @@ def make_shipped_int8(name: str, width: float | None, *, init: str | None = None
     from mnv2_core.images.flowers import split_samples
     from mnv2_core.measure.machine import this_cpu
     from mnv2_core.models.weights import checkpoint_path, load_checkpoint_file
-    from mnv2_core.runtime.calibration import calibration_arrays, calibration_paths
+    from mnv2_core.models.checkpoints import MAX_INT8_SHIPPED_BYTES
+    from mnv2_core.runtime.calibration import QuantizationError, calibration_arrays, calibration_paths
 
     if calibration < MIN_CALIBRATION:
         raise ValueError(f"Calibrate on at least {MIN_CALIBRATION} images (got {calibration}).")
@@ -142,6 +143,9 @@ def make_shipped_int8(name: str, width: float | None, *, init: str | None = None
     best, valid_agree, data_bytes = _select(fp32_path, fp32, arrays, methods, split_samples(data, "valid"),
                                             preprocess, threads, log)
     target = int8_files.int8_path(name, width, "flowers", init)
+    if len(data_bytes) > MAX_INT8_SHIPPED_BYTES:  # the repository's limit for int8-stored weights, as checkpoints
+        raise QuantizationError(f"The INT8 model of {ckpt.name} is {len(data_bytes) / 1e6:.1f} MB, over the "
+                                f"{MAX_INT8_SHIPPED_BYTES / 1e6:.0f} MB this repository ships; it was not written.")
     atomic_write(target, lambda fh: fh.write(data_bytes))
     form, chosen = best.split("/")
     chosen, _, scope = chosen.partition("@")

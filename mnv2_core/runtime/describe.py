@@ -46,11 +46,14 @@ def fidelity(plan: Plan, engine: str) -> str | None:
         if plan.bf16_record is None:  # measured on the flower test split, for the flower checkpoints
             return None if plan.loaded.info.classes != "flowers" else (
                 "BF16's agreement with FP32 was not measured for these weights (python -m mnv2_core fidelity).")
-        test, what = plan.bf16_record.test, "In BF16 this model"
+        # bfloat16 rounding is the CPU's kernels': the figure says which CPU measured it
+        test, what, where = plan.bf16_record.test, "In BF16 this model", f", measured on {plan.bf16_record.cpu}"
     else:
         return None
+    if plan.precision == "int8":
+        where = ""
     sentence = (f"{what} gives FP32's answer on {test.agreement:.1%} of Oxford-102 test photos (top-1 "
-                f"{test.top1:.1%} vs FP32 {test.fp32_top1:.1%}).")
+                f"{test.top1:.1%} vs FP32 {test.fp32_top1:.1%}{where}).")
     if test.agreement < FAITHFUL:
         sentence += " " + changes_answers(plan.precision)
     return sentence
